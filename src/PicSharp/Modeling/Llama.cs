@@ -1,0 +1,288 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace PicSharp.Modeling;
+
+/// <summary>Root-mean-square layer norm, computed in fp32 whatever the weight dtype (as HF Llama does).</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly Parameter weight;
+    readonly double eps;
+
+    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    {
+        this.eps = eps;
+        weight = new Parameter(ones(size));
+        register_parameter("weight", weight);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Rotary position embedding with HF's rotate-half convention: dimension i is paired with i + head_dim/2.
+/// Frequencies come from rope_theta, optionally rescaled the Llama 3 way.
+/// </summary>
+public sealed class RotaryEmbedding
+{
+    readonly Tensor inverseFrequencies; // [head_dim / 2], fp32
+
+    public RotaryEmbedding(LlamaConfig config)
+    {
+        double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
+        inverseFrequencies = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
+    }
+
+    public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
+    {
+        var inv = new double[headDim / 2];
+        for (int i = 0; i < inv.Length; i++)
+            inv[i] = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
+        return scaling is null ? inv : inv.Select(f => Llama3Scale(f, scaling)).ToArray();
+    }
+
+    // Llama 3.1: long wavelengths are slowed by `factor`, short ones kept, the band between interpolated smoothly.
+    static double Llama3Scale(double frequency, Llama3RopeScaling s)
+    {
+        double wavelength = 2 * Math.PI / frequency;
+        double lowFreqWavelength = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+        double highFreqWavelength = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+        if (wavelength < highFreqWavelength) return frequency;
+        if (wavelength > lowFreqWavelength) return frequency / s.Factor;
+        double smooth = (s.OriginalMaxPositionEmbeddings / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        return (1 - smooth) * frequency / s.Factor + smooth * frequency;
+    }
+
+    /// <summary>cos and sin for position ids [batch, seq], each [batch, 1, seq, head_dim] in the given dtype.</summary>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inverseFrequencies;
+        var emb = cat([freqs, freqs], dim: -1).unsqueeze(1);
+        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x * cos + RotateHalf(x) * sin;
+
+    static Tensor RotateHalf(Tensor x)
+    {
+        long half = x.shape[^1] / 2;
+        return cat([-x[.., .., .., (int)half..], x[.., .., .., ..(int)half]], dim: -1);
+    }
+}
+
+/// <summary>Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache.</summary>
+public sealed class LlamaAttention : nn.Module
+{
+    readonly Projection q_proj, k_proj, v_proj, o_proj;
+    readonly int heads, kvHeads, headDim;
+
+    public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
+    {
+        heads = config.NumAttentionHeads;
+        kvHeads = config.NumKeyValueHeads;
+        headDim = config.HeadDim;
+        q_proj = new Projection(config.HiddenSize, heads * headDim, config.QkvBias);
+        k_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
+        v_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
+        o_proj = new Projection(heads * headDim, config.HiddenSize, config.OutputBias);
+        RegisterComponents();
+    }
+
+    public IEnumerable<(string Name, Projection Projection)> Projections =>
+        [("q_proj", q_proj), ("k_proj", k_proj), ("v_proj", v_proj), ("o_proj", o_proj)];
+
+    /// <param name="mask">null for plain causal attention, else boolean [batch or 1, 1, seq, past + seq].</param>
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    {
+        long batch = x.shape[0], seq = x.shape[1];
+        var q = q_proj.forward(x).view(batch, seq, heads, headDim).transpose(1, 2);
+        var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
+        var v = v_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
+        k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
+
+        // GQA: each K/V head serves heads/kvHeads consecutive query heads (HF's repeat_kv order).
+        if (kvHeads != heads)
+        {
+            k = k.repeat_interleave(heads / kvHeads, dim: 1);
+            v = v.repeat_interleave(heads / kvHeads, dim: 1);
+        }
+        var attended = mask is null
+            ? F.scaled_dot_product_attention(q, k, v, is_casual: seq > 1)
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+        return o_proj.forward(attended.transpose(1, 2).reshape(batch, seq, heads * headDim));
+    }
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
+public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+{
+    readonly Projection gate_proj, up_proj, down_proj;
+
+    public LlamaMlp(LlamaConfig config) : base(nameof(LlamaMlp))
+    {
+        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
+        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
+        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public IEnumerable<(string Name, Projection Projection)> Projections =>
+        [("gate_proj", gate_proj), ("up_proj", up_proj), ("down_proj", down_proj)];
+
+    public override Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+public sealed class LlamaDecoderLayer : nn.Module
+{
+    readonly RmsNorm input_layernorm, post_attention_layernorm;
+    readonly LlamaAttention self_attn;
+    readonly LlamaMlp mlp;
+
+    public LlamaDecoderLayer(LlamaConfig config) : base(nameof(LlamaDecoderLayer))
+    {
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        self_attn = new LlamaAttention(config);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        mlp = new LlamaMlp(config);
+        RegisterComponents();
+    }
+
+    public IEnumerable<(string Name, Projection Projection)> Projections =>
+        self_attn.Projections.Select(p => ($"self_attn.{p.Name}", p.Projection))
+            .Concat(mlp.Projections.Select(p => ($"mlp.{p.Name}", p.Projection)));
+
+    public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
+    {
+        x = x + self_attn.Forward(input_layernorm.forward(x), rope, mask, cache, layer);
+        return x + mlp.forward(post_attention_layernorm.forward(x));
+    }
+}
+
+/// <summary>The transformer body (HF's `model.*`): token embeddings, decoder layers, final norm.</summary>
+public sealed class LlamaModel : nn.Module
+{
+    readonly Embedding embed_tokens;
+    readonly ModuleList<LlamaDecoderLayer> layers;
+    readonly RmsNorm norm;
+
+    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    {
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        RegisterComponents();
+    }
+
+    public Embedding EmbedTokens => embed_tokens;
+    public IReadOnlyList<LlamaDecoderLayer> Layers => [.. layers];
+
+    public Tensor Forward(Tensor embeddings, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache)
+    {
+        Tensor x = embeddings;
+        for (int i = 0; i < layers.Count; i++)
+            x = layers[i].Forward(x, rope, mask, cache, i);
+        return norm.forward(x);
+    }
+}
+
+/// <summary>
+/// A Llama-family causal LM (HF's LlamaForCausalLM / Qwen2ForCausalLM). Parameter names equal the Hugging Face
+/// checkpoint names, so weights load by name.
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module
+{
+    readonly LlamaModel model;
+    readonly Projection? lm_head;
+    readonly RotaryEmbedding rotary;
+
+    public LlamaConfig Config { get; }
+
+    public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
+    {
+        config.Validate();
+        Config = config;
+        model = new LlamaModel(config);
+        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, hasBias: false);
+        rotary = new RotaryEmbedding(config);
+        RegisterComponents();
+    }
+
+    public LlamaModel Body => model;
+    public ScalarType Dtype => model.EmbedTokens.weight!.dtype;
+
+    /// <summary>Every linear layer of the decoder stack, named by its path (for attaching LoRA).</summary>
+    public IEnumerable<(string Path, Projection Projection)> Projections =>
+        model.Layers.SelectMany((layer, i) => layer.Projections.Select(p => ($"model.layers.{i}.{p.Name}", p.Projection)));
+
+    /// <summary>Normal(0, initializer_range) for matrices and embeddings, zero biases, unit norms (HF's init).</summary>
+    public void InitializeWeights(long seed)
+    {
+        using var _ = no_grad();
+        var generator = new Generator((ulong)seed);
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight")) parameter.fill_(1.0);
+            else if (name.EndsWith(".bias")) parameter.zero_();
+            else parameter.normal_(0, Config.InitializerRange, generator);
+        }
+    }
+
+    public Tensor Embed(Tensor inputIds) => model.EmbedTokens.forward(inputIds);
+
+    /// <summary>
+    /// Final hidden states [batch, seq, hidden] for token embeddings [batch, seq, hidden].
+    /// </summary>
+    /// <param name="positionIds">[batch or 1, seq]; default past .. past+seq-1.</param>
+    /// <param name="mask">boolean, True = may attend; [seq, past+seq], [batch, seq, past+seq] or
+    /// [batch, 1, seq, past+seq]. Default: causal over the cache and the new tokens.</param>
+    /// <param name="cache">receives this call's keys/values; earlier contents act as a prefix.</param>
+    public Tensor Forward(Tensor embeddings, Tensor? positionIds = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        long seq = embeddings.shape[1];
+        int past = cache?.Length ?? 0;
+        positionIds ??= arange(past, past + seq, dtype: ScalarType.Int64).unsqueeze(0);
+        var rope = rotary.Angles(positionIds, embeddings.dtype);
+        Tensor? fullMask = mask is null ? DefaultMask(seq, past) : AttentionMask.ToFourDimensions(mask);
+        return model.Forward(embeddings, rope, fullMask, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hidden states for token ids [batch, seq].</summary>
+    public Tensor ForwardTokens(Tensor inputIds, Tensor? positionIds = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        return Forward(Embed(inputIds), positionIds, mask, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Vocabulary logits for hidden states.</summary>
+    public Tensor Logits(Tensor hidden) =>
+        lm_head is null ? F.linear(hidden, model.EmbedTokens.weight!) : lm_head.forward(hidden);
+
+    // Plain causal attention needs no mask tensor unless a cached prefix offsets the diagonal.
+    static Tensor? DefaultMask(long seq, int past) =>
+        past == 0 || seq == 1 ? null : AttentionMask.Causal(seq, past).unsqueeze(0).unsqueeze(0);
+
+    /// <summary>Switches every LoRA adapter on (compressor) or off (frozen decoder) for the scope's lifetime.</summary>
+    public IDisposable AdaptersEnabled(bool enabled)
+    {
+        var previous = Projections.Select(p => (p.Projection, p.Projection.LoraEnabled)).ToList();
+        foreach (var (_, projection) in Projections) projection.LoraEnabled = enabled;
+        return new Restore(() => { foreach (var (projection, was) in previous) projection.LoraEnabled = was; });
+    }
+
+    sealed class Restore(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}
