@@ -18,14 +18,21 @@ public sealed class KvCache : IDisposable
         values = new Tensor?[layers];
     }
 
-    /// <summary>A cache that starts with the given per-layer (K, V) prefix.</summary>
-    public static KvCache FromPrefix(IReadOnlyList<(Tensor Keys, Tensor Values)> prefix)
+    /// <summary>
+    /// A cache that starts with the given per-layer (K, V) prefix; tokens that follow it get positions from
+    /// <paramref name="nextPosition"/> on (the prefix keys carry whatever positions they were computed at).
+    /// </summary>
+    public static KvCache FromPrefix(IReadOnlyList<(Tensor Keys, Tensor Values)> prefix, long nextPosition)
     {
         var cache = new KvCache(prefix.Count);
         for (int layer = 0; layer < prefix.Count; layer++)
             cache.Append(layer, prefix[layer].Keys, prefix[layer].Values);
+        cache.NextPosition = nextPosition;
         return cache;
     }
+
+    /// <summary>Position id of the next token to come (one past the last one seen).</summary>
+    public long NextPosition { get; set; }
 
     public int Layers => keys.Length;
 

@@ -243,7 +243,7 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>
     /// Final hidden states [batch, seq, hidden] for token embeddings [batch, seq, hidden].
     /// </summary>
-    /// <param name="positionIds">[batch or 1, seq]; default past .. past+seq-1.</param>
+    /// <param name="positionIds">[batch or 1, seq]; default continues from the cache's next position (else 0).</param>
     /// <param name="mask">boolean, True = may attend; [seq, past+seq], [batch, seq, past+seq] or
     /// [batch, 1, seq, past+seq]. Default: causal over the cache and the new tokens.</param>
     /// <param name="cache">receives this call's keys/values; earlier contents act as a prefix.</param>
@@ -252,10 +252,13 @@ public sealed class LlamaForCausalLM : nn.Module
         using var scope = NewDisposeScope();
         long seq = embeddings.shape[1];
         int past = cache?.Length ?? 0;
-        positionIds ??= arange(past, past + seq, dtype: ScalarType.Int64).unsqueeze(0);
+        long start = cache?.NextPosition ?? 0;
+        positionIds ??= arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0);
         var rope = rotary.Angles(positionIds, embeddings.dtype);
         Tensor? fullMask = mask is null ? DefaultMask(seq, past) : AttentionMask.ToFourDimensions(mask);
-        return model.Forward(embeddings, rope, fullMask, cache).MoveToOuterDisposeScope();
+        var hidden = model.Forward(embeddings, rope, fullMask, cache);
+        if (cache is not null) cache.NextPosition = positionIds.max().item<long>() + 1;
+        return hidden.MoveToOuterDisposeScope();
     }
 
     /// <summary>Hidden states for token ids [batch, seq].</summary>

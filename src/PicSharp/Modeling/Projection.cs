@@ -43,21 +43,26 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     {
         Tensor y = nn.functional.linear(x, weight, bias);
         if (loraA is null || loraB is null || !LoraEnabled) return y;
-        Tensor dropped = loraDropout is null ? x : loraDropout.forward(x);
-        return y + loraB.forward(loraA.forward(dropped)) * loraScaling;
+        // Adapters stay fp32 (they are what trains) while the frozen base may run in bf16.
+        Tensor input = x.to(loraA.weight!.dtype);
+        Tensor dropped = loraDropout is null ? input : loraDropout.forward(input);
+        return y + (loraB.forward(loraA.forward(dropped)) * loraScaling).to(y.dtype);
     }
 
-    /// <summary>Adds a LoRA adapter: A is Kaiming-uniform as in PEFT, B is zero, so the layer's output is unchanged.</summary>
-    public void AttachLora(int rank, double alpha, double dropout)
+    /// <summary>
+    /// Adds a fp32 LoRA adapter: A is Kaiming-uniform as in PEFT, B is zero, so the layer's output is unchanged.
+    /// </summary>
+    public void AttachLora(int rank, double alpha, double dropout, Generator? generator = null)
     {
         if (HasLora) throw new InvalidOperationException("this projection already has a LoRA adapter");
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
-        var dtype = weight.dtype;
-        loraA = nn.Linear(InFeatures, rank, hasBias: false, dtype: dtype);
-        loraB = nn.Linear(rank, OutFeatures, hasBias: false, dtype: dtype);
+        loraA = nn.Linear(InFeatures, rank, hasBias: false, dtype: ScalarType.Float32);
+        loraB = nn.Linear(rank, OutFeatures, hasBias: false, dtype: ScalarType.Float32);
         using (no_grad())
         {
-            nn.init.kaiming_uniform_(loraA.weight!, a: Math.Sqrt(5));
+            // PEFT's kaiming_uniform_(a=√5) is uniform(±1/√fan_in); drawn here so a seed fixes it.
+            double bound = 1 / Math.Sqrt(InFeatures);
+            loraA.weight!.uniform_(-bound, bound, generator);
             nn.init.zeros_(loraB.weight!);
         }
         loraScaling = alpha / rank;

@@ -1,0 +1,116 @@
+using PicSharp.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PicSharp.Compression;
+
+/// <summary>The decoder's task tokens: trainable embeddings outside the vocabulary.</summary>
+public enum TaskToken { Autoencode = 0, Continue = 1, Answer = 2 }
+
+/// <summary>
+/// The compressor: the base model with LoRA adapters switched on, plus `ChunkLength / Ratio` learned memory-token
+/// embeddings that every chunk reuses. It reads contexts and returns one memory embedding (or per-layer K/V) per
+/// `Ratio` context tokens. The same model object, adapters off, is the frozen decoder.
+/// </summary>
+public sealed class Compressor : nn.Module
+{
+    readonly Parameter memory_tokens; // [slots, hidden], fp32
+    readonly Parameter task_tokens;   // [3, hidden], fp32
+
+    public LlamaForCausalLM Model { get; }
+    public CompressorOptions Options { get; }
+    public Parameter MemoryTokens => memory_tokens;
+    public Parameter TaskTokens => task_tokens;
+
+    public Compressor(LlamaForCausalLM model, CompressorOptions options, ulong seed = 0) : base(nameof(Compressor))
+    {
+        options.Validate();
+        Model = model;
+        Options = options;
+        var generator = new Generator(seed);
+        foreach (var (path, projection) in model.Projections)
+            if (options.Lora.TargetModules.Contains(path[(path.LastIndexOf('.') + 1)..]))
+                projection.AttachLora(options.Lora.Rank, options.Lora.Alpha, options.Lora.Dropout, generator);
+        foreach (var (name, parameter) in model.named_parameters())
+            parameter.requires_grad = name.Contains(".lora_");
+
+        // New embeddings start at the scale of the vocabulary's, so the frozen decoder sees familiar magnitudes.
+        double scale = model.Body.EmbedTokens.weight!.to(ScalarType.Float32).std().item<float>();
+        memory_tokens = new Parameter(randn(options.MemorySlots, model.Config.HiddenSize, generator: generator) * scale);
+        task_tokens = new Parameter(randn(Enum.GetValues<TaskToken>().Length, model.Config.HiddenSize, generator: generator) * scale);
+        RegisterComponents();
+    }
+
+    /// <summary>Everything that trains: LoRA matrices, memory-token and task-token embeddings.</summary>
+    public IReadOnlyList<Parameter> TrainableParameters() =>
+        [memory_tokens, task_tokens, .. Model.parameters().Where(p => p.requires_grad)];
+
+    public Tensor TaskEmbedding(TaskToken task) => task_tokens[(int)task].to(Model.Dtype);
+
+    public MemoryLayout Layout(int contextLength) => new(contextLength, Options.Ratio, Options.ChunkLength,
+        Options.Placement, Options.Positions, globalSpan: Options.Policy == MaskPolicy.Global);
+
+    /// <summary>Compresses a batch of token sequences (any lengths) into memory.</summary>
+    public CompressedMemory Compress(IReadOnlyList<IReadOnlyList<int>> contexts) =>
+        Compress(contexts, new long[contexts.Count]);
+
+    /// <param name="positionOffsets">where each context starts in its document (incremental compression).</param>
+    CompressedMemory Compress(IReadOnlyList<IReadOnlyList<int>> contexts, IReadOnlyList<long> positionOffsets)
+    {
+        if (contexts.Count == 0) throw new ArgumentException("no contexts to compress");
+        for (int b = 0; b < contexts.Count; b++)
+            if (contexts[b].Count == 0) throw new ArgumentException($"context {b} is empty: there is nothing to compress");
+
+        using var scope = NewDisposeScope();
+        var layouts = contexts.Select(c => Layout(c.Count)).ToList();
+        var rows = Options.Policy == MaskPolicy.Pic && Options.FastPath
+            ? CompressorRows.OnePerChunk(layouts)
+            : CompressorRows.OnePerContext(layouts, Options.Policy);
+
+        var (tokenIds, slots) = rows.Inputs(contexts);
+        var embeddings = where(slots.ge(0).unsqueeze(-1),
+            memory_tokens.index_select(0, slots.clamp_min(0).flatten()).reshape(slots.shape[0], slots.shape[1], -1).to(Model.Dtype),
+            Model.Embed(tokenIds));
+        var positions = rows.Positions() + tensor(rows.RowContexts.Select(b => positionOffsets[b]).ToArray()).unsqueeze(1);
+
+        using var adapters = Model.AdaptersEnabled(true);
+        using var cache = Options.Kind == MemoryKind.KeyValues ? new KvCache(Model.Config.NumHiddenLayers) : null;
+        var hidden = Model.Forward(embeddings, positions, rows.Mask, cache);
+
+        var counts = layouts.Select(l => l.MemoryCount).ToArray();
+        var next = layouts.Select((l, b) => positionOffsets[b] + l.Sequence.Max(s => s.Position) + 1).ToArray();
+        var lengths = contexts.Select(c => c.Count).ToArray();
+        var gather = rows.MemoryGather(counts.Max());
+        if (Options.Kind == MemoryKind.Embeddings)
+            return new CompressedMemory(MemoryKind.Embeddings, gather.Apply(hidden).MoveToOuterDisposeScope(), null, counts, next, lengths);
+
+        var keyValues = Enumerable.Range(0, cache!.Layers).Select(layer => (
+            gather.ApplyHeads(cache.Keys(layer)).MoveToOuterDisposeScope(),
+            gather.ApplyHeads(cache.Values(layer)).MoveToOuterDisposeScope())).ToList();
+        return new CompressedMemory(MemoryKind.KeyValues, null, keyValues, counts, next, lengths);
+    }
+
+    /// <summary>
+    /// Incremental compression under `pic`: keeps the memory blocks of the old context's complete chunks bit for bit
+    /// and compresses only the rest of <paramref name="fullContext"/> (the old partial chunk and the new text).
+    /// The caller guarantees that fullContext starts with the context the memory was made from.
+    /// </summary>
+    public CompressedMemory Extend(CompressedMemory memory, IReadOnlyList<int> fullContext)
+    {
+        if (Options.Policy != MaskPolicy.Pic)
+            throw new InvalidOperationException($"incremental compression needs the 'pic' policy, this compressor uses '{Options.Policy.Name()}'");
+        if (memory.Batch != 1) throw new ArgumentException("extend one context at a time");
+        int oldLength = memory.ContextLengths[0];
+        if (fullContext.Count < oldLength)
+            throw new ArgumentException($"the extended context ({fullContext.Count} tokens) is shorter than the compressed one ({oldLength})");
+        int keptChunks = oldLength / Options.ChunkLength;
+        int keptTokens = keptChunks * Options.ChunkLength;
+        if (keptTokens == fullContext.Count) return memory.Prefix(memory.Counts[0], memory.NextPositions[0], oldLength);
+
+        var kept = memory.Prefix(keptChunks * Options.MemorySlots, keptTokens, keptTokens);
+        var rest = Compress([fullContext.Skip(keptTokens).ToList()], [keptTokens]);
+        if (keptChunks == 0) return rest;
+        return CompressedMemory.Concatenate(kept, rest);
+    }
+}

@@ -1,0 +1,39 @@
+namespace PicSharp.Compression;
+
+/// <summary>What the decoder receives: memory-token embeddings (ICAE/PIC) or their per-layer K/V (500xCompressor).</summary>
+public enum MemoryKind { Embeddings, KeyValues }
+
+/// <summary>LoRA on chosen projections; names are the HF/PEFT module names.</summary>
+public sealed record LoraOptions
+{
+    public static readonly string[] AllTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+    public double Dropout { get; init; }
+    public IReadOnlyList<string> TargetModules { get; init; } = AllTargets;
+}
+
+public sealed record CompressorOptions
+{
+    public int Ratio { get; init; } = 4;
+    public int ChunkLength { get; init; } = 64;
+    public MaskPolicy Policy { get; init; } = MaskPolicy.Pic;
+    public MemoryPlacement Placement { get; init; } = MemoryPlacement.Interleaved;
+    public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
+    public MemoryKind Kind { get; init; } = MemoryKind.Embeddings;
+    /// <summary>Under `pic`, run the chunks as a batch (cost ∝ chunks·c²) instead of one masked sequence (∝ context²).</summary>
+    public bool FastPath { get; init; } = true;
+    public LoraOptions Lora { get; init; } = new();
+
+    public int MemorySlots => ChunkLength / Ratio;
+
+    public void Validate()
+    {
+        MemoryLayout.Validate(1, Ratio, ChunkLength);
+        if (Lora.Rank <= 0) throw new ArgumentException($"LoRA rank must be positive, got {Lora.Rank}");
+        var unknown = Lora.TargetModules.Except(LoraOptions.AllTargets).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"unknown LoRA target module(s) {string.Join(", ", unknown)}; known: {string.Join(", ", LoraOptions.AllTargets)}");
+    }
+}
