@@ -1,3 +1,4 @@
+using PicSharp.IO;
 using PicSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -141,22 +142,22 @@ public sealed class LmTrainer : IDisposable
         }
     }
 
-    /// <summary>Writes master weights and optimizer state (TorchSharp formats) into <paramref name="dir"/>.</summary>
+    /// <summary>Writes the fp32 master weights as an HF model folder (config.json, model.safetensors) and the
+    /// optimizer state (TorchSharp's format) into <paramref name="dir"/>.</summary>
     public void Save(string dir)
     {
-        master.save(Path.Combine(dir, WeightsFile));
+        ModelFolder.Save(master, dir);
         optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
     }
 
     /// <summary>Restores weights and optimizer state written by <see cref="Save"/> and the step count.</summary>
     public void Load(string dir, int step)
     {
-        master.load(Path.Combine(dir, WeightsFile));
+        ModelFolder.LoadWeights(master, dir);
         optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
         Step = step;
     }
 
-    public const string WeightsFile = "weights.dat";
     public const string OptimizerFile = "optimizer.dat";
 
     public void Dispose()

@@ -10,7 +10,7 @@ public sealed record RunState(int Step, long TokensSeen, double ElapsedSeconds, 
 /// <summary>
 /// The pretraining loop around <see cref="LmTrainer"/>: metrics.jsonl, evaluation every EvalEverySteps, a checkpoint
 /// every CheckpointMinutes and at the end, and a clean stop at a step limit or a wall-clock limit.
-/// Run folder: metrics.jsonl, checkpoint/ (config.json, options.json, state.json, weights, optimizer state).
+/// Run folder: metrics.jsonl, checkpoint/ (config.json, model.safetensors, optimizer.dat, options.json, state.json).
 /// </summary>
 public sealed class PretrainRun : IDisposable
 {
@@ -98,7 +98,6 @@ public sealed class PretrainRun : IDisposable
         CheckpointFolder.Write(Path.Combine(runDir, CheckpointDirName), dir =>
         {
             trainer.Save(dir);
-            File.WriteAllText(Path.Combine(dir, "config.json"), trainer.Model.Config.ToJson());
             File.WriteAllText(Path.Combine(dir, "options.json"), options.ToJson());
             File.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(state, StateJson));
         });

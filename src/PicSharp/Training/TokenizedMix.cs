@@ -1,3 +1,4 @@
+using PicSharp.IO;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -85,7 +86,7 @@ public sealed class TokenizedMix
     // corpus int32[], qa offsets int64[], qa int32[].
     public void Save(string path)
     {
-        AtomicWrite.Write(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(Encoding.ASCII.GetBytes(Magic));

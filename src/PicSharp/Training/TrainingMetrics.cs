@@ -1,3 +1,4 @@
+using PicSharp.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -68,6 +69,6 @@ public sealed class MetricsLog(string path)
     public void TruncateAfter(int step)
     {
         var kept = ReadAll().Where(r => r.Step <= step).Select(r => r.ToJson() + "\n");
-        AtomicWrite.WriteAllText(Path, string.Concat(kept));
+        AtomicFile.WriteAllText(Path, string.Concat(kept));
     }
 }
