@@ -7,6 +7,7 @@ static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
+        Commands.DataCommands.Create(),
         Commands.PretrainCommands.Create(),
     ];
 }
