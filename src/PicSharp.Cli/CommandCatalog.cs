@@ -9,5 +9,6 @@ static class CommandCatalog
     [
         Commands.DataCommands.Create(),
         Commands.PretrainCommands.Create(),
+        Commands.TokenizerCommands.Create(),
     ];
 }
