@@ -75,19 +75,11 @@ public static class ModelFolder
     // One error that lists every missing, unexpected and wrongly shaped tensor.
     static void CheckNames(string dir, LlamaConfig config, Dictionary<string, Tensor> expected, Dictionary<string, SafeTensorsReader> located)
     {
-        var problems = new List<string>();
-        var missing = expected.Keys.Where(n => !located.ContainsKey(n)).ToList();
         // A tied checkpoint may still carry lm_head.weight (some exporters write it); the embedding is what counts.
-        var unexpected = located.Keys.Where(n => !expected.ContainsKey(n) && !(config.TieWordEmbeddings && n == "lm_head.weight")).ToList();
-        var wrongShape = expected.Where(p => located.ContainsKey(p.Key))
-            .Select(p => (p.Key, Expected: p.Value.shape, Found: located[p.Key].Entry(p.Key).Shape))
-            .Where(s => !s.Expected.SequenceEqual(s.Found))
-            .Select(s => $"{s.Key} (expected [{string.Join(", ", s.Expected)}], found [{string.Join(", ", s.Found)}])").ToList();
-        if (missing.Count > 0) problems.Add($"missing: {string.Join(", ", missing)}");
-        if (unexpected.Count > 0) problems.Add($"unexpected: {string.Join(", ", unexpected)}");
-        if (wrongShape.Count > 0) problems.Add($"wrong shape: {string.Join(", ", wrongShape)}");
-        if (problems.Count > 0)
-            throw new SafeTensorsException($"{dir}: the checkpoint does not match the config's architecture; {string.Join("; ", problems)}");
+        var stored = located.Where(p => !(config.TieWordEmbeddings && p.Key == "lm_head.weight"))
+            .ToDictionary(p => p.Key, p => p.Value.Entry(p.Key).Shape);
+        if (TensorShapes.Mismatch(expected.ToDictionary(p => p.Key, p => p.Value.shape), stored) is string problems)
+            throw new SafeTensorsException($"{dir}: the checkpoint does not match the config's architecture; {problems}");
     }
 
     static List<SafeTensorsReader> OpenWeights(string dir)
@@ -211,6 +203,13 @@ public static class ModelFolder
         }
         return shards;
     }
+
+    /// <summary>
+    /// A short id of the base model (hex SHA-256 over its config and base weights), for recording which model a
+    /// memory or adapter belongs to. Same weights in another dtype give another id.
+    /// </summary>
+    public static string Fingerprint(LlamaForCausalLM model) =>
+        Fingerprints.Of((model.Config with { TorchDtype = TorchDtypeName(model.Dtype) }).ToJson(), BaseParameters(model));
 
     /// <summary>Copies a tokenizer.json (given as the file or its folder) into a model folder.</summary>
     public static void CopyTokenizer(string fromFileOrDir, string toDir)
