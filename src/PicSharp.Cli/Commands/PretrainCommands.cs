@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
+using PicSharp.Data;
 using PicSharp.IO;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
@@ -68,7 +69,7 @@ public static class PretrainCommands
                 options, parse.GetValue(resume), parse.GetValue(maxMinutes), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
             try { return Pretrain(request); }
             catch (Exception e) when (e is TrainingException or ModelConfigException or FileNotFoundException or DirectoryNotFoundException
-                                          or JsonException or TokenizerFormatException or SafeTensorsException)
+                                          or InvalidDataException or JsonException or TokenizerFormatException or SafeTensorsException)
             {
                 Console.Error.WriteLine($"pretrain-lm: {e.Message}");
                 return 1;
@@ -95,8 +96,8 @@ public static class PretrainCommands
         using var model = CreateModel(request, tokenizer.VocabSize);
         Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");
 
-        var documents = TrainingText.ReadDocuments(request.Corpus);
-        var qaTexts = request.Qa.SelectMany(f => TrainingText.ReadQaExamples(f.FullName)).ToList();
+        var documents = ReadDocuments(request.Corpus);
+        var qaTexts = request.Qa.SelectMany(f => SquadDataset.Load(f.FullName).Examples).Where(e => e.Answers.Count > 0).Select(FullQaText).ToList();
         Log($"data: {documents.Count:N0} documents, {qaTexts.Count:N0} QA examples; tokenizing (cached in the run folder)");
         Directory.CreateDirectory(request.RunDir);
         var mix = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "train-tokens.bin"), documents, qaTexts, encoder);
@@ -107,7 +108,7 @@ public static class PretrainCommands
         IReadOnlyList<MicroBatch> validation = [];
         if (request.Validation is not null)
         {
-            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), TrainingText.ReadDocuments(request.Validation), [], encoder);
+            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
             validation = BatchSampler.Consecutive(held.CorpusTokens, options.SequenceLength, options.EvalSequences, options.MicroBatchSize);
             Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
         }
@@ -132,6 +133,17 @@ public static class PretrainCommands
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;
     }
+
+    static List<string> ReadDocuments(string path)
+    {
+        var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
+        return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
+    }
+
+    /// <summary>A QA example as training text: the answering prompt followed by the first gold answer (EOS is
+    /// appended at tokenization), so the model learns to answer from a context it can see.</summary>
+    static string FullQaText(SquadExample example) =>
+        QaPrompt.Prompt(example.Context, example.Question) + QaPrompt.Target(example.Answers[0].Text);
 
     static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
     {

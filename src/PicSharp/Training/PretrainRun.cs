@@ -46,6 +46,8 @@ public sealed class PretrainRun : IDisposable
         trainer = new LmTrainer(model, options);
         metrics = new MetricsLog(Path.Combine(runDir, MetricsFileName));
         if (resume) Restore();
+        else if (CheckpointFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
+            throw new TrainingException($"{runDir} already holds a checkpoint: resume it, or start the new run in another folder");
         else if (File.Exists(metrics.Path)) File.Delete(metrics.Path);
     }
 

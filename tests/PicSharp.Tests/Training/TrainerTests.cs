@@ -48,7 +48,7 @@ public class TrainerTests
     }
 
     [Fact]
-    public void Resume_with_different_options_or_data_is_refused()
+    public void Restarting_over_a_checkpoint_or_resuming_with_other_options_or_data_is_refused()
     {
         string dir = TrainingFixtures.TempDir();
         try
@@ -57,6 +57,7 @@ public class TrainerTests
             string hash = TrainingFixtures.Mix().InputHash;
             using (var run = new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], hash, resume: false))
                 run.Run(stopAtStep: 1);
+            Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], hash, resume: false));
             Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options with { LearningRate = 1 }, Sampler(options), [], hash, resume: true));
             Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], new string('0', 64), resume: true));
         }
