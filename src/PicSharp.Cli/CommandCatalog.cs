@@ -8,6 +8,7 @@ static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         Commands.DataCommands.Create(),
+        Commands.PretrainCommands.Create(),
         Commands.TokenizerCommands.Create(),
     ];
 }

@@ -1,0 +1,226 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json;
+using PicSharp.Data;
+using PicSharp.IO;
+using PicSharp.Modeling;
+using PicSharp.Tokenization;
+using PicSharp.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic pretrain-lm`: next-token training of a base LM on corpus text mixed with QA-formatted text.</summary>
+public static class PretrainCommands
+{
+    public static Command Create()
+    {
+        var config = new Option<FileInfo?>("--config") { Description = "config.json of a new, randomly initialised model" };
+        var model = new Option<DirectoryInfo?>("--model") { Description = "model folder to continue training from" };
+        var tokenizer = new Option<FileInfo>("--tokenizer") { Description = "tokenizer.json (copied into the output model)", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "training text: a folder of .txt (one document each) or a .jsonl with a 'text' field", Required = true };
+        var validation = new Option<string?>("--validation") { Description = "held-out text (same formats) for validation loss" };
+        var qa = new Option<FileInfo[]>("--qa") { Description = "SQuAD v1.1 JSON rendered as prompt + answer + EOS (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/, model/, metrics.jsonl, loss.png", Required = true };
+        var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch") { Description = "sequences per micro-batch", DefaultValueFactory = _ => 8 };
+        var seqLen = new Option<int>("--seq-len") { Description = "tokens per sequence", DefaultValueFactory = _ => 512 };
+        var accum = new Option<int>("--accum") { Description = "micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 1e-3 };
+        var minLrRatio = new Option<double>("--min-lr-ratio") { Description = "final learning rate as a fraction of the peak", DefaultValueFactory = _ => 0.1 };
+        var warmup = new Option<int>("--warmup") { Description = "linear warmup steps", DefaultValueFactory = _ => 100 };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0 };
+        var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16 (bf16 compute, fp32 master weights)", DefaultValueFactory = _ => "bf16" };
+        dtype.AcceptOnlyFromAmong("fp32", "bf16");
+        var seed = new Option<long>("--seed") { Description = "seeds initialisation and data order", DefaultValueFactory = _ => 1234 };
+        var qaShare = new Option<double>("--qa-share") { Description = "fraction of sequences made of QA examples", DefaultValueFactory = _ => 0.5 };
+        var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => 10 };
+        var logEvery = new Option<int>("--log-every") { Description = "steps between log lines", DefaultValueFactory = _ => 10 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "steps between validation runs", DefaultValueFactory = _ => 200 };
+        var evalSequences = new Option<int>("--eval-sequences") { Description = "held-out sequences per validation run", DefaultValueFactory = _ => 16 };
+        var resume = new Option<bool>("--resume") { Description = "continue RUN_DIR/checkpoint exactly (training options come from the checkpoint)" };
+        var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
+        var exportDtype = new Option<string>("--export-dtype") { Description = "dtype of RUN_DIR/model weights", DefaultValueFactory = _ => "float32" };
+        exportDtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+        var threads = new Option<int?>("--threads") { Description = "torch threads (default: torch's choice)" };
+
+        var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
+        {
+            config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
+            weightDecay, maxGradNorm, dtype, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
+            maxMinutes, exportDtype, threads,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(threads) is int n) set_num_threads(n);
+            var options = new TrainingOptions
+            {
+                LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),
+                TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch), SequenceLength = parse.GetValue(seqLen),
+                GradientAccumulation = parse.GetValue(accum), MaxGradNorm = parse.GetValue(maxGradNorm), WeightDecay = parse.GetValue(weightDecay),
+                Seed = parse.GetValue(seed), Dtype = parse.GetValue(dtype)!, QaShare = parse.GetValue(qaShare),
+                CheckpointMinutes = parse.GetValue(checkpointMinutes), LogEverySteps = parse.GetValue(logEvery),
+                EvalEverySteps = parse.GetValue(evalEvery), EvalSequences = parse.GetValue(evalSequences),
+            };
+            var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
+                parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
+                options, parse.GetValue(resume), parse.GetValue(maxMinutes), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
+            try { return Pretrain(request); }
+            catch (Exception e) when (e is TrainingException or ModelConfigException or FileNotFoundException or DirectoryNotFoundException
+                                          or InvalidDataException or JsonException or TokenizerFormatException or SafeTensorsException)
+            {
+                Console.Error.WriteLine($"pretrain-lm: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
+        FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, ScalarType ExportDtype);
+
+    static int Pretrain(PretrainRequest request)
+    {
+        var options = request.Resume
+            ? PretrainRun.ReadCheckpointOptions(request.RunDir) with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps }
+            : request.Options;
+        options.Validate();
+        if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
+
+        var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
+        int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{request.Tokenizer.FullName}: the tokenizer has no EOS token");
+        var encoder = new TokenEncoder(tokenizer.Encode, eos, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(request.Tokenizer.FullName))));
+
+        using var model = CreateModel(request, tokenizer.VocabSize);
+        Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");
+
+        var documents = ReadDocuments(request.Corpus);
+        var qaTexts = request.Qa.SelectMany(f => SquadDataset.Load(f.FullName).Examples).Where(e => e.Answers.Count > 0).Select(FullQaText).ToList();
+        Log($"data: {documents.Count:N0} documents, {qaTexts.Count:N0} QA examples; tokenizing (cached in the run folder)");
+        Directory.CreateDirectory(request.RunDir);
+        var mix = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "train-tokens.bin"), documents, qaTexts, encoder);
+        var sampler = new BatchSampler(mix, options.SequenceLength, options.QaShare, options.Seed, tokenizer.PadTokenId ?? eos);
+        Log($"data: {mix.CorpusTokens.Length:N0} corpus tokens, {mix.QaTokenCount:N0} QA tokens" +
+            (sampler.SkippedQaExamples > 0 ? $"; {sampler.SkippedQaExamples:N0} QA examples longer than a sequence are skipped" : ""));
+
+        IReadOnlyList<MicroBatch> validation = [];
+        if (request.Validation is not null)
+        {
+            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
+            validation = BatchSampler.Consecutive(held.CorpusTokens, options.SequenceLength, options.EvalSequences, options.MicroBatchSize);
+            Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
+        }
+
+        using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, mix.InputHash, request.Resume);
+        run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
+
+        var final = Console.IsOutputRedirected
+            ? RunWithLogLines(run, options, maxDuration, cancel.Token)
+            : RunWithProgressBar(run, options, maxDuration, cancel.Token);
+
+        string modelDir = Path.Combine(request.RunDir, "model");
+        CheckpointFolder.Write(modelDir, dir =>
+        {
+            ModelFolder.Save(run.Model, dir, request.ExportDtype);
+            ModelFolder.CopyTokenizer(request.Tokenizer.FullName, dir);
+        });
+        Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss}; " +
+            $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
+        return 0;
+    }
+
+    static List<string> ReadDocuments(string path)
+    {
+        var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
+        return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
+    }
+
+    /// <summary>A QA example as training text: the answering prompt followed by the first gold answer (EOS is
+    /// appended at tokenization), so the model learns to answer from a context it can see.</summary>
+    static string FullQaText(SquadExample example) =>
+        QaPrompt.Prompt(example.Context, example.Question) + QaPrompt.Target(example.Answers[0].Text);
+
+    static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
+    {
+        LlamaForCausalLM model;
+        if (request.Resume)
+            model = new LlamaForCausalLM(PretrainRun.ReadCheckpointConfig(request.RunDir)); // weights come from the checkpoint
+        else if (request.Model is not null && request.Config is null)
+            model = ModelFolder.Load(request.Model.FullName, ScalarType.Float32);
+        else if (request.Config is not null && request.Model is null)
+        {
+            model = new LlamaForCausalLM(LlamaConfig.Load(request.Config.FullName));
+            model.InitializeWeights(request.Options.Seed);
+        }
+        else throw new TrainingException("give exactly one of --config (new model) or --model (existing folder), or --resume");
+        if (tokenizerVocab > model.Config.VocabSize)
+            throw new TrainingException($"the tokenizer has {tokenizerVocab} tokens but the model's vocab_size is {model.Config.VocabSize}");
+        return model;
+    }
+
+    static RunState RunWithLogLines(PretrainRun run, TrainingOptions options, TimeSpan? maxDuration, CancellationToken cancel)
+    {
+        var throughput = new ThroughputWindow();
+        run.StepCompleted += (step, state) =>
+        {
+            throughput.Add(step);
+            if (step.Step % options.LogEverySteps == 0 || step.Step == options.TotalSteps)
+                Log($"step {step.Step}/{options.TotalSteps} loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} " +
+                    $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
+        };
+        run.Evaluated += e => Log($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
+        run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
+        return run.Run(maxDuration: maxDuration, cancel: cancel);
+    }
+
+    static RunState RunWithProgressBar(PretrainRun run, TrainingOptions options, TimeSpan? maxDuration, CancellationToken cancel)
+    {
+        RunState final = run.State(0);
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("starting", maxValue: options.TotalSteps);
+                task.Value = run.Step;
+                var throughput = new ThroughputWindow();
+                string validationText = "";
+                run.Evaluated += e => validationText = $" val {e.Loss:F3} (ppl {e.Perplexity:F1})";
+                run.StepCompleted += (step, _) =>
+                {
+                    throughput.Add(step);
+                    task.Value = step.Step;
+                    task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3}{validationText} lr {step.LearningRate:E1} " +
+                        $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
+                };
+                final = run.Run(maxDuration: maxDuration, cancel: cancel);
+            });
+        return final;
+    }
+
+    static string Eta(TrainingOptions options, int step, ThroughputWindow throughput) =>
+        throughput.TokensPerSecond > 0
+            ? TimeSpan.FromSeconds((options.TotalSteps - step) * options.TokensPerStep / throughput.TokensPerSecond).ToString(@"hh\:mm\:ss")
+            : "?";
+
+    static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+
+    /// <summary>Tokens per second over the last few steps (the first steps of a run are slower).</summary>
+    sealed class ThroughputWindow
+    {
+        readonly Queue<StepResult> recent = new();
+
+        public void Add(StepResult step)
+        {
+            recent.Enqueue(step);
+            if (recent.Count > 20) recent.Dequeue();
+        }
+
+        public double TokensPerSecond => recent.Count == 0 ? 0 : recent.Sum(s => s.Tokens) / recent.Sum(s => s.Seconds);
+    }
+}

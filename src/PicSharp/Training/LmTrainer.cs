@@ -1,0 +1,168 @@
+using PicSharp.IO;
+using PicSharp.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace PicSharp.Training;
+
+/// <summary>What one optimizer step did.</summary>
+public sealed record StepResult(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds);
+
+/// <summary>
+/// Next-token training of a causal LM: AdamW, gradient accumulation, clipping, the warmup + cosine schedule.
+/// With bf16 the optimizer holds fp32 master weights while a bf16 copy runs forward and backward (TorchSharp has no
+/// autocast): each step copies masters into the copy, and each micro-step adds its bf16 gradients into fp32 master
+/// gradients, so accumulation, clipping and the update all happen in fp32.
+/// </summary>
+public sealed class LmTrainer : IDisposable
+{
+    readonly LlamaForCausalLM master;
+    readonly LlamaForCausalLM compute; // == master for fp32
+    readonly (Parameter Master, Parameter Compute)[] pairs;
+    readonly AdamW optimizer;
+    readonly TrainingOptions options;
+
+    /// <summary>Optimizer steps completed.</summary>
+    public int Step { get; private set; }
+    public LlamaForCausalLM Model => master;
+
+    public LmTrainer(LlamaForCausalLM model, TrainingOptions options)
+    {
+        options.Validate();
+        if (model.Dtype != ScalarType.Float32)
+            throw new TrainingException($"the model to train must hold fp32 weights (master copy), got {model.Dtype}");
+        this.options = options;
+        master = model;
+        master.train();
+        var trainable = master.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+        if (options.UseBf16)
+        {
+            compute = new LlamaForCausalLM(master.Config);
+            compute.to(ScalarType.BFloat16);
+            compute.train();
+            var computeParameters = compute.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            pairs = trainable.Select(p => (p.parameter, computeParameters[p.name])).ToArray();
+            foreach (var (m, _) in pairs) m.grad = zeros_like(m).DetachFromDisposeScope();
+        }
+        else
+        {
+            compute = master;
+            pairs = trainable.Select(p => (p.parameter, p.parameter)).ToArray();
+        }
+        // Decay matrices and embeddings; leave norms and biases alone (they have no scale to shrink).
+        var decay = trainable.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToArray();
+        var noDecay = trainable.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToArray();
+        optimizer = optim.AdamW(
+            [
+                new AdamW.ParamGroup(decay, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
+                new AdamW.ParamGroup(noDecay, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
+            ],
+            lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+    }
+
+    public StepResult TrainStep(BatchSampler sampler)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        double lr = LearningRateSchedule.At(Step, options);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        optimizer.zero_grad();
+        SyncComputeWeights();
+
+        double loss = 0;
+        long tokens = 0;
+        for (int micro = 0; micro < options.GradientAccumulation; micro++)
+        {
+            using var scope = NewDisposeScope();
+            var batch = sampler.Sample(Step, micro, options.MicroBatchSize);
+            var microLoss = Loss(batch);
+            (microLoss / options.GradientAccumulation).backward();
+            loss += microLoss.item<float>() / options.GradientAccumulation;
+            tokens += (long)batch.BatchSize * batch.SequenceLength;
+            if (options.UseBf16) MoveGradientsToMasters();
+        }
+
+        double gradNorm;
+        using (var scope = NewDisposeScope())
+            gradNorm = nn.utils.clip_grad_norm_(pairs.Select(p => p.Master), options.MaxGradNorm);
+        using (var scope = NewDisposeScope())
+            optimizer.step();
+        Step++;
+        return new StepResult(Step, loss, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Mean next-token loss over held-out batches (no gradients).</summary>
+    public double EvaluateLoss(IReadOnlyList<MicroBatch> batches)
+    {
+        if (batches.Count == 0) return double.NaN;
+        SyncComputeWeights();
+        using var _ = no_grad();
+        compute.eval();
+        try
+        {
+            double sum = 0;
+            long count = 0;
+            foreach (var batch in batches)
+            {
+                using var scope = NewDisposeScope();
+                int tokens = batch.TargetTokens;
+                sum += Loss(batch).item<float>() * tokens;
+                count += tokens;
+            }
+            return sum / count;
+        }
+        finally { compute.train(); }
+    }
+
+    /// <summary>Mean cross-entropy over the batch's non-padding targets, computed on fp32 logits.</summary>
+    Tensor Loss(MicroBatch batch)
+    {
+        var inputs = tensor(batch.Inputs, [batch.BatchSize, batch.SequenceLength]);
+        var targets = tensor(batch.Targets, [batch.BatchSize * batch.SequenceLength]);
+        var logits = compute.Logits(compute.ForwardTokens(inputs)).to(ScalarType.Float32);
+        return F.cross_entropy(logits.view(-1, logits.shape[^1]), targets, ignore_index: BatchSampler.IgnoreIndex);
+    }
+
+    void SyncComputeWeights()
+    {
+        if (!options.UseBf16) return;
+        using var _ = no_grad();
+        foreach (var (m, c) in pairs) c.copy_(m);
+    }
+
+    void MoveGradientsToMasters()
+    {
+        using var _ = no_grad();
+        foreach (var (m, c) in pairs)
+        {
+            if (c.grad is null) continue;
+            m.grad!.add_(c.grad);
+            c.grad.zero_();
+        }
+    }
+
+    /// <summary>Writes the fp32 master weights as an HF model folder (config.json, model.safetensors) and the
+    /// optimizer state (TorchSharp's format) into <paramref name="dir"/>.</summary>
+    public void Save(string dir)
+    {
+        ModelFolder.Save(master, dir);
+        optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
+    }
+
+    /// <summary>Restores weights and optimizer state written by <see cref="Save"/> and the step count.</summary>
+    public void Load(string dir, int step)
+    {
+        ModelFolder.LoadWeights(master, dir);
+        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        Step = step;
+    }
+
+    public const string OptimizerFile = "optimizer.dat";
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        if (!ReferenceEquals(compute, master)) compute.Dispose();
+    }
+}

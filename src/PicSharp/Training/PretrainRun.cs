@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json;
+using PicSharp.Modeling;
+
+namespace PicSharp.Training;
+
+/// <summary>Where a run stands, saved as state.json in each checkpoint.</summary>
+public sealed record RunState(int Step, long TokensSeen, double ElapsedSeconds, string DataHash);
+
+/// <summary>
+/// The pretraining loop around <see cref="LmTrainer"/>: metrics.jsonl, evaluation every EvalEverySteps, a checkpoint
+/// every CheckpointMinutes and at the end, and a clean stop at a step limit or a wall-clock limit.
+/// Run folder: metrics.jsonl, checkpoint/ (config.json, model.safetensors, optimizer.dat, options.json, state.json).
+/// </summary>
+public sealed class PretrainRun : IDisposable
+{
+    public const string CheckpointDirName = "checkpoint";
+    public const string MetricsFileName = "metrics.jsonl";
+
+    readonly string runDir;
+    readonly TrainingOptions options;
+    readonly BatchSampler sampler;
+    readonly IReadOnlyList<MicroBatch> validation;
+    readonly string dataHash;
+    readonly LmTrainer trainer;
+    readonly MetricsLog metrics;
+    long tokensSeen;
+    double elapsedBefore; // seconds of earlier invocations (resume)
+
+    public event Action<StepResult, RunState>? StepCompleted;
+    public event Action<EvalResult>? Evaluated;
+    /// <summary>Raised after each checkpoint is in place, with the run folder (e.g. to redraw the loss curve).</summary>
+    public event Action<string>? CheckpointWritten;
+
+    /// <param name="model">fp32 model; its weights are replaced by the checkpoint's when resuming.</param>
+    /// <param name="resume">continue from RUN/checkpoint (error if absent); else start at step 0.</param>
+    public PretrainRun(string runDir, LlamaForCausalLM model, TrainingOptions options, BatchSampler sampler,
+        IReadOnlyList<MicroBatch> validation, string dataHash, bool resume)
+    {
+        this.runDir = runDir;
+        this.options = options;
+        this.sampler = sampler;
+        this.validation = validation;
+        this.dataHash = dataHash;
+        Directory.CreateDirectory(runDir);
+        trainer = new LmTrainer(model, options);
+        metrics = new MetricsLog(Path.Combine(runDir, MetricsFileName));
+        if (resume) Restore();
+        else if (CheckpointFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
+            throw new TrainingException($"{runDir} already holds a checkpoint: resume it, or start the new run in another folder");
+        else if (File.Exists(metrics.Path)) File.Delete(metrics.Path);
+    }
+
+    public int Step => trainer.Step;
+    public LlamaForCausalLM Model => trainer.Model;
+    public string RunDirectory => runDir;
+    public IReadOnlyList<MetricsRecord> Metrics => metrics.ReadAll();
+    public RunState State(double elapsedThisRun) => new(trainer.Step, tokensSeen, elapsedBefore + elapsedThisRun, dataHash);
+
+    /// <summary>Trains until TotalSteps, <paramref name="stopAtStep"/> or <paramref name="maxDuration"/>,
+    /// then writes a checkpoint. Returns the final state.</summary>
+    public RunState Run(int? stopAtStep = null, TimeSpan? maxDuration = null, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var sinceCheckpoint = Stopwatch.StartNew();
+        int lastStep = Math.Min(options.TotalSteps, stopAtStep ?? int.MaxValue);
+        while (trainer.Step < lastStep && !cancel.IsCancellationRequested && (maxDuration is null || clock.Elapsed < maxDuration))
+        {
+            var result = trainer.TrainStep(sampler);
+            tokensSeen += result.Tokens;
+            var state = State(clock.Elapsed.TotalSeconds);
+            metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss,
+                result.LearningRate, result.GradNorm, result.Tokens / result.Seconds));
+            StepCompleted?.Invoke(result, state);
+            if (result.Step % options.EvalEverySteps == 0 || result.Step == options.TotalSteps) Evaluate(state);
+            if (sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes)
+            {
+                SaveCheckpoint(State(clock.Elapsed.TotalSeconds));
+                sinceCheckpoint.Restart();
+            }
+        }
+        var final = State(clock.Elapsed.TotalSeconds);
+        SaveCheckpoint(final);
+        return final;
+    }
+
+    void Evaluate(RunState state)
+    {
+        if (validation.Count == 0) return;
+        var eval = new EvalResult(state.Step, state.TokensSeen, trainer.EvaluateLoss(validation));
+        metrics.Append(new MetricsRecord("eval", eval.Step, eval.TokensSeen, state.ElapsedSeconds, eval.Loss));
+        Evaluated?.Invoke(eval);
+    }
+
+    static readonly JsonSerializerOptions StateJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Writes RUN/checkpoint atomically (a failure leaves the previous checkpoint intact).</summary>
+    public void SaveCheckpoint(RunState state)
+    {
+        CheckpointFolder.Write(Path.Combine(runDir, CheckpointDirName), dir =>
+        {
+            trainer.Save(dir);
+            File.WriteAllText(Path.Combine(dir, "options.json"), options.ToJson());
+            File.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(state, StateJson));
+        });
+        CheckpointWritten?.Invoke(runDir);
+    }
+
+    /// <summary>The options saved in a run's checkpoint (a resumed run must use them).</summary>
+    public static TrainingOptions ReadCheckpointOptions(string runDir) =>
+        TrainingOptions.FromJson(File.ReadAllText(Path.Combine(RequireCheckpoint(runDir), "options.json")));
+
+    /// <summary>The model config saved in a run's checkpoint.</summary>
+    public static LlamaConfig ReadCheckpointConfig(string runDir) =>
+        LlamaConfig.Load(Path.Combine(RequireCheckpoint(runDir), "config.json"));
+
+    static string RequireCheckpoint(string runDir) =>
+        CheckpointFolder.Find(Path.Combine(runDir, CheckpointDirName))
+        ?? throw new TrainingException($"{runDir}: no checkpoint to resume from (expected {CheckpointDirName}/)");
+
+    void Restore()
+    {
+        string dir = RequireCheckpoint(runDir);
+        var saved = TrainingOptions.FromJson(File.ReadAllText(Path.Combine(dir, "options.json")));
+        if (saved with { CheckpointMinutes = options.CheckpointMinutes, LogEverySteps = options.LogEverySteps } != options)
+            throw new TrainingException($"{dir}: the run was started with different training options; resume with the same ones");
+        var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(dir, "state.json")), StateJson)
+            ?? throw new TrainingException($"{dir}/state.json is empty");
+        if (state.DataHash != dataHash)
+            throw new TrainingException($"{dir}: the training data changed since the checkpoint (hash {state.DataHash[..12]}… vs {dataHash[..12]}…)");
+        trainer.Load(dir, state.Step);
+        tokensSeen = state.TokensSeen;
+        elapsedBefore = state.ElapsedSeconds;
+        metrics.TruncateAfter(state.Step);
+    }
+
+    public void Dispose() => trainer.Dispose();
+}

@@ -1,0 +1,74 @@
+using PicSharp.IO;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PicSharp.Training;
+
+/// <summary>A held-out evaluation: mean next-token loss and its perplexity.</summary>
+public sealed record EvalResult(int Step, long TokensSeen, double Loss)
+{
+    public double Perplexity => Math.Exp(Loss);
+}
+
+/// <summary>One line of metrics.jsonl: a training step (Kind "train") or an evaluation (Kind "eval").</summary>
+public sealed record MetricsRecord(string Kind, int Step, long TokensSeen, double ElapsedSeconds, double Loss,
+    double? LearningRate = null, double? GradNorm = null, double? TokensPerSecond = null)
+{
+    public string ToJson()
+    {
+        var node = new JsonObject
+        {
+            ["kind"] = Kind, ["step"] = Step, ["tokens"] = TokensSeen,
+            ["elapsed_s"] = Math.Round(ElapsedSeconds, 3), ["loss"] = Loss,
+        };
+        if (Kind == "eval") node["perplexity"] = Math.Exp(Loss);
+        if (LearningRate is { } lr) node["lr"] = lr;
+        if (GradNorm is { } g) node["grad_norm"] = g;
+        if (TokensPerSecond is { } tps) node["tokens_per_s"] = Math.Round(tps, 1);
+        return node.ToJsonString();
+    }
+
+    public static MetricsRecord Parse(string line)
+    {
+        var node = JsonNode.Parse(line) ?? throw new TrainingException("empty metrics line");
+        return new MetricsRecord(
+            node["kind"]!.GetValue<string>(), node["step"]!.GetValue<int>(), node["tokens"]!.GetValue<long>(),
+            node["elapsed_s"]!.GetValue<double>(), node["loss"]!.GetValue<double>(),
+            node["lr"]?.GetValue<double>(), node["grad_norm"]?.GetValue<double>(), node["tokens_per_s"]?.GetValue<double>());
+    }
+}
+
+/// <summary>The run's metrics.jsonl: appended line by line, trimmed back to a checkpoint's step on resume.</summary>
+public sealed class MetricsLog(string path)
+{
+    public string Path { get; } = path;
+
+    public void Append(MetricsRecord record) => File.AppendAllText(Path, record.ToJson() + "\n");
+
+    public IReadOnlyList<MetricsRecord> ReadAll()
+    {
+        if (!File.Exists(Path)) return [];
+        var records = new List<MetricsRecord>();
+        int lineNumber = 0;
+        foreach (string line in File.ReadLines(Path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try { records.Add(MetricsRecord.Parse(line)); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or TrainingException)
+            {
+                // A line cut short by a crash is expected at the end of the file; anything else is corruption.
+                if (lineNumber == File.ReadLines(Path).Count()) break;
+                throw new TrainingException($"{Path}:{lineNumber}: unreadable metrics line ({e.Message})");
+            }
+        }
+        return records;
+    }
+
+    /// <summary>Drops records after <paramref name="step"/> (they belong to work the checkpoint does not contain).</summary>
+    public void TruncateAfter(int step)
+    {
+        var kept = ReadAll().Where(r => r.Step <= step).Select(r => r.ToJson() + "\n");
+        AtomicFile.WriteAllText(Path, string.Concat(kept));
+    }
+}

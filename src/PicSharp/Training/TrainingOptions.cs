@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PicSharp.Training;
+
+/// <summary>Thrown for training settings or data the recipe cannot use; the message names the setting or file.</summary>
+public sealed class TrainingException(string message) : Exception(message);
+
+/// <summary>
+/// Everything that decides the optimisation trajectory of `pic pretrain-lm`. Saved in each checkpoint so a resumed run
+/// continues with the same settings.
+/// </summary>
+public sealed record TrainingOptions
+{
+    public double LearningRate { get; init; } = 1e-3;
+    /// <summary>The cosine decays to LearningRate × MinLearningRateRatio at TotalSteps.</summary>
+    public double MinLearningRateRatio { get; init; } = 0.1;
+    public int WarmupSteps { get; init; } = 100;
+    public int TotalSteps { get; init; } = 1000;
+    public int MicroBatchSize { get; init; } = 8;
+    public int SequenceLength { get; init; } = 512;
+    public int GradientAccumulation { get; init; } = 1;
+    public double MaxGradNorm { get; init; } = 1.0;
+    public double WeightDecay { get; init; } = 0.1;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+    public long Seed { get; init; } = 1234;
+    /// <summary>"fp32" or "bf16" (bf16 forward/backward with fp32 master weights and optimizer).</summary>
+    public string Dtype { get; init; } = "fp32";
+    /// <summary>Share of training sequences drawn from QA examples; the rest are corpus windows.</summary>
+    public double QaShare { get; init; } = 0.5;
+    public double CheckpointMinutes { get; init; } = 10;
+    public int LogEverySteps { get; init; } = 10;
+    public int EvalEverySteps { get; init; } = 200;
+    /// <summary>Held-out sequences (of SequenceLength tokens) scored at each evaluation.</summary>
+    public int EvalSequences { get; init; } = 16;
+
+    /// <summary>Tokens in one optimizer step.</summary>
+    [JsonIgnore]
+    public long TokensPerStep => (long)MicroBatchSize * SequenceLength * GradientAccumulation;
+
+    [JsonIgnore]
+    public bool UseBf16 => Dtype == "bf16";
+
+    public void Validate()
+    {
+        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
+        Require(LearningRate > 0, $"learning rate must be positive, got {LearningRate}");
+        Require(MinLearningRateRatio is >= 0 and <= 1, $"min lr ratio must be in [0, 1], got {MinLearningRateRatio}");
+        Require(WarmupSteps >= 0, $"warmup steps must be ≥ 0, got {WarmupSteps}");
+        Require(TotalSteps > 0, $"total steps must be positive, got {TotalSteps}");
+        Require(MicroBatchSize > 0, $"micro-batch size must be positive, got {MicroBatchSize}");
+        Require(SequenceLength > 1, $"sequence length must be > 1, got {SequenceLength}");
+        Require(GradientAccumulation > 0, $"gradient accumulation must be positive, got {GradientAccumulation}");
+        Require(MaxGradNorm > 0, $"max grad norm must be positive, got {MaxGradNorm}");
+        Require(WeightDecay >= 0, $"weight decay must be ≥ 0, got {WeightDecay}");
+        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"betas must be in [0, 1), got ({Beta1}, {Beta2})");
+        Require(Dtype is "fp32" or "bf16", $"dtype must be 'fp32' or 'bf16', got '{Dtype}'");
+        Require(QaShare is >= 0 and <= 1, $"qa share must be in [0, 1], got {QaShare}");
+        Require(CheckpointMinutes > 0, $"checkpoint interval must be positive, got {CheckpointMinutes} minutes");
+        Require(LogEverySteps > 0, $"log interval must be positive, got {LogEverySteps}");
+        Require(EvalEverySteps > 0, $"eval interval must be positive, got {EvalEverySteps}");
+        Require(EvalSequences >= 0, $"eval sequences must be ≥ 0, got {EvalSequences}");
+    }
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainingOptions FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
+}
