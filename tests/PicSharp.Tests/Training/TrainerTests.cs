@@ -14,13 +14,15 @@ public class TrainerTests
     static Dictionary<string, torch.Tensor> Weights(PicSharp.Modeling.LlamaForCausalLM model) =>
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
-    [Fact]
-    public void Resumed_run_equals_an_uninterrupted_one()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void Resumed_run_equals_an_uninterrupted_one(string dtype)
     {
         string straightDir = TrainingFixtures.TempDir(), resumedDir = TrainingFixtures.TempDir();
         try
         {
-            var options = TrainingFixtures.Options(steps: 6);
+            var options = TrainingFixtures.Options(steps: 6, dtype);
             string hash = TrainingFixtures.Mix().InputHash;
             using var straight = new PretrainRun(straightDir, TrainingFixtures.Model(), options, Sampler(options), Validation(), hash, resume: false);
             straight.Run();
