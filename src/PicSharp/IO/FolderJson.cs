@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PicSharp.IO;
+
+/// <summary>Typed reads from the small JSON files of adapter, compressor and memory folders, with errors naming the field.</summary>
+sealed class FolderJson(JsonObject root, Func<string, Exception> error)
+{
+    public static JsonObject ReadObject(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} not found", path);
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: must hold a JSON object");
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON: {e.Message}"); }
+    }
+
+    T Read<T>(string key, T? fallback, bool hasFallback)
+    {
+        JsonNode? node = root[key];
+        if (node is null) return hasFallback ? fallback! : throw error($"missing field '{key}'");
+        try { return node.GetValue<T>(); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw error($"field '{key}' has an invalid value {node.ToJsonString()} (expected {typeof(T).Name})");
+        }
+    }
+
+    public string String(string key) => Read<string>(key, null, false);
+    public int Int(string key) => Read<int>(key, 0, false);
+    public long Long(string key) => Read<long>(key, 0, false);
+    public bool Bool(string key) => Read<bool>(key, false, false);
+    public double Double(string key) => Read<double>(key, 0, false);
+    public double Double(string key, double fallback) => Read(key, fallback, true);
+
+    /// <summary>The enum value whose kebab-case name (`key-values`) is the field's value.</summary>
+    public T Enum<T>(string key) where T : struct, System.Enum
+    {
+        string name = String(key);
+        foreach (var value in System.Enum.GetValues<T>())
+            if (KebabName(value) == name) return value;
+        throw error($"field '{key}' = '{name}' is not one of {string.Join(", ", System.Enum.GetValues<T>().Select(KebabName))}");
+    }
+
+    public static string KebabName<T>(T value) where T : struct, System.Enum =>
+        string.Concat(value.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}
+
+/// <summary>Compares a checkpoint's tensor shapes with the ones a model needs.</summary>
+static class TensorShapes
+{
+    /// <summary>Every missing, unexpected and wrongly shaped tensor in one sentence, or null when all match.</summary>
+    public static string? Mismatch(IReadOnlyDictionary<string, long[]> expected, IReadOnlyDictionary<string, long[]> stored)
+    {
+        static string Shape(long[] s) => $"[{string.Join(", ", s)}]";
+        var problems = new List<string>();
+        var missing = expected.Keys.Where(n => !stored.ContainsKey(n)).ToList();
+        var unexpected = stored.Keys.Where(n => !expected.ContainsKey(n)).ToList();
+        var wrong = expected.Where(e => stored.TryGetValue(e.Key, out var s) && !s.SequenceEqual(e.Value))
+            .Select(e => $"{e.Key} (expected {Shape(e.Value)}, found {Shape(stored[e.Key])})").ToList();
+        if (missing.Count > 0) problems.Add($"missing: {string.Join(", ", missing)}");
+        if (unexpected.Count > 0) problems.Add($"unexpected: {string.Join(", ", unexpected)}");
+        if (wrong.Count > 0) problems.Add($"wrong shape: {string.Join(", ", wrong)}");
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+}
