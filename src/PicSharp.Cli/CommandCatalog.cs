@@ -9,5 +9,6 @@ static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         BenchCommands.Create(),
+        Commands.TokenizerCommands.Create(),
     ];
 }
