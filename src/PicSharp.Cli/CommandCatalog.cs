@@ -9,6 +9,7 @@ static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         BenchCommands.Create(),
+        .. ModelCommands.Create(),
         Commands.TokenizerCommands.Create(),
     ];
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PicSharp.Cli.Benchmarks;
+using PicSharp.IO;
 using Spectre.Console;
 using static TorchSharp.torch;
 
@@ -102,7 +103,9 @@ public static class BenchCommands
             var plan = isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 3, BudgetSeconds: 20);
             var machine = MachineDescription.Current();
             PrintMachine(machine, isQuick);
-            AnsiConsole.MarkupLine($"[grey]compressor: ratio 4, chunk length 512 (128 memory tokens per chunk), LoRA rank 8 on all projections, batch 1, no gradients[/]");
+            var compressor = CompressBenchmark.Options(CompressionPath.All[0]);
+            AnsiConsole.MarkupLine($"[grey]compressor: ratio {compressor.Ratio}, chunk length {compressor.ChunkLength} ({compressor.MemorySlots} memory tokens per chunk), " +
+                $"LoRA rank {compressor.Lora.Rank} on all projections, batch 1, no gradients; attention budget {budget / 1e9:F1} GB[/]");
 
             var results = new List<CompressResult>();
             foreach (var dtype in Dtypes)
@@ -116,7 +119,7 @@ public static class BenchCommands
                     }
             AnsiConsole.Write(CompressTable(results));
             AnsiConsole.Write(ScalingTable(results));
-            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = BenchmarkModels.Reference, compressor = new { ratio = 4, chunk_length = 512, lora_rank = 8, batch = 1 }, results });
+            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = BenchmarkModels.Reference, compressor = new { ratio = compressor.Ratio, chunk_length = compressor.ChunkLength, lora_rank = compressor.Lora.Rank, batch = 1 }, results });
             return 0;
         });
         return command;
@@ -158,7 +161,7 @@ public static class BenchCommands
     static void WriteJson(FileInfo? file, object report)
     {
         if (file is null) return;
-        File.WriteAllText(file.FullName, JsonSerializer.Serialize(report, JsonOptions));
+        AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(report, JsonOptions));
         AnsiConsole.MarkupLine($"[grey]wrote {Markup.Escape(file.FullName)}[/]");
     }
 }

@@ -24,7 +24,7 @@ public static class Perplexity
     public static PerplexityResult Evaluate(LlamaForCausalLM model, IReadOnlyList<int> tokenIds, int? windowLength = null)
     {
         int window = windowLength ?? model.Config.MaxPositionEmbeddings;
-        if (window < 2) throw new ArgumentOutOfRangeException(nameof(windowLength), window, "a window needs at least 2 tokens");
+        if (window < 2) throw new ArgumentException($"a window needs at least 2 tokens, got {window}");
         Validate(tokenIds, model.Config.VocabSize);
 
         using var _ = no_grad();
@@ -45,7 +45,7 @@ public static class Perplexity
         if (tokenIds.Count == 1) throw new ArgumentException("the input has a single token: perplexity needs at least 2 (the first token is never predicted)");
         for (int i = 0; i < tokenIds.Count; i++)
             if (tokenIds[i] < 0 || tokenIds[i] >= vocabSize)
-                throw new ArgumentOutOfRangeException(nameof(tokenIds), tokenIds[i],
+                throw new ArgumentException(
                     $"token id {tokenIds[i]} at position {i} is outside the model's vocabulary [0, {vocabSize})");
     }
 

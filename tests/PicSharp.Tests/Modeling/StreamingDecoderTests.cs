@@ -32,3 +32,31 @@ public class StreamingDecoderTests
         Assert.Equal("\uFFFD", decoder.Flush());
     }
 }
+
+public class StopStringFilterTests
+{
+    [Fact]
+    public void Holds_back_possible_stop_string_starts_and_withholds_the_stop_string()
+    {
+        var filter = new StopStringFilter(["\nQ:", "END"]);
+        Assert.Equal("The answer", filter.Push("The answer"));
+        Assert.Equal(" is 4.", filter.Push(" is 4.\n")); // "\n" may start "\nQ:"
+        Assert.Equal("\nNext ", filter.Push("Next E"));   // "E" may start "END"
+        Assert.Equal("", filter.Push("N"));
+        Assert.Equal("", filter.Push("D and more"));
+        Assert.True(filter.Stopped);
+        Assert.Equal("", filter.Flush());
+    }
+
+    [Fact]
+    public void Releases_held_text_when_it_stops_matching_or_at_the_end()
+    {
+        var filter = new StopStringFilter(["END"]);
+        Assert.Equal("a", filter.Push("aEN"));
+        Assert.Equal("ENx", filter.Push("x"));
+        Assert.Equal("y", filter.Push("yE"));
+        Assert.Equal("E", filter.Flush());
+        Assert.False(filter.Stopped);
+        Assert.Equal("abc", new StopStringFilter([]).Push("abc"));
+    }
+}
