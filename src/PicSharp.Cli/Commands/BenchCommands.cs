@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PicSharp.Cli.Benchmarks;
 using PicSharp.IO;
@@ -57,7 +58,7 @@ public static class BenchCommands
                 }
             }
             AnsiConsole.Write(ForwardTable(peaks, results));
-            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = BenchmarkModels.Reference, options, matmulPeakGigaFlops = peaks, results });
+            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = ReferenceConfigJson(), options, matmulPeakGigaFlops = peaks, results });
             return 0;
         });
         return command;
@@ -119,7 +120,7 @@ public static class BenchCommands
                     }
             AnsiConsole.Write(CompressTable(results));
             AnsiConsole.Write(ScalingTable(results));
-            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = BenchmarkModels.Reference, compressor = new { ratio = compressor.Ratio, chunk_length = compressor.ChunkLength, lora_rank = compressor.Lora.Rank, batch = 1 }, results });
+            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = ReferenceConfigJson(), compressor = new { ratio = compressor.Ratio, chunk_length = compressor.ChunkLength, lora_rank = compressor.Lora.Rank, batch = 1 }, results });
             return 0;
         });
         return command;
@@ -145,10 +146,17 @@ public static class BenchCommands
         return table;
     }
 
+    static JsonNode ReferenceConfigJson() => JsonNode.Parse(BenchmarkModels.Reference.ToJson())!;
+
     static void PrintMachine(MachineDescription machine, bool quick)
     {
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(machine.Cpu)}[/], {machine.LogicalCores} logical cores, {machine.TorchThreads} torch threads, " +
             $"{Markup.Escape(machine.Runtime)}, TorchSharp {Markup.Escape(machine.TorchSharp)}, {machine.Date}{(quick ? " [yellow](quick: rough numbers)[/]" : "")}");
+        var c = BenchmarkModels.Reference;
+        long parameters;
+        using (var model = BenchmarkModels.Create(ScalarType.Float32)) parameters = BenchmarkModels.ParameterCount(model);
+        AnsiConsole.MarkupLine($"reference model: {c.NumHiddenLayers} layers, hidden {c.HiddenSize}, {c.NumAttentionHeads} heads / {c.NumKeyValueHeads} KV heads, " +
+            $"intermediate {c.IntermediateSize}, vocab {c.VocabSize}, untied, {parameters / 1e6:F1}M parameters, random weights");
     }
 
     static readonly JsonSerializerOptions JsonOptions = new()
