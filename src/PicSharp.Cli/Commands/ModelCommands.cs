@@ -168,7 +168,7 @@ public static class ModelCommands
             else ids = ParseTokenIds(tokenList!);
 
             var result = Perplexity.Evaluate(llm, ids, parse.GetValue(window));
-            string? Piece(int id) => tokenizer is null ? null : tokenizer.Decode([id]);
+            string? Piece(int id) => tokenizer?.Token(id) is null ? null : tokenizer.Decode([id]); // padded vocab: no text
             if (parse.GetValue(json)) PrintJson(result, Piece);
             else PrintTable(result, Piece);
         }));
