@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PicSharp.Compression;
@@ -63,21 +61,10 @@ public static class CompressorFolder
     /// A short id for what the compressor computes: SHA-256 over its options and every trained tensor (LoRA, memory
     /// and task tokens), in hex. Equal compressors get equal ids on any machine; memory files record it.
     /// </summary>
-    public static string Fingerprint(Compressor compressor)
-    {
-        using var scope = NewDisposeScope();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(OptionsJson(compressor.Options)));
-        hash.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(compressor.Options.Lora)));
-        var tensors = Embeddings(compressor).Concat(compressor.Model.named_parameters()
-            .Where(p => p.name.Contains(".lora_")).Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)));
-        foreach (var (name, tensor) in tensors.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes($"{name}:{tensor.dtype}:[{string.Join(",", tensor.shape)}]"));
-            TensorBytes.ForEachBlock(tensor.detach().cpu().contiguous(), block => hash.AppendData(block));
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
-    }
+    public static string Fingerprint(Compressor compressor) =>
+        Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora),
+            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(compressor.Model.named_parameters()
+                .Where(p => p.name.Contains(".lora_")).Select(p => (p.name, (Tensor)p.parameter))));
 
     static Dictionary<string, Tensor> Embeddings(Compressor compressor) => new()
     {

@@ -204,6 +204,13 @@ public static class ModelFolder
         return shards;
     }
 
+    /// <summary>
+    /// A short id of the base model (hex SHA-256 over its config and base weights), for recording which model a
+    /// memory or adapter belongs to. Same weights in another dtype give another id.
+    /// </summary>
+    public static string Fingerprint(LlamaForCausalLM model) =>
+        Fingerprints.Of((model.Config with { TorchDtype = TorchDtypeName(model.Dtype) }).ToJson(), BaseParameters(model));
+
     /// <summary>Copies a tokenizer.json (given as the file or its folder) into a model folder.</summary>
     public static void CopyTokenizer(string fromFileOrDir, string toDir)
     {

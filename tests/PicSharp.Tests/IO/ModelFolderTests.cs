@@ -133,4 +133,29 @@ public sealed class ModelFolderTests : IDisposable
         var error = Assert.Throws<FileNotFoundException>(() => ModelFolder.Load(dir));
         Assert.Contains("neither model.safetensors nor model.safetensors.index.json", error.Message);
     }
+
+    [Fact]
+    public void Fingerprint_survives_a_round_trip_and_changes_with_the_weights()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        ModelFolder.Save(model, dir);
+        string id = ModelFolder.Fingerprint(model);
+        Assert.Equal(id, ModelFolder.Fingerprint(ModelFolder.Load(dir)));
+        Assert.NotEqual(id, ModelFolder.Fingerprint(ModelFolder.Load(dir, ScalarType.BFloat16)));
+        using (no_grad()) model.Body.EmbedTokens.weight![3, 3].add_(1e-4);
+        Assert.NotEqual(id, ModelFolder.Fingerprint(model));
+    }
+
+    [Fact]
+    public void Tokenizer_is_copied_from_a_folder_or_a_file()
+    {
+        string source = Directory.CreateDirectory(Path.Combine(dir, "source")).FullName;
+        File.WriteAllText(Path.Combine(source, ModelFolder.TokenizerFile), "{\"model\":{}}");
+        ModelFolder.CopyTokenizer(source, Path.Combine(dir, "a"));
+        ModelFolder.CopyTokenizer(Path.Combine(source, ModelFolder.TokenizerFile), Path.Combine(dir, "b"));
+        Assert.Equal("{\"model\":{}}", File.ReadAllText(Path.Combine(dir, "a", ModelFolder.TokenizerFile)));
+        Assert.Equal("{\"model\":{}}", File.ReadAllText(Path.Combine(dir, "b", ModelFolder.TokenizerFile)));
+        Assert.Throws<FileNotFoundException>(() => ModelFolder.CopyTokenizer(Path.Combine(dir, "nowhere"), Path.Combine(dir, "c")));
+    }
 }
