@@ -10,6 +10,7 @@ static class CommandCatalog
     [
         BenchCommands.Create(),
         .. ModelCommands.Create(),
+        Commands.DataCommands.Create(),
         Commands.TokenizerCommands.Create(),
     ];
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
+using PicSharp.Data;
 using PicSharp.Tokenization;
 
 namespace PicSharp.Cli.Commands;
@@ -20,7 +20,7 @@ static class TokenizerCommands
     {
         var input = new Option<string[]>("--input")
         {
-            Description = "Text to train on: .txt files, .jsonl files (their \"text\" field) or folders of them (recursive)",
+            Description = "Text to train on: folders of .txt files (recursive), .txt files, or .jsonl files (their \"text\" field)",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
@@ -38,26 +38,30 @@ static class TokenizerCommands
         };
         command.SetAction(parse =>
         {
-            var options = new BpeTrainerOptions
-            {
-                VocabSize = parse.GetValue(vocabSize),
-                MinFrequency = parse.GetValue(minFrequency),
-                SpecialTokens = parse.GetValue(special) is { Length: > 0 } tokens ? tokens : new BpeTrainerOptions().SpecialTokens,
-            };
             string[] paths = parse.GetValue(input)!;
-            var missing = paths.Where(p => !File.Exists(p) && !Directory.Exists(p)).ToList();
-            if (missing.Count > 0)
+            string outputPath = parse.GetValue(output)!;
+            try
             {
-                Console.Error.WriteLine($"input not found: {string.Join(", ", missing)}");
+                var options = new BpeTrainerOptions
+                {
+                    VocabSize = parse.GetValue(vocabSize),
+                    MinFrequency = parse.GetValue(minFrequency),
+                    SpecialTokens = parse.GetValue(special) is { Length: > 0 } tokens ? tokens : new BpeTrainerOptions().SpecialTokens,
+                };
+                var clock = Stopwatch.StartNew();
+                long characters = 0;
+                var texts = paths.SelectMany(TextCorpus.Read).Select(text => { characters += text.Length; return text; });
+                var tokenizer = BpeTrainer.Train(texts, options);
+                tokenizer.Save(outputPath);
+                Console.WriteLine($"trained on {characters:N0} characters in {clock.Elapsed.TotalSeconds:F1} s: " +
+                    $"{tokenizer.Model.Merges.Count} merges, vocabulary {tokenizer.VocabSize} → {outputPath}");
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"pic tokenizer train: {e.Message}");
                 return 1;
             }
-            var clock = Stopwatch.StartNew();
-            long characters = 0;
-            var tokenizer = BpeTrainer.Train(TrainingTexts.Read(paths).Select(text => { characters += text.Length; return text; }), options);
-            tokenizer.Save(parse.GetValue(output)!);
-            Console.WriteLine($"trained on {characters:N0} characters in {clock.Elapsed.TotalSeconds:F1} s: " +
-                $"{tokenizer.Model.Merges.Count} merges, vocabulary {tokenizer.VocabSize} → {parse.GetValue(output)}");
-            return 0;
         });
         return command;
     }
@@ -69,60 +73,18 @@ static class TokenizerCommands
         var command = new Command("encode", "Print the token ids of a text (no special tokens added)") { tokenizerPath, text };
         command.SetAction(parse =>
         {
-            var tokenizer = TextTokenizer.Load(parse.GetValue(tokenizerPath)!);
-            Console.WriteLine(string.Join(" ", tokenizer.Encode(parse.GetValue(text)!)));
-            return 0;
+            try
+            {
+                var tokenizer = TextTokenizer.Load(parse.GetValue(tokenizerPath)!);
+                Console.WriteLine(string.Join(" ", tokenizer.Encode(parse.GetValue(text)!)));
+                return 0;
+            }
+            catch (Exception e) when (e is TokenizerFormatException or FileNotFoundException)
+            {
+                Console.Error.WriteLine($"pic tokenizer encode: {e.Message}");
+                return 1;
+            }
         });
         return command;
-    }
-}
-
-/// <summary>Documents from .txt files (one each) and .jsonl files (one per line, field "text"), files or folders.</summary>
-static class TrainingTexts
-{
-    public static IEnumerable<string> Read(IEnumerable<string> paths)
-    {
-        foreach (string path in paths)
-            foreach (string file in Directory.Exists(path) ? FilesUnder(path) : [path])
-                foreach (string text in ReadFile(file))
-                    yield return text;
-    }
-
-    static IEnumerable<string> FilesUnder(string directory) =>
-        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Where(f => f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-            .Order(StringComparer.Ordinal);
-
-    static IEnumerable<string> ReadFile(string file)
-    {
-        if (!file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-        {
-            yield return File.ReadAllText(file);
-            yield break;
-        }
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(file))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
-            yield return TextField(line, file, lineNumber);
-        }
-    }
-
-    static string TextField(string line, string file, int lineNumber)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                return text.GetString()!;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{file}:{lineNumber}: not valid JSON ({e.Message})");
-        }
-        throw new InvalidDataException($"{file}:{lineNumber}: expected an object with a string field \"text\"");
     }
 }

@@ -11,15 +11,6 @@ public static class ByteLevelAlphabet
     /// <summary>The character that stands for <paramref name="value"/> in byte-level vocabularies (space is 'Ġ').</summary>
     public static char CharFor(byte value) => CharOfByte[value];
 
-    /// <summary>The byte-level spelling of <paramref name="text"/>'s UTF-8 bytes.</summary>
-    public static string Encode(ReadOnlySpan<byte> utf8)
-    {
-        var chars = new char[utf8.Length];
-        for (int i = 0; i < utf8.Length; i++)
-            chars[i] = CharOfByte[utf8[i]];
-        return new string(chars);
-    }
-
     static char[] BuildCharOfByte()
     {
         var map = new char[256];
