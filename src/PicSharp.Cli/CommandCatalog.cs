@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PicSharp.Cli.Commands;
 
 namespace PicSharp.Cli;
 
@@ -7,6 +8,8 @@ static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
+        BenchCommands.Create(),
+        .. ModelCommands.Create(),
         Commands.DataCommands.Create(),
         Commands.PretrainCommands.Create(),
         Commands.TokenizerCommands.Create(),

@@ -1,0 +1,266 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using PicSharp.Evaluation;
+using PicSharp.IO;
+using PicSharp.Modeling;
+using PicSharp.Tokenization;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic init`, `pic info`, `pic generate`, `pic perplexity`: make, inspect and run a model folder.</summary>
+public static class ModelCommands
+{
+    public static IEnumerable<Command> Create() => [Init(), Info(), Generate(), PerplexityCommand()];
+
+    static Command Init()
+    {
+        var config = new Option<FileInfo>("--config") { Description = "HF config.json of the architecture", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "model folder to create", Required = true };
+        var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json to copy into the folder" };
+        var seed = new Option<long>("--seed") { Description = "random seed of the weights", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 (default: the config's torch_dtype)" };
+        var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
+        var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
+        { config, output, tokenizer, seed, dtype, force };
+        command.SetAction(parse => Run(() =>
+        {
+            var dir = parse.GetValue(output)!;
+            if (dir.Exists && dir.EnumerateFileSystemInfos().Any() && !parse.GetValue(force))
+                throw new IOException($"{dir.FullName} is not empty; pass --force to write into it");
+            var modelConfig = LlamaConfig.Load(RequireFile(parse.GetValue(config)!, "config").FullName);
+            var tokenizerFile = parse.GetValue(tokenizer);
+            if (tokenizerFile is not null)
+            {
+                var loaded = TextTokenizer.Load(RequireFile(tokenizerFile, "tokenizer").FullName);
+                if (loaded.VocabSize > modelConfig.VocabSize)
+                    throw new ArgumentException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
+            }
+            var weightsDtype = ModelFolder.ParseTorchDtype(parse.GetValue(dtype) ?? modelConfig.TorchDtype);
+
+            using var model = new LlamaForCausalLM(modelConfig);
+            model.InitializeWeights(parse.GetValue(seed));
+            ModelFolder.Save(model, dir.FullName, weightsDtype);
+            string tokenizerTarget = Path.Combine(dir.FullName, ModelFolder.TokenizerFile);
+            if (tokenizerFile is not null) ModelFolder.CopyTokenizer(tokenizerFile.FullName, dir.FullName);
+            else File.Delete(tokenizerTarget); // a --force rewrite must not keep another model's tokenizer
+            Console.WriteLine($"wrote {dir.FullName}: {model.parameters().Sum(p => p.numel()):N0} parameters, {ModelFolder.TorchDtypeName(weightsDtype)}" +
+                (tokenizerFile is null ? ", no tokenizer" : ", tokenizer.json"));
+        }));
+        return command;
+    }
+
+    static Command Info()
+    {
+        var dir = new Argument<DirectoryInfo>("dir") { Description = "model folder" };
+        var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
+        command.SetAction(parse => Run(() =>
+        {
+            var folder = RequireModelFolder(parse.GetValue(dir)!);
+            var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile));
+            var weights = WeightFiles(folder);
+            var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
+            long Count(Func<string, bool> which) => entries.Where(e => which(e.Name)).Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
+            long total = Count(_ => true);
+            long embedding = Count(n => n.Contains("embed_tokens") || n == "lm_head.weight");
+
+            var table = new Table().HideHeaders().AddColumns("", "");
+            table.AddRow("architecture", $"{config.ModelType} ({(config.ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM")})");
+            table.AddRow("layers", $"{config.NumHiddenLayers}");
+            table.AddRow("hidden / intermediate", $"{config.HiddenSize} / {config.IntermediateSize}");
+            table.AddRow("heads / kv heads / head dim", $"{config.NumAttentionHeads} / {config.NumKeyValueHeads} / {config.HeadDim}");
+            table.AddRow("vocab", $"{config.VocabSize}");
+            table.AddRow("tied embeddings", $"{config.TieWordEmbeddings}");
+            table.AddRow("max positions / rope theta", $"{config.MaxPositionEmbeddings} / {config.RopeTheta}" + (config.RopeScaling is null ? "" : $" (llama3 scaling ×{config.RopeScaling.Factor})"));
+            table.AddRow("parameters", $"{total:N0} total, {embedding:N0} embedding, {total - embedding:N0} non-embedding");
+            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
+            table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
+            string tokenizerPath = Path.Combine(folder.FullName, ModelFolder.TokenizerFile);
+            table.AddRow("tokenizer", File.Exists(tokenizerPath) ? $"vocab {TextTokenizer.Load(tokenizerPath).VocabSize}" : "none");
+            AnsiConsole.Write(table);
+        }));
+        return command;
+    }
+
+    static Command Generate()
+    {
+        var model = ModelOption();
+        var prompt = new Option<string>("--prompt") { Description = "text to continue", Required = true };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 64 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0 };
+        var stop = new Option<string[]>("--stop") { Description = "stop when this text appears (repeatable)" };
+        var noBos = NoBosOption();
+        var command = new Command("generate", "Continue a prompt, streaming tokens as they are produced")
+        { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos };
+        command.SetAction(parse => Run(() =>
+        {
+            var (llm, tokenizer) = LoadWithTokenizer(parse.GetValue(model)!, "generate");
+            using var _ = llm;
+            var promptIds = PromptIds(tokenizer.Encode(parse.GetValue(prompt)!), llm.Config, tokenizer, parse.GetValue(noBos));
+            if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
+            var stopStrings = parse.GetValue(stop) ?? [];
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxNewTokens),
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                Seed = parse.GetValue(seed),
+                StopTokenIds = [.. llm.Config.EosTokenIds, .. tokenizer.EosTokenId is int eos ? [eos] : Array.Empty<int>()],
+                StopStrings = stopStrings,
+            };
+
+            // A model's vocab_size may exceed the tokenizer's (padded embeddings); ids without text print nothing.
+            string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids.Where(id => tokenizer.Token(id) is not null));
+            var text = new StreamingDecoder(Decode);
+            var filter = new StopStringFilter(stopStrings);
+            var clock = Stopwatch.StartNew();
+            double? firstToken = null;
+            using var scope = NewDisposeScope();
+            var embeddings = llm.Embed(tensor(promptIds.Select(i => (long)i).ToArray()).unsqueeze(0));
+            var result = TextGeneration.Generate(llm, embeddings, options, decode: Decode, onToken: token =>
+            {
+                firstToken ??= clock.Elapsed.TotalSeconds;
+                Console.Write(filter.Push(text.Push(token)));
+            });
+            Console.Write(filter.Push(text.Flush()) + filter.Flush());
+            double seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine();
+            int n = result.Tokens.Count;
+            string decodeRate = n > 1 ? $", decoding {(n - 1) / (seconds - firstToken!.Value):F1} tokens/s" : "";
+            Console.Error.WriteLine($"[{n} tokens in {seconds:F2} s: {n / seconds:F1} tokens/s overall{decodeRate}; " +
+                $"prompt {promptIds.Count} tokens; stop: {result.Reason}]");
+        }));
+        return command;
+    }
+
+    static Command PerplexityCommand()
+    {
+        var model = ModelOption();
+        var file = new Option<FileInfo?>("--file") { Description = "text file to score (needs the folder's tokenizer.json)" };
+        var tokens = new Option<string?>("--tokens") { Description = "token ids to score, comma-separated: 1,2,3" };
+        var window = new Option<int?>("--window") { Description = "tokens per window (default: max_position_embeddings)" };
+        var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
+        var noBos = NoBosOption();
+        var command = new Command("perplexity", "Log-probability of every token under the model, and the perplexity")
+        { model, file, tokens, window, json, noBos };
+        command.SetAction(parse => Run(() =>
+        {
+            var textFile = parse.GetValue(file);
+            string? tokenList = parse.GetValue(tokens);
+            if ((textFile is null) == (tokenList is null)) throw new ArgumentException("give exactly one of --file or --tokens");
+            var dir = RequireModelFolder(parse.GetValue(model)!);
+            string tokenizerPath = Path.Combine(dir.FullName, ModelFolder.TokenizerFile);
+            TextTokenizer? tokenizer = File.Exists(tokenizerPath) ? TextTokenizer.Load(tokenizerPath) : null;
+            using var llm = ModelFolder.Load(dir.FullName);
+
+            IReadOnlyList<int> ids;
+            if (textFile is not null)
+            {
+                if (tokenizer is null) throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.TokenizerFile}: --file needs it to tokenize; use --tokens instead");
+                string content = File.ReadAllText(RequireFile(textFile, "text").FullName);
+                if (content.Length == 0) throw new ArgumentException($"{textFile.FullName} is empty");
+                ids = PromptIds(tokenizer.Encode(content), llm.Config, tokenizer, parse.GetValue(noBos));
+            }
+            else ids = ParseTokenIds(tokenList!);
+
+            var result = Perplexity.Evaluate(llm, ids, parse.GetValue(window));
+            string? Piece(int id) => tokenizer?.Token(id) is null ? null : tokenizer.Decode([id]); // padded vocab: no text
+            if (parse.GetValue(json)) PrintJson(result, Piece);
+            else PrintTable(result, Piece);
+        }));
+        return command;
+    }
+
+    static void PrintTable(PerplexityResult result, Func<int, string?> piece)
+    {
+        var table = new Table().AddColumns("position", "id", "token", "log p");
+        foreach (var t in result.Tokens)
+            table.AddRow($"{t.Position}", $"{t.TokenId}", Markup.Escape(JsonSerializer.Serialize(piece(t.TokenId) ?? "")), $"{t.LogProbability:F4}");
+        AnsiConsole.Write(table);
+        Console.WriteLine($"perplexity {result.Perplexity:F4} over {result.Tokens.Count} predicted tokens " +
+            $"(mean log p {result.MeanLogProbability:F4}, window {result.WindowLength})");
+    }
+
+    static void PrintJson(PerplexityResult result, Func<int, string?> piece)
+    {
+        var report = new
+        {
+            perplexity = result.Perplexity,
+            mean_log_probability = result.MeanLogProbability,
+            predicted_tokens = result.Tokens.Count,
+            window = result.WindowLength,
+            tokens = result.Tokens.Select(t => new { position = t.Position, id = t.TokenId, text = piece(t.TokenId), log_probability = t.LogProbability }),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    static Option<DirectoryInfo> ModelOption() => new("--model") { Description = "model folder", Required = true };
+
+    static Option<bool> NoBosOption() => new("--no-bos") { Description = "do not start the text with the model's BOS token" };
+
+    /// <summary>The text's ids, after the BOS token when the model declares one (as HF Llama tokenizers add it).</summary>
+    static IReadOnlyList<int> PromptIds(IReadOnlyList<int> ids, LlamaConfig config, TextTokenizer tokenizer, bool noBos) =>
+        !noBos && (config.BosTokenId ?? tokenizer.BosTokenId) is int bos ? [bos, .. ids] : ids;
+
+    static IReadOnlyList<int> ParseTokenIds(string list)
+    {
+        var items = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (items.Length == 0) throw new ArgumentException("--tokens is empty: there are no tokens to score");
+        return items.Select((item, i) => int.TryParse(item, out int id) ? id
+            : throw new ArgumentException($"--tokens item {i + 1} ('{item}') is not an integer token id")).ToList();
+    }
+
+    static (LlamaForCausalLM Model, TextTokenizer Tokenizer) LoadWithTokenizer(DirectoryInfo dir, string purpose)
+    {
+        var folder = RequireModelFolder(dir);
+        string tokenizerPath = Path.Combine(folder.FullName, ModelFolder.TokenizerFile);
+        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{folder.FullName} has no {ModelFolder.TokenizerFile}; {purpose} needs it", tokenizerPath);
+        var tokenizer = TextTokenizer.Load(tokenizerPath);
+        return (ModelFolder.Load(folder.FullName), tokenizer);
+    }
+
+    static DirectoryInfo RequireModelFolder(DirectoryInfo dir)
+    {
+        if (!dir.Exists) throw new DirectoryNotFoundException($"model folder {dir.FullName} does not exist");
+        if (!File.Exists(Path.Combine(dir.FullName, ModelFolder.ConfigFile)))
+            throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.ConfigFile}: not a model folder");
+        return dir;
+    }
+
+    static FileInfo RequireFile(FileInfo file, string what) =>
+        file.Exists ? file : throw new FileNotFoundException($"{what} file {file.FullName} does not exist", file.FullName);
+
+    static List<string> WeightFiles(DirectoryInfo dir)
+    {
+        string index = Path.Combine(dir.FullName, ModelFolder.IndexFile), single = Path.Combine(dir.FullName, ModelFolder.WeightsFile);
+        if (File.Exists(index))
+        {
+            var map = JsonDocument.Parse(File.ReadAllText(index)).RootElement.GetProperty("weight_map");
+            return map.EnumerateObject().Select(p => p.Value.GetString()!).Distinct().Select(f => Path.Combine(dir.FullName, f)).ToList();
+        }
+        return File.Exists(single) ? [single] : throw new FileNotFoundException($"{dir.FullName} has neither {ModelFolder.WeightsFile} nor {ModelFolder.IndexFile}");
+    }
+
+    /// <summary>Runs a command body; problems with the user's input or files become one error line and exit code 1.</summary>
+    static int Run(Action body)
+    {
+        try
+        {
+            body();
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or ModelConfigException or SafeTensorsException
+            or TokenizerFormatException or JsonException or KeyNotFoundException or UnauthorizedAccessException)
+        {
+            Console.Out.Flush();
+            // Argument exceptions append the parameter name and value, which mean nothing to a command-line user.
+            string message = e is ArgumentException ? e.Message.Split(" (Parameter '")[0] : e.Message;
+            Console.Error.WriteLine($"error: {message}");
+            return 1;
+        }
+    }
+}
