@@ -5,5 +5,8 @@ namespace PicSharp.Cli;
 /// <summary>Every top-level `pic` command. Each command group lives in its own file under Commands/.</summary>
 static class CommandCatalog
 {
-    public static IEnumerable<Command> All() => Array.Empty<Command>();
+    public static IEnumerable<Command> All() =>
+    [
+        Commands.TokenizerCommands.Create(),
+    ];
 }

@@ -1,0 +1,126 @@
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace PicSharp.Tokenization;
+
+/// <summary>
+/// A byte-level BPE tokenizer read from (and written to) Hugging Face's tokenizer.json, encoding with
+/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> in byte-level mode with the file's Split regex as pre-tokenizer.
+/// Its ids equal those of the reference tokenizers for Llama-3 and Qwen3 files.
+/// </summary>
+public sealed class TextTokenizer
+{
+    static readonly string[] BosNames = ["<|bos|>", "<|begin_of_text|>", "<s>"];
+    static readonly string[] EosNames = ["<|eos|>", "<|end_of_text|>", "<|endoftext|>", "</s>"];
+    static readonly string[] PadNames = ["<|pad|>", "<pad>"];
+
+    readonly BpeTokenizer bpe;
+    readonly Dictionary<string, int> idOfToken;
+    readonly string?[] tokenOfId;
+    readonly HashSet<int> specialIds;
+
+    /// <summary>The vocabulary, merges and added tokens this tokenizer encodes with (what <see cref="Save"/> writes).</summary>
+    public ByteLevelBpeModel Model { get; }
+
+    /// <summary>Number of embedding rows a model needs: the largest id (vocabulary or added token) plus one.</summary>
+    public int VocabSize => tokenOfId.Length;
+
+    public int? BosTokenId { get; }
+    public int? EosTokenId { get; }
+    public int? PadTokenId { get; }
+
+    /// <summary>Builds the tokenizer; <paramref name="source"/> names the model's origin in error messages.</summary>
+    public TextTokenizer(ByteLevelBpeModel model, string source = "tokenizer")
+    {
+        Model = model;
+        idOfToken = new Dictionary<string, int>(model.Vocabulary, StringComparer.Ordinal);
+        foreach (var token in model.AddedTokens)
+            idOfToken[token.Content] = token.Id;
+        tokenOfId = new string?[idOfToken.Count == 0 ? 0 : idOfToken.Values.Max() + 1];
+        foreach (var (token, id) in idOfToken)
+            tokenOfId[id] = token;
+        specialIds = model.AddedTokens.Where(t => t.Special).Select(t => t.Id).ToHashSet();
+        bpe = CreateBpe(model, source);
+        BosTokenId = FirstAddedTokenNamed(BosNames);
+        EosTokenId = FirstAddedTokenNamed(EosNames);
+        PadTokenId = FirstAddedTokenNamed(PadNames);
+    }
+
+    /// <summary>Reads a tokenizer.json; unsupported tokenizer kinds are a <see cref="TokenizerFormatException"/>.</summary>
+    public static TextTokenizer Load(string path) => new(TokenizerJson.Read(path), path);
+
+    /// <summary>Writes a standard tokenizer.json (temp file, then rename: never a half-written file).</summary>
+    public void Save(string path)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(temporary, TokenizerJson.Write(Model));
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Token ids of <paramref name="text"/>; no BOS/EOS is added. Added tokens in the text become their ids.</summary>
+    public IReadOnlyList<int> Encode(string text) => bpe.EncodeToIds(text);
+
+    /// <summary>The text of <paramref name="ids"/>; special tokens are written out unless <paramref name="skipSpecialTokens"/>.</summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        var kept = new List<int>();
+        foreach (int id in ids)
+        {
+            if (id < 0 || id >= tokenOfId.Length || tokenOfId[id] is null)
+                throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id {id} is not in the vocabulary (size {VocabSize})");
+            if (!(skipSpecialTokens && specialIds.Contains(id)))
+                kept.Add(id);
+        }
+        return bpe.Decode(kept, considerSpecialTokens: true);
+    }
+
+    /// <summary>The id of a vocabulary entry (byte-level spelling, e.g. "Ġthe") or added token, if there is one.</summary>
+    public int? TokenId(string token) => idOfToken.TryGetValue(token, out int id) ? id : null;
+
+    /// <summary>The vocabulary entry or added token of <paramref name="id"/>, if there is one.</summary>
+    public string? Token(int id) => id >= 0 && id < tokenOfId.Length ? tokenOfId[id] : null;
+
+    int? FirstAddedTokenNamed(string[] names)
+    {
+        foreach (string name in names)
+            foreach (var token in Model.AddedTokens)
+                if (token.Content == name)
+                    return token.Id;
+        return null;
+    }
+
+    static BpeTokenizer CreateBpe(ByteLevelBpeModel model, string source)
+    {
+        Regex split;
+        try
+        {
+            split = new Regex(model.SplitPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException e)
+        {
+            throw new TokenizerFormatException($"{source}: pre_tokenizer Split regex is not usable in .NET ({e.Message})");
+        }
+        foreach (var (left, right) in model.Merges)
+            if (left.Contains(' ') || right.Contains(' '))
+                throw new TokenizerFormatException($"{source}: merge ({left}, {right}) contains a space, which byte-level BPE never has");
+        var addedTokens = model.AddedTokens.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        var options = new BpeOptions(model.Vocabulary)
+        {
+            Merges = model.Merges.Select(merge => $"{merge.Left} {merge.Right}"),
+            SpecialTokens = addedTokens,
+            PreTokenizer = new RegexPreTokenizer(split, addedTokens),
+            Normalizer = model.NormalizeNfc ? NfcNormalizer.Instance : null,
+            ByteLevel = true,
+        };
+        return BpeTokenizer.Create(options);
+    }
+}
