@@ -8,5 +8,6 @@ static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         Commands.TokenizerCommands.Create(),
+        Commands.DataCommands.Create(),
     ];
 }

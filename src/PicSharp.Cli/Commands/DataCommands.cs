@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Diagnostics;
+using PicSharp.Data;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic data fetch` (corpus and lexicon from packages) and `pic data qa` (generated SQuAD-format QA sets).</summary>
+static class DataCommands
+{
+    public static Command Create()
+    {
+        var data = new Command("data", "prepare training text and QA sets");
+        data.Subcommands.Add(Fetch());
+        data.Subcommands.Add(Qa());
+        return data;
+    }
+
+    static Command Qa()
+    {
+        var kind = new Option<string>("--kind") { Description = "facts | definitions | arithmetic", Required = true };
+        kind.AcceptOnlyFromAmong("facts", "definitions", "arithmetic");
+        var split = new Option<string>("--split") { Description = "train | dev | test", Required = true };
+        split.AcceptOnlyFromAmong("train", "dev", "test");
+        var count = new Option<int>("--count") { Description = "number of questions", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "random seed (same seed, same file)", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out") { Description = "SQuAD v1.1 JSON file to write", Required = true };
+        var minTokens = new Option<int>("--min-tokens") { Description = "shortest context (words x 1.3)", DefaultValueFactory = _ => 100 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "longest context (words x 1.3)", DefaultValueFactory = _ => 2000 };
+        var minEntities = new Option<int?>("--min-entities") { Description = "facts/definitions: fewest entities or entries per context (instead of tokens)" };
+        var maxEntities = new Option<int?>("--max-entities") { Description = "facts/definitions: most entities or entries per context" };
+        var perContext = new Option<int>("--questions-per-context") { Description = "questions asked about each context", DefaultValueFactory = _ => 1 };
+        var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions)", DefaultValueFactory = _ => "data" };
+        var command = new Command("qa", "generate a question-answering set in SQuAD v1.1 JSON")
+        {
+            kind, split, count, seed, output, minTokens, maxTokens, minEntities, maxEntities, perContext, dataDir,
+        };
+        command.SetAction(parse =>
+        {
+            var dataSplit = DataSplits.Parse(parse.GetValue(split)!);
+            var size = new PassageSize(parse.GetValue(minTokens), parse.GetValue(maxTokens),
+                parse.GetValue(minEntities), parse.GetValue(maxEntities));
+            int n = parse.GetValue(count), s = parse.GetValue(seed), questions = parse.GetValue(perContext);
+            try
+            {
+                List<SquadExample> examples = parse.GetValue(kind) switch
+                {
+                    "facts" => new FactsGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    _ => throw new InvalidOperationException("unreachable: --kind is validated"),
+                };
+                new SquadDataset(examples).Save(parse.GetValue(output)!);
+                var lengths = examples.Select(e => e.Context).Distinct().Select(PassageSize.EstimateTokens).ToList();
+                Console.WriteLine($"wrote {examples.Count} questions on {lengths.Count} contexts to {parse.GetValue(output)} "
+                    + $"(context ~tokens min {lengths.Min()}, mean {lengths.Average():F0}, max {lengths.Max()})");
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"pic data qa: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    static Command Fetch()
+    {
+        var dataDir = new Option<string>("--data-dir") { Description = "data folder (raw/, corpus/, lexicon/)", DefaultValueFactory = _ => "data" };
+        var command = new Command("fetch", "download the corpus packages (npm, apt), verify, clean and split them into data/corpus") { dataDir };
+        command.SetAction(parse =>
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                var result = DataFetch.Run(parse.GetValue(dataDir)!, Console.WriteLine);
+                foreach (var (split, size) in result.Corpus)
+                    Console.WriteLine($"corpus {split.CorpusName(),-10} {size.Documents,5} documents {size.Bytes / 1e6,8:F1} MB");
+                foreach (var (split, words) in result.LexiconWords)
+                    Console.WriteLine($"lexicon {split.QaName(),-9} {words,7} words");
+                Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
+                return 0;
+            }
+            catch (Exception e) when (e is ExternalToolException or ChecksumMismatchException or InvalidDataException or DirectoryNotFoundException)
+            {
+                Console.Error.WriteLine($"pic data fetch: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}
