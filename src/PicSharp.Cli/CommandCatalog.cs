@@ -9,5 +9,7 @@ static class CommandCatalog
     [
         Commands.TokenizerCommands.Create(),
         Commands.DataCommands.Create(),
+        Commands.EvalLmCommand.Create(),
+        Commands.DemoCommand.Create(),
     ];
 }
