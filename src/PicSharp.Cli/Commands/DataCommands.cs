@@ -45,6 +45,9 @@ static class DataCommands
                 List<SquadExample> examples = parse.GetValue(kind) switch
                 {
                     "facts" => new FactsGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "definitions" => new DefinitionsGenerator(Lexicon.Load(Path.Combine(parse.GetValue(dataDir)!, "lexicon", dataSplit.QaName() + ".jsonl")))
+                        { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "arithmetic" => new ArithmeticGenerator().Generate(dataSplit, n, s),
                     _ => throw new InvalidOperationException("unreachable: --kind is validated"),
                 };
                 new SquadDataset(examples).Save(parse.GetValue(output)!);

@@ -90,7 +90,7 @@ public sealed partial class FactsGenerator
                 : new Entity(EntityKind.Organisation, names.Word() + " " + Pick(random, Vocabulary.OrganisationSuffixes), Gender.Neuter);
             bool clashes = others.Any(o => o.Short == entity.Short || o.Name.Split(' ')[0] == entity.Name.Split(' ')[0]);
             if (clashes) continue;
-            var attributes = FactAttribute.All.Where(a => a.Kind == entity.Kind).OrderBy(_ => random.Next()).ToList();
+            var attributes = FactKind.All.Where(a => a.Kind == entity.Kind).OrderBy(_ => random.Next()).ToList();
             int kept = random.Next(Math.Min(4, attributes.Count), attributes.Count + 1);
             foreach (var attribute in attributes.Take(kept))
                 entity.Facts.Add(new Fact(attribute, attribute.Value(random, names), attribute.Detail?.Invoke(random)));
@@ -189,9 +189,9 @@ public sealed partial class FactsGenerator
         };
     }
 
-    sealed class Fact(FactAttribute attribute, string value, string? detail)
+    sealed class Fact(FactKind attribute, string value, string? detail)
     {
-        public FactAttribute Attribute { get; } = attribute;
+        public FactKind Attribute { get; } = attribute;
         public string Value { get; } = value;
         public string? Detail { get; } = detail;
         /// <summary>Character offset of the value in the passage, set when the sentence is written.</summary>

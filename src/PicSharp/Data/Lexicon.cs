@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PicSharp.IO;
 
 namespace PicSharp.Data;
 
@@ -30,9 +31,9 @@ public static class Lexicon
             .Select(e => new LexiconEntry(e.Word, e.Definitions)).ToList();
     }
 
-    public static void Save(string path, IEnumerable<LexiconEntry> entries) => AtomicText.Write(path, stream =>
+    public static void Save(string path, IEnumerable<LexiconEntry> entries) => AtomicFile.Write(path, stream =>
     {
-        using var writer = new StreamWriter(stream);
+        using var writer = new StreamWriter(stream, leaveOpen: true);
         foreach (var entry in entries) writer.WriteLine(JsonSerializer.Serialize(entry, Json));
     });
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using PicSharp.IO;
 
 namespace PicSharp.Data;
 
@@ -131,7 +132,7 @@ public sealed class PackageCache(string rawDirectory, Action<string>? log = null
         r.Registry == nameof(PackageRegistry.Npm) ? $"{r.Name}@{r.Version}" : $"{r.Name}={r.Version}";
 
     void WriteManifest(Dictionary<string, ArchiveRecord> manifest) =>
-        AtomicText.Write(ManifestPath, JsonSerializer.Serialize(manifest.Values.OrderBy(r => r.Name).ToList(), JsonOptions));
+        AtomicFile.WriteAllText(ManifestPath, JsonSerializer.Serialize(manifest.Values.OrderBy(r => r.Name).ToList(), JsonOptions));
 
     static readonly JsonSerializerOptions JsonOptions = new()
     {

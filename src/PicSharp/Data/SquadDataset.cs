@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PicSharp.IO;
 
 namespace PicSharp.Data;
 
@@ -86,7 +87,7 @@ public sealed class SquadDataset(IReadOnlyList<SquadExample> examples, string ve
         return value.GetString()!;
     }
 
-    public void Save(string path) => AtomicText.Write(path, stream =>
+    public void Save(string path) => AtomicFile.Write(path, stream =>
     {
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         json.WriteStartObject();

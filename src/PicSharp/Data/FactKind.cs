@@ -14,7 +14,7 @@ sealed record FactAsk(string[] Templates, Func<string, string> Answer)
 /// FactsGenerator.Slot), and the questions that ask it. Both people and organisations have many attributes, so
 /// several entities in a passage answer the same question type and only the named entity's value is right.
 /// </summary>
-sealed record FactAttribute(
+sealed record FactKind(
     string Key,
     EntityKind Kind,
     Func<Random, NameInventory, string> Value,
@@ -25,7 +25,7 @@ sealed record FactAttribute(
     static string Date(Random random) =>
         new DateTime(random.Next(1930, 2006), random.Next(1, 13), random.Next(1, 29)).ToString("MMMM d, yyyy", CultureInfo.InvariantCulture);
 
-    public static readonly FactAttribute[] All =
+    public static readonly FactKind[] All =
     [
         new("birth-place", EntityKind.Person, (_, names) => names.City(),
             ["{S} was born in {V}.", "{S} was born and raised in {V}.", "The birthplace of {N} is {V}.", "{Sp} birthplace is {V}."],
