@@ -1,5 +1,4 @@
 using PicSharp.Data;
-using Fact = Xunit.FactAttribute;
 using PicSharp.Evaluation;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
