@@ -8,10 +8,12 @@ static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
-        BenchCommands.Create(),
+        DemoCommand.Create(),
         .. ModelCommands.Create(),
-        Commands.DataCommands.Create(),
-        Commands.PretrainCommands.Create(),
-        Commands.TokenizerCommands.Create(),
+        TokenizerCommands.Create(),
+        DataCommands.Create(),
+        PretrainCommands.Create(),
+        EvalLmCommand.Create(),
+        BenchCommands.Create(),
     ];
 }

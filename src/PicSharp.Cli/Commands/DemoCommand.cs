@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Diagnostics;
+using PicSharp.Data;
+using PicSharp.Evaluation;
+using Spectre.Console;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>
+/// `pic demo`: one unseen passage from the facts generator's test split, a few of its questions, and the model's
+/// answer under each way of reading the passage (one column per answerer) beside the gold answer.
+/// </summary>
+static class DemoCommand
+{
+    const string DefaultModel = "models/picsharp-small";
+    const int PassagePreviewCharacters = 1200;
+    // Short enough that several answers take seconds, long enough for a few entities.
+    static readonly PassageSize DemoPassage = new(MinTokens: 150, MaxTokens: 350);
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => DefaultModel };
+        var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
+        var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
+        var dtype = QaModel.DtypeOption();
+        var threads = QaModel.ThreadsOption();
+        var command = new Command("demo", "answer questions about an unseen passage with and without reading it") { model, seed, questions, dtype, threads };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                int count = parse.GetValue(questions);
+                if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
+                var clock = Stopwatch.StartNew();
+                var loaded = QaModel.Load(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var examples = PassageQuestions(parse.GetValue(seed), count);
+                IQaAnswerer[] answerers =
+                [
+                    LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer),
+                    LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer),
+                ];
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}[/]");
+                PrintPassage(examples[0]);
+                var result = QaEvaluation.Evaluate(answerers, examples, QaEvaluation.InputLimit(loaded.Model.Config));
+                if (result.Skipped.Count > 0)
+                    throw new ArgumentException($"the passage takes {result.Skipped[0].InputLength} tokens but the model reads at most {result.MaxInputLength}; try another --seed");
+                PrintAnswers(examples, result);
+                AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
+                return 0;
+            }
+            catch (Exception e) when (QaModel.IsInputError(e))
+            {
+                Console.Error.WriteLine($"pic demo: {e.Message}");
+                if (e is DirectoryNotFoundException && parse.GetValue(model) == DefaultModel)
+                    Console.Error.WriteLine("run it from the repository's root folder, or pass --model DIR");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Distinct questions about one generated passage (the generator may ask the same thing twice).</summary>
+    static List<SquadExample> PassageQuestions(int seed, int count)
+    {
+        var generator = new FactsGenerator { QuestionsPerContext = count * 4 };
+        return generator.Generate(DataSplit.Test, count * 4, seed, DemoPassage)
+            .DistinctBy(e => e.Question).Take(count).ToList();
+    }
+
+    static void PrintPassage(SquadExample example)
+    {
+        string text = example.Context.Length <= PassagePreviewCharacters
+            ? example.Context
+            : example.Context[..PassagePreviewCharacters] + $" … ({example.Context.Length - PassagePreviewCharacters} more characters)";
+        AnsiConsole.Write(new Panel(new Text(text)) { Header = new PanelHeader("passage (facts, test split: names never seen in training)") });
+    }
+
+    static void PrintAnswers(IReadOnlyList<SquadExample> examples, QaEvaluationResult result)
+    {
+        var table = new Table().AddColumns("question", "gold");
+        foreach (var mode in result.Modes) table.AddColumn(ColumnTitle(mode.Mode));
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var cells = new List<Markup>
+            {
+                new(Markup.Escape(examples[i].Question)),
+                new($"[bold]{Markup.Escape(string.Join(" | ", examples[i].Answers.Select(a => a.Text)))}[/]"),
+            };
+            cells.AddRange(result.Modes.Select(mode => AnswerCell(mode.Records[i])));
+            table.AddRow(cells);
+        }
+        var totals = new List<Markup> { new("[grey]mean[/]"), new("") };
+        totals.AddRange(result.Modes.Select(mode => new Markup($"[grey]EM {mode.ExactMatch:F2}  F1 {mode.F1:F2}[/]")));
+        table.AddRow(totals);
+        AnsiConsole.Write(table);
+    }
+
+    static Markup AnswerCell(QaRecord record)
+    {
+        string colour = record.ExactMatch == 1 ? "green" : record.F1 > 0 ? "yellow" : "red";
+        string answer = record.Prediction.Length == 0 ? "(empty)" : record.Prediction;
+        return new Markup($"[{colour}]{Markup.Escape(answer)}[/]\n[grey]EM {record.ExactMatch:F0}  F1 {record.F1:F2}[/]");
+    }
+
+    static string ColumnTitle(string mode) => mode switch
+    {
+        "full" => "with the passage",
+        "none" => "without it",
+        _ => mode,
+    };
+}

@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PicSharp.Data;
+using PicSharp.Evaluation;
+using PicSharp.IO;
+using Spectre.Console;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic eval-lm`: EM/F1 of a base LM on a SQuAD-format file, with the full context and with none.</summary>
+static class EvalLmCommand
+{
+    static readonly string[] KnownModes = ["full", "none"];
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model folder (config.json, model.safetensors, tokenizer.json)", Required = true };
+        var qa = new Option<string>("--qa") { Description = "SQuAD v1.1 JSON file", Required = true };
+        var limit = new Option<int?>("--limit") { Description = "evaluate only the first N examples" };
+        var modes = new Option<string>("--modes") { Description = "comma-separated: full (context in the prompt), none (question only)", DefaultValueFactory = _ => "full,none" };
+        var json = new Option<string?>("--json") { Description = "write the scores as JSON to this file" };
+        var predictions = new Option<string?>("--predictions") { Description = "write every prediction as JSONL to this file" };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "answer length limit in tokens", DefaultValueFactory = _ => QaGeneration.DefaultMaxNewTokens };
+        var maxInput = new Option<int?>("--max-context-tokens") { Description = "skip examples whose prompt is longer (default: max_position_embeddings - max new tokens)" };
+        var dtype = QaModel.DtypeOption();
+        var threads = QaModel.ThreadsOption();
+        var command = new Command("eval-lm", "score a base LM on question answering (SQuAD EM/F1) with and without the context")
+        {
+            model, qa, limit, modes, json, predictions, maxNewTokens, maxInput, dtype, threads,
+        };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var modeNames = ParseModes(parse.GetValue(modes)!);
+                var examples = SquadDataset.Load(parse.GetValue(qa)!).Examples;
+                if (parse.GetValue(limit) is int n)
+                    examples = n >= 1 ? examples.Take(n).ToList() : throw new ArgumentException($"--limit must be at least 1, got {n}");
+                if (examples.Count == 0) throw new InvalidDataException($"{parse.GetValue(qa)}: no questions in the file");
+                var loaded = QaModel.Load(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                int newTokens = parse.GetValue(maxNewTokens);
+                var answerers = modeNames.Select(mode => Answerer(mode, loaded, newTokens)).ToList();
+                int inputLimit = parse.GetValue(maxInput) ?? QaEvaluation.InputLimit(loaded.Model.Config, newTokens);
+
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
+                var result = EvaluateWithProgress(answerers, examples, inputLimit);
+                PrintTable(result);
+                if (parse.GetValue(json) is string jsonPath)
+                    AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                if (parse.GetValue(predictions) is string predictionsPath)
+                    AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
+                return 0;
+            }
+            catch (Exception e) when (QaModel.IsInputError(e))
+            {
+                Console.Error.WriteLine($"pic eval-lm: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    static List<string> ParseModes(string text)
+    {
+        var modes = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        var unknown = modes.Where(m => !KnownModes.Contains(m)).ToList();
+        if (modes.Count == 0 || unknown.Count > 0)
+            throw new ArgumentException($"--modes: unknown mode(s) {string.Join(", ", unknown.DefaultIfEmpty("(none given)"))}; use {string.Join(", ", KnownModes)}");
+        return modes;
+    }
+
+    static IQaAnswerer Answerer(string mode, QaModel loaded, int maxNewTokens) => mode switch
+    {
+        "full" => LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
+        "none" => LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
+        _ => throw new ArgumentException($"unknown mode {mode}"),
+    };
+
+    /// <summary>A live bar per mode on a terminal; a plain line every tenth of the way otherwise (logs, CI).</summary>
+    static QaEvaluationResult EvaluateWithProgress(IReadOnlyList<IQaAnswerer> answerers, IReadOnlyList<SquadExample> examples, int inputLimit)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            int done = 0, total = examples.Count * answerers.Count;
+            return QaEvaluation.Evaluate(answerers, examples, inputLimit, record =>
+            {
+                done++;
+                if (done % Math.Max(1, total / 10) == 0) Console.WriteLine($"{record.Mode}: {done}/{total} answers");
+            });
+        }
+        QaEvaluationResult? result = null;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+            new ElapsedTimeColumn(), new RemainingTimeColumn()).Start(context =>
+        {
+            var tasks = answerers.ToDictionary(a => a.Mode, a => context.AddTask(a.Mode, maxValue: examples.Count));
+            result = QaEvaluation.Evaluate(answerers, examples, inputLimit, record => tasks[record.Mode].Increment(1));
+            foreach (var task in tasks.Values) task.Value = task.MaxValue;
+        });
+        return result!;
+    }
+
+    static void PrintTable(QaEvaluationResult result)
+    {
+        var table = new Table().AddColumns("mode", "answered", "EM", "F1", "wall clock", "s / answer");
+        foreach (var mode in result.Modes)
+            table.AddRow(mode.Mode, mode.Count.ToString(), $"{mode.ExactMatch:F3}", $"{mode.F1:F3}",
+                $"{mode.WallClock.TotalSeconds:F1} s", mode.Count == 0 ? "-" : $"{mode.WallClock.TotalSeconds / mode.Count:F2}");
+        AnsiConsole.Write(table);
+        if (result.Skipped.Count > 0)
+            AnsiConsole.MarkupLineInterpolated(
+                $"[yellow]skipped {result.Skipped.Count} of {result.Examples} questions: input longer than {result.MaxInputLength} tokens (longest {result.Skipped.Max(s => s.InputLength)})[/]");
+    }
+
+    static JsonObject Report(QaEvaluationResult result, QaModel loaded, string qaPath, int maxNewTokens) => new()
+    {
+        ["model"] = loaded.Directory,
+        ["qa"] = qaPath,
+        ["dtype"] = ModelFolder.TorchDtypeName(loaded.Model.Dtype),
+        ["max_new_tokens"] = maxNewTokens,
+        ["max_input_tokens"] = result.MaxInputLength,
+        ["questions"] = result.Examples,
+        ["skipped"] = result.Skipped.Count,
+        ["modes"] = new JsonArray(result.Modes.Select(mode => (JsonNode)new JsonObject
+        {
+            ["mode"] = mode.Mode,
+            ["answered"] = mode.Count,
+            ["exact_match"] = mode.ExactMatch,
+            ["f1"] = mode.F1,
+            ["seconds"] = Math.Round(mode.WallClock.TotalSeconds, 2),
+        }).ToArray()),
+    };
+
+    static string PredictionLines(QaEvaluationResult result)
+    {
+        var lines = new StringBuilder();
+        foreach (var record in result.Modes.SelectMany(mode => mode.Records))
+            lines.AppendLine(new JsonObject
+            {
+                ["mode"] = record.Mode,
+                ["id"] = record.Id,
+                ["prediction"] = record.Prediction,
+                ["golds"] = new JsonArray(record.Golds.Select(g => (JsonNode)JsonValue.Create(g)!).ToArray()),
+                ["exact_match"] = record.ExactMatch,
+                ["f1"] = record.F1,
+                ["input_tokens"] = record.InputTokens,
+            }.ToJsonString());
+        return lines.ToString();
+    }
+}

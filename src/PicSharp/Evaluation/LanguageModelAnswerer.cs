@@ -1,0 +1,54 @@
+using PicSharp.Data;
+using PicSharp.Modeling;
+using PicSharp.Tokenization;
+using static TorchSharp.torch;
+
+namespace PicSharp.Evaluation;
+
+/// <summary>
+/// A base LM answering from a plain-text prompt: BOS (when the tokenizer has one) + the tokens of
+/// <see cref="QaPrompt.Prompt"/>, with the context (upper bound) or without it (lower bound: what the model knows or
+/// guesses from the question alone).
+/// </summary>
+public sealed class LanguageModelAnswerer : IQaAnswerer
+{
+    readonly LlamaForCausalLM model;
+    readonly TextTokenizer tokenizer;
+    readonly bool withContext;
+    readonly GenerationOptions options;
+
+    LanguageModelAnswerer(LlamaForCausalLM model, TextTokenizer tokenizer, bool withContext, int maxNewTokens)
+    {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.withContext = withContext;
+        options = QaGeneration.Options(tokenizer, model.Config, maxNewTokens);
+    }
+
+    public static LanguageModelAnswerer FullContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
+        new(model, tokenizer, withContext: true, maxNewTokens);
+
+    public static LanguageModelAnswerer NoContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
+        new(model, tokenizer, withContext: false, maxNewTokens);
+
+    public string Mode => withContext ? "full" : "none";
+
+    public IReadOnlyList<int> PromptIds(SquadExample example)
+    {
+        var ids = new List<int>();
+        if (tokenizer.BosTokenId is int bos) ids.Add(bos);
+        ids.AddRange(tokenizer.Encode(QaPrompt.Prompt(withContext ? example.Context : null, example.Question)));
+        return ids;
+    }
+
+    public int InputLength(SquadExample example) => PromptIds(example).Count;
+
+    public string Answer(SquadExample example)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ids = tensor(PromptIds(example).Select(id => (long)id).ToArray()).unsqueeze(0);
+        var result = TextGeneration.Generate(model, model.Embed(ids), options, decode: tokens => QaGeneration.Decode(tokenizer, tokens));
+        return QaGeneration.AnswerText(tokenizer, result.Tokens);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using PicSharp.Data;
+using PicSharp.Modeling;
+
+namespace PicSharp.Evaluation;
+
+/// <summary>One answered example: EM and F1 are the best over the gold answers (SQuAD v1.1).</summary>
+public sealed record QaRecord(string Id, string Mode, string Prediction, IReadOnlyList<string> Golds,
+    double ExactMatch, double F1, int InputTokens);
+
+/// <summary>An example left out because one mode's input (<paramref name="InputLength"/>) exceeded the limit.</summary>
+public sealed record QaSkip(string Id, string Mode, int InputLength);
+
+/// <summary>One mode's answers and their mean scores.</summary>
+public sealed record QaModeScore(string Mode, IReadOnlyList<QaRecord> Records, TimeSpan WallClock)
+{
+    public int Count => Records.Count;
+    public double ExactMatch => Count == 0 ? 0 : Records.Average(r => r.ExactMatch);
+    public double F1 => Count == 0 ? 0 : Records.Average(r => r.F1);
+}
+
+/// <param name="Examples">examples given, answered or skipped.</param>
+public sealed record QaEvaluationResult(int Examples, int MaxInputLength, IReadOnlyList<QaSkip> Skipped, IReadOnlyList<QaModeScore> Modes);
+
+/// <summary>
+/// Scores answerers on SQuAD-format examples. An example is answered only when every answerer's input fits the limit,
+/// so all modes are scored on the same examples and their numbers compare directly.
+/// </summary>
+public static class QaEvaluation
+{
+    /// <summary>The longest input that leaves room for the answer inside the model's positions.</summary>
+    public static int InputLimit(LlamaConfig config, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
+        config.MaxPositionEmbeddings - maxNewTokens;
+
+    /// <param name="onRecord">called after each answer (progress reporting).</param>
+    public static QaEvaluationResult Evaluate(IReadOnlyList<IQaAnswerer> answerers, IReadOnlyList<SquadExample> examples,
+        int maxInputLength, Action<QaRecord>? onRecord = null)
+    {
+        if (answerers.Count == 0) throw new ArgumentException("no answerers to evaluate", nameof(answerers));
+        if (answerers.Select(a => a.Mode).Distinct().Count() != answerers.Count)
+            throw new ArgumentException($"answerer modes must differ: {string.Join(", ", answerers.Select(a => a.Mode))}", nameof(answerers));
+
+        var kept = new List<(SquadExample Example, int[] InputLengths)>();
+        var skipped = new List<QaSkip>();
+        foreach (var example in examples)
+        {
+            int[] lengths = answerers.Select(a => a.InputLength(example)).ToArray();
+            int tooLong = Array.FindIndex(lengths, length => length > maxInputLength);
+            if (tooLong >= 0) skipped.Add(new QaSkip(example.Id, answerers[tooLong].Mode, lengths[tooLong]));
+            else kept.Add((example, lengths));
+        }
+
+        var modes = new List<QaModeScore>();
+        for (int a = 0; a < answerers.Count; a++)
+        {
+            var clock = Stopwatch.StartNew();
+            var records = new List<QaRecord>();
+            foreach (var (example, lengths) in kept)
+            {
+                var record = Score(answerers[a].Mode, example, answerers[a].Answer(example), lengths[a]);
+                records.Add(record);
+                onRecord?.Invoke(record);
+            }
+            modes.Add(new QaModeScore(answerers[a].Mode, records, clock.Elapsed));
+        }
+        return new QaEvaluationResult(examples.Count, maxInputLength, skipped, modes);
+    }
+
+    public static QaRecord Score(string mode, SquadExample example, string prediction, int inputTokens)
+    {
+        var golds = example.Answers.Select(answer => answer.Text).ToList();
+        return new QaRecord(example.Id, mode, prediction, golds,
+            SquadMetrics.ExactMatch(prediction, golds), SquadMetrics.F1(prediction, golds), inputTokens);
+    }
+}

@@ -1,0 +1,38 @@
+using PicSharp.Modeling;
+using PicSharp.Tokenization;
+
+namespace PicSharp.Evaluation;
+
+/// <summary>
+/// How every answerer generates an answer: greedy, at most a few dozen tokens, stopping at EOS or at the end of the
+/// line (QaPrompt's format puts the answer on the "Answer:" line).
+/// </summary>
+public static class QaGeneration
+{
+    public const int DefaultMaxNewTokens = 32;
+    public const string StopString = "\n";
+
+    /// <summary>Greedy decoding that stops at the tokenizer's or the model config's EOS ids, or at a newline.</summary>
+    public static GenerationOptions Options(TextTokenizer tokenizer, LlamaConfig config, int maxNewTokens = DefaultMaxNewTokens)
+    {
+        if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
+        var stopIds = config.EosTokenIds.ToHashSet();
+        if (tokenizer.EosTokenId is int eos) stopIds.Add(eos);
+        return new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = stopIds, StopStrings = [StopString] };
+    }
+
+    /// <summary>
+    /// Text of generated ids without special tokens. A model's vocab_size may exceed its tokenizer's (padded
+    /// embedding rows); such ids have no text and decode to nothing rather than failing the whole evaluation.
+    /// </summary>
+    public static string Decode(TextTokenizer tokenizer, IEnumerable<int> generated) =>
+        tokenizer.Decode(generated.Where(id => tokenizer.Token(id) is not null), skipSpecialTokens: true);
+
+    /// <summary>The generated text up to the first newline, trimmed.</summary>
+    public static string AnswerText(TextTokenizer tokenizer, IEnumerable<int> generated)
+    {
+        string text = Decode(tokenizer, generated);
+        int end = text.IndexOf(StopString, StringComparison.Ordinal);
+        return (end < 0 ? text : text[..end]).Trim();
+    }
+}
