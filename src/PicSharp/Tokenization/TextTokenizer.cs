@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
+using PicSharp.IO;
 
 namespace PicSharp.Tokenization;
 
@@ -50,21 +51,7 @@ public sealed class TextTokenizer
     public static TextTokenizer Load(string path) => new(TokenizerJson.Read(path), path);
 
     /// <summary>Writes a standard tokenizer.json (temp file, then rename: never a half-written file).</summary>
-    public void Save(string path)
-    {
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temporary, TokenizerJson.Write(Model));
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    public void Save(string path) => AtomicFile.WriteAllText(path, TokenizerJson.Write(Model));
 
     /// <summary>Token ids of <paramref name="text"/>; no BOS/EOS is added. Added tokens in the text become their ids.</summary>
     public IReadOnlyList<int> Encode(string text) => bpe.EncodeToIds(text);
