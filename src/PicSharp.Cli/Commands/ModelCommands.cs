@@ -100,7 +100,7 @@ public static class ModelCommands
         {
             var (llm, tokenizer) = LoadWithTokenizer(parse.GetValue(model)!, "generate");
             using var _ = llm;
-            var promptIds = PromptIds(tokenizer.Encode(parse.GetValue(prompt)!), llm.Config, tokenizer, parse.GetValue(noBos));
+            var promptIds = PromptIds(parse.GetValue(prompt)!, llm.Config, tokenizer, parse.GetValue(noBos));
             if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
             var stopStrings = parse.GetValue(stop) ?? [];
             var options = new GenerationOptions
@@ -163,7 +163,7 @@ public static class ModelCommands
                 if (tokenizer is null) throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.TokenizerFile}: --file needs it to tokenize; use --tokens instead");
                 string content = File.ReadAllText(RequireFile(textFile, "text").FullName);
                 if (content.Length == 0) throw new ArgumentException($"{textFile.FullName} is empty");
-                ids = PromptIds(tokenizer.Encode(content), llm.Config, tokenizer, parse.GetValue(noBos));
+                ids = PromptIds(content, llm.Config, tokenizer, parse.GetValue(noBos));
             }
             else ids = ParseTokenIds(tokenList!);
 
@@ -202,9 +202,9 @@ public static class ModelCommands
 
     static Option<bool> NoBosOption() => new("--no-bos") { Description = "do not start the text with the model's BOS token" };
 
-    /// <summary>The text's ids, after the BOS token when the model declares one (as HF Llama tokenizers add it).</summary>
-    static IReadOnlyList<int> PromptIds(IReadOnlyList<int> ids, LlamaConfig config, TextTokenizer tokenizer, bool noBos) =>
-        !noBos && (config.BosTokenId ?? tokenizer.BosTokenId) is int bos ? [bos, .. ids] : ids;
+    /// <summary>The text's ids, after the model's BOS token (the config's, else the tokenizer's) unless --no-bos.</summary>
+    static IReadOnlyList<int> PromptIds(string text, LlamaConfig config, TextTokenizer tokenizer, bool noBos) =>
+        noBos ? tokenizer.Encode(text) : tokenizer.EncodeWithBos(text, config.BosTokenId);
 
     static IReadOnlyList<int> ParseTokenIds(string list)
     {

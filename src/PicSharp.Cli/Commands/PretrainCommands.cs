@@ -91,7 +91,7 @@ public static class PretrainCommands
 
         var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
         int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{request.Tokenizer.FullName}: the tokenizer has no EOS token");
-        var encoder = new TokenEncoder(text => StartWithBos(tokenizer, text), eos,
+        var encoder = new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos,
             Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(request.Tokenizer.FullName))) + (tokenizer.BosTokenId is null ? "" : "+bos"));
 
         using var model = CreateModel(request, tokenizer.VocabSize);
@@ -134,11 +134,6 @@ public static class PretrainCommands
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;
     }
-
-    /// <summary>Every document and QA example starts with BOS (when the tokenizer has one), as `pic generate`,
-    /// `pic perplexity` and the QA evaluation feed it, so training and inference see the same first token.</summary>
-    static IReadOnlyList<int> StartWithBos(TextTokenizer tokenizer, string text) =>
-        tokenizer.BosTokenId is int bos ? [bos, .. tokenizer.Encode(text)] : tokenizer.Encode(text);
 
     static List<string> ReadDocuments(string path)
     {

@@ -33,13 +33,8 @@ public sealed class LanguageModelAnswerer : IQaAnswerer
 
     public string Mode => withContext ? "full" : "none";
 
-    public IReadOnlyList<int> PromptIds(SquadExample example)
-    {
-        var ids = new List<int>();
-        if (tokenizer.BosTokenId is int bos) ids.Add(bos);
-        ids.AddRange(tokenizer.Encode(QaPrompt.Prompt(withContext ? example.Context : null, example.Question)));
-        return ids;
-    }
+    public IReadOnlyList<int> PromptIds(SquadExample example) =>
+        tokenizer.EncodeWithBos(QaPrompt.Prompt(withContext ? example.Context : null, example.Question));
 
     public int InputLength(SquadExample example) => PromptIds(example).Count;
 

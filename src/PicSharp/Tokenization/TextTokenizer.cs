@@ -56,6 +56,14 @@ public sealed class TextTokenizer
     /// <summary>Token ids of <paramref name="text"/>; no BOS/EOS is added. Added tokens in the text become their ids.</summary>
     public IReadOnlyList<int> Encode(string text) => bpe.EncodeToIds(text);
 
+    /// <summary>
+    /// The ids a model reads for <paramref name="text"/>: a BOS token first (<paramref name="bosTokenId"/>, else this
+    /// tokenizer's; none when neither exists), as HF Llama tokenizers add it, then the ids of <see cref="Encode"/>.
+    /// Generation, perplexity, QA evaluation and pretraining all start this way, so training and inference agree.
+    /// </summary>
+    public IReadOnlyList<int> EncodeWithBos(string text, int? bosTokenId = null) =>
+        (bosTokenId ?? BosTokenId) is int bos ? [bos, .. Encode(text)] : Encode(text);
+
     /// <summary>The text of <paramref name="ids"/>; special tokens are written out unless <paramref name="skipSpecialTokens"/>.</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
