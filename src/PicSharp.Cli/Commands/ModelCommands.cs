@@ -60,7 +60,7 @@ public static class ModelCommands
         {
             var folder = RequireModelFolder(parse.GetValue(dir)!);
             var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile));
-            var weights = WeightFiles(folder);
+            var weights = ModelFolder.WeightFiles(folder.FullName);
             var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
             long Count(Func<string, bool> which) => entries.Where(e => which(e.Name)).Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
             long total = Count(_ => true);
@@ -233,17 +233,6 @@ public static class ModelCommands
 
     static FileInfo RequireFile(FileInfo file, string what) =>
         file.Exists ? file : throw new FileNotFoundException($"{what} file {file.FullName} does not exist", file.FullName);
-
-    static List<string> WeightFiles(DirectoryInfo dir)
-    {
-        string index = Path.Combine(dir.FullName, ModelFolder.IndexFile), single = Path.Combine(dir.FullName, ModelFolder.WeightsFile);
-        if (File.Exists(index))
-        {
-            var map = JsonDocument.Parse(File.ReadAllText(index)).RootElement.GetProperty("weight_map");
-            return map.EnumerateObject().Select(p => p.Value.GetString()!).Distinct().Select(f => Path.Combine(dir.FullName, f)).ToList();
-        }
-        return File.Exists(single) ? [single] : throw new FileNotFoundException($"{dir.FullName} has neither {ModelFolder.WeightsFile} nor {ModelFolder.IndexFile}");
-    }
 
     /// <summary>Runs a command body; problems with the user's input or files become one error line and exit code 1.</summary>
     static int Run(Action body)

@@ -63,8 +63,7 @@ public static class CompressorFolder
     /// </summary>
     public static string Fingerprint(Compressor compressor) =>
         Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora),
-            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(compressor.Model.named_parameters()
-                .Where(p => p.name.Contains(".lora_")).Select(p => (p.name, (Tensor)p.parameter))));
+            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(ModelFolder.AdapterParameters(compressor.Model)));
 
     static Dictionary<string, Tensor> Embeddings(Compressor compressor) => new()
     {

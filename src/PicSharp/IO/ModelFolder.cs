@@ -31,7 +31,13 @@ public static class ModelFolder
 
     /// <summary>The base checkpoint's tensors: every parameter except LoRA adapters (those live in PEFT files).</summary>
     public static IEnumerable<(string Name, Tensor Tensor)> BaseParameters(LlamaForCausalLM model) =>
-        model.named_parameters().Where(p => !p.name.Contains(".lora_")).Select(p => (p.name, (Tensor)p.parameter));
+        model.named_parameters().Where(p => !IsAdapter(p.name)).Select(p => (p.name, (Tensor)p.parameter));
+
+    /// <summary>The LoRA adapter parameters (`….lora_A.weight`, `….lora_B.weight`): what PEFT files hold.</summary>
+    public static IEnumerable<(string Name, Tensor Tensor)> AdapterParameters(LlamaForCausalLM model) =>
+        model.named_parameters().Where(p => IsAdapter(p.name)).Select(p => (p.name, (Tensor)p.parameter));
+
+    static bool IsAdapter(string parameterName) => parameterName.Contains(".lora_");
 
     /// <param name="dtype">weights are converted to this; default: the config's torch_dtype.</param>
     public static LlamaForCausalLM Load(string dir, ScalarType? dtype = null)
@@ -82,16 +88,24 @@ public static class ModelFolder
             throw new SafeTensorsException($"{dir}: the checkpoint does not match the config's architecture; {problems}");
     }
 
-    static List<SafeTensorsReader> OpenWeights(string dir)
+    /// <summary>Paths of the folder's weight files: the shards its index names, or its one model.safetensors.</summary>
+    public static List<string> WeightFiles(string dir)
     {
         string index = Path.Combine(dir, IndexFile), single = Path.Combine(dir, WeightsFile);
         var files = File.Exists(index) ? ShardFiles(index)
             : File.Exists(single) ? [WeightsFile]
             : throw new FileNotFoundException($"{dir}: neither {WeightsFile} nor {IndexFile} found", single);
+        return files.Select(file => Path.Combine(dir, file)).ToList();
+    }
+
+    static List<SafeTensorsReader> OpenWeights(string dir)
+    {
+        var files = WeightFiles(dir);
+        string index = Path.Combine(dir, IndexFile);
         var readers = new List<SafeTensorsReader>();
         try
         {
-            foreach (string file in files) readers.Add(new SafeTensorsReader(Path.Combine(dir, file)));
+            foreach (string file in files) readers.Add(new SafeTensorsReader(file));
             if (File.Exists(index)) CheckWeightMap(index, readers);
         }
         catch

@@ -37,8 +37,7 @@ public static class PeftAdapter
             ["inference_mode"] = true,
         };
         using var scope = NewDisposeScope();
-        var weights = compressor.Model.named_parameters().Where(p => p.name.Contains(".lora_"))
-            .ToDictionary(p => KeyPrefix + p.name, p => p.parameter.detach());
+        var weights = ModelFolder.AdapterParameters(compressor.Model).ToDictionary(p => KeyPrefix + p.Name, p => p.Tensor.detach());
         SafeTensorsFile.Save(Path.Combine(dir, WeightsFile), weights, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
@@ -90,7 +89,7 @@ public static class PeftAdapter
     {
         using var reader = new SafeTensorsReader(Path.Combine(dir, WeightsFile));
         using var _ = no_grad();
-        foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.Contains(".lora_")))
+        foreach (var (name, parameter) in ModelFolder.AdapterParameters(model))
         {
             using var stored = reader.Read(KeyPrefix + name);
             parameter.copy_(stored);
