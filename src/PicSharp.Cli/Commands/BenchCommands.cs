@@ -37,7 +37,7 @@ public static class BenchCommands
         { threads, quick, json };
         command.SetAction(parse =>
         {
-            set_num_threads(parse.GetValue(threads));
+            TorchThreads.Set(parse.GetValue(threads));
             bool isQuick = parse.GetValue(quick);
             var plan = isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 5, BudgetSeconds: 60);
             var options = new ForwardBenchmarkOptions(PromptLength: 512, DecodeTokens: 128, TrainBatch: isQuick ? 1 : 4, TrainLength: 512, plan);
@@ -94,7 +94,7 @@ public static class BenchCommands
         { threads, quick, lengths, memoryBudget, json };
         command.SetAction(parse =>
         {
-            set_num_threads(parse.GetValue(threads));
+            TorchThreads.Set(parse.GetValue(threads));
             bool isQuick = parse.GetValue(quick);
             int[] contextLengths = parse.GetValue(lengths) is { Length: > 0 } given ? given : isQuick ? [512, 2048] : [512, 2048, 8192];
             if (contextLengths.Any(l => l <= 0)) throw new ArgumentException("--lengths must be positive token counts");

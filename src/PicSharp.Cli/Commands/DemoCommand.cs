@@ -22,8 +22,8 @@ static class DemoCommand
         var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => DefaultModel };
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
-        var dtype = QaModel.DtypeOption();
-        var threads = QaModel.ThreadsOption();
+        var dtype = LoadedModel.AnswerDtypeOption();
+        var threads = LoadedModel.AnswerThreadsOption();
         var command = new Command("demo", "answer questions about an unseen passage with and without reading it") { model, seed, questions, dtype, threads };
         command.SetAction(parse =>
         {
@@ -32,7 +32,7 @@ static class DemoCommand
                 int count = parse.GetValue(questions);
                 if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
-                var loaded = QaModel.Load(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
                 IQaAnswerer[] answerers =
                 [
@@ -48,7 +48,7 @@ static class DemoCommand
                 AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
                 return 0;
             }
-            catch (Exception e) when (QaModel.IsInputError(e))
+            catch (Exception e) when (LoadedModel.IsInputError(e))
             {
                 Console.Error.WriteLine($"pic demo: {e.Message}");
                 if (e is DirectoryNotFoundException && parse.GetValue(model) == DefaultModel)

@@ -24,8 +24,8 @@ static class EvalLmCommand
         var predictions = new Option<string?>("--predictions") { Description = "write every prediction as JSONL to this file" };
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "answer length limit in tokens", DefaultValueFactory = _ => QaGeneration.DefaultMaxNewTokens };
         var maxInput = new Option<int?>("--max-context-tokens") { Description = "skip examples whose prompt is longer (default: max_position_embeddings - max new tokens)" };
-        var dtype = QaModel.DtypeOption();
-        var threads = QaModel.ThreadsOption();
+        var dtype = LoadedModel.AnswerDtypeOption();
+        var threads = LoadedModel.AnswerThreadsOption();
         var command = new Command("eval-lm", "score a base LM on question answering (SQuAD EM/F1) with and without the context")
         {
             model, qa, limit, modes, json, predictions, maxNewTokens, maxInput, dtype, threads,
@@ -39,7 +39,7 @@ static class EvalLmCommand
                 if (parse.GetValue(limit) is int n)
                     examples = n >= 1 ? examples.Take(n).ToList() : throw new ArgumentException($"--limit must be at least 1, got {n}");
                 if (examples.Count == 0) throw new InvalidDataException($"{parse.GetValue(qa)}: no questions in the file");
-                var loaded = QaModel.Load(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
                 int newTokens = parse.GetValue(maxNewTokens);
                 var answerers = modeNames.Select(mode => Answerer(mode, loaded, newTokens)).ToList();
                 int inputLimit = parse.GetValue(maxInput) ?? QaEvaluation.InputLimit(loaded.Model.Config, newTokens);
@@ -53,7 +53,7 @@ static class EvalLmCommand
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
             }
-            catch (Exception e) when (QaModel.IsInputError(e))
+            catch (Exception e) when (LoadedModel.IsInputError(e))
             {
                 Console.Error.WriteLine($"pic eval-lm: {e.Message}");
                 return 1;
@@ -71,7 +71,7 @@ static class EvalLmCommand
         return modes;
     }
 
-    static IQaAnswerer Answerer(string mode, QaModel loaded, int maxNewTokens) => mode switch
+    static IQaAnswerer Answerer(string mode, LoadedModel loaded, int maxNewTokens) => mode switch
     {
         "full" => LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
         "none" => LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
@@ -113,7 +113,7 @@ static class EvalLmCommand
                 $"[yellow]skipped {result.Skipped.Count} of {result.Examples} questions: input longer than {result.MaxInputLength} tokens (longest {result.Skipped.Max(s => s.InputLength)})[/]");
     }
 
-    static JsonObject Report(QaEvaluationResult result, QaModel loaded, string qaPath, int maxNewTokens) => new()
+    static JsonObject Report(QaEvaluationResult result, LoadedModel loaded, string qaPath, int maxNewTokens) => new()
     {
         ["model"] = loaded.Directory,
         ["qa"] = qaPath,

@@ -58,7 +58,8 @@ public static class ModelCommands
         var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
         command.SetAction(parse => Run(() =>
         {
-            var folder = RequireModelFolder(parse.GetValue(dir)!);
+            var folder = parse.GetValue(dir)!;
+            LoadedModel.RequireFolder(folder.FullName);
             var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile));
             var weights = ModelFolder.WeightFiles(folder.FullName);
             var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
@@ -77,8 +78,7 @@ public static class ModelCommands
             table.AddRow("parameters", $"{total:N0} total, {embedding:N0} embedding, {total - embedding:N0} non-embedding");
             table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
             table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
-            string tokenizerPath = Path.Combine(folder.FullName, ModelFolder.TokenizerFile);
-            table.AddRow("tokenizer", File.Exists(tokenizerPath) ? $"vocab {TextTokenizer.Load(tokenizerPath).VocabSize}" : "none");
+            table.AddRow("tokenizer", LoadedModel.TokenizerIn(folder.FullName) is { } tokenizer ? $"vocab {tokenizer.VocabSize}" : "none");
             AnsiConsole.Write(table);
         }));
         return command;
@@ -98,8 +98,9 @@ public static class ModelCommands
         { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos };
         command.SetAction(parse => Run(() =>
         {
-            var (llm, tokenizer) = LoadWithTokenizer(parse.GetValue(model)!, "generate");
-            using var _ = llm;
+            var loaded = LoadedModel.Load(parse.GetValue(model)!.FullName, dtype: null, "generate");
+            using var llm = loaded.Model;
+            var tokenizer = loaded.Tokenizer;
             var promptIds = PromptIds(parse.GetValue(prompt)!, llm.Config, tokenizer, parse.GetValue(noBos));
             if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
             var stopStrings = parse.GetValue(stop) ?? [];
@@ -152,9 +153,9 @@ public static class ModelCommands
             var textFile = parse.GetValue(file);
             string? tokenList = parse.GetValue(tokens);
             if ((textFile is null) == (tokenList is null)) throw new ArgumentException("give exactly one of --file or --tokens");
-            var dir = RequireModelFolder(parse.GetValue(model)!);
-            string tokenizerPath = Path.Combine(dir.FullName, ModelFolder.TokenizerFile);
-            TextTokenizer? tokenizer = File.Exists(tokenizerPath) ? TextTokenizer.Load(tokenizerPath) : null;
+            var dir = parse.GetValue(model)!;
+            LoadedModel.RequireFolder(dir.FullName);
+            var tokenizer = LoadedModel.TokenizerIn(dir.FullName);
             using var llm = ModelFolder.Load(dir.FullName);
 
             IReadOnlyList<int> ids;
@@ -212,23 +213,6 @@ public static class ModelCommands
         if (items.Length == 0) throw new ArgumentException("--tokens is empty: there are no tokens to score");
         return items.Select((item, i) => int.TryParse(item, out int id) ? id
             : throw new ArgumentException($"--tokens item {i + 1} ('{item}') is not an integer token id")).ToList();
-    }
-
-    static (LlamaForCausalLM Model, TextTokenizer Tokenizer) LoadWithTokenizer(DirectoryInfo dir, string purpose)
-    {
-        var folder = RequireModelFolder(dir);
-        string tokenizerPath = Path.Combine(folder.FullName, ModelFolder.TokenizerFile);
-        if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{folder.FullName} has no {ModelFolder.TokenizerFile}; {purpose} needs it", tokenizerPath);
-        var tokenizer = TextTokenizer.Load(tokenizerPath);
-        return (ModelFolder.Load(folder.FullName), tokenizer);
-    }
-
-    static DirectoryInfo RequireModelFolder(DirectoryInfo dir)
-    {
-        if (!dir.Exists) throw new DirectoryNotFoundException($"model folder {dir.FullName} does not exist");
-        if (!File.Exists(Path.Combine(dir.FullName, ModelFolder.ConfigFile)))
-            throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.ConfigFile}: not a model folder");
-        return dir;
     }
 
     static FileInfo RequireFile(FileInfo file, string what) =>

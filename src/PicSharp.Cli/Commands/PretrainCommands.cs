@@ -54,7 +54,7 @@ public static class PretrainCommands
         };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) is int n) set_num_threads(n);
+            if (parse.GetValue(threads) is int n) TorchThreads.Set(n);
             var options = new TrainingOptions
             {
                 LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),
