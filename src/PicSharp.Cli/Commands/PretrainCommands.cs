@@ -125,7 +125,7 @@ public static class PretrainCommands
             : RunWithProgressBar(run, options, maxDuration, cancel.Token);
 
         string modelDir = Path.Combine(request.RunDir, "model");
-        CheckpointFolder.Write(modelDir, dir =>
+        AtomicFolder.Write(modelDir, dir =>
         {
             ModelFolder.Save(run.Model, dir, request.ExportDtype);
             ModelFolder.CopyTokenizer(request.Tokenizer.FullName, dir);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using PicSharp.IO;
 
 namespace PicSharp.Data;
 
@@ -7,16 +8,20 @@ namespace PicSharp.Data;
 public sealed record SplitSize(int Documents, long Bytes);
 
 /// <summary>
-/// Writes `corpus/{train,validation,test}/NAME.txt` and `corpus/manifest.json` into a temporary folder and then puts it
-/// in place, so an interrupted run never leaves a half-written corpus.
+/// Writes `corpus/{train,validation,test}/NAME.txt` and `corpus/manifest.json` as an <see cref="AtomicFolder"/>, so an
+/// interrupted run never leaves a half-written corpus.
 /// </summary>
 public static class CorpusWriter
 {
     public static IReadOnlyDictionary<DataSplit, SplitSize> Write(string corpusDirectory, IEnumerable<CorpusDocument> documents)
     {
-        string full = Path.GetFullPath(corpusDirectory);
-        string staging = full + ".partial";
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        IReadOnlyDictionary<DataSplit, SplitSize>? sizes = null;
+        AtomicFolder.Write(corpusDirectory, staging => sizes = WriteContents(staging, documents));
+        return sizes!;
+    }
+
+    static Dictionary<DataSplit, SplitSize> WriteContents(string staging, IEnumerable<CorpusDocument> documents)
+    {
         foreach (var split in DataSplits.All) Directory.CreateDirectory(Path.Combine(staging, split.CorpusName()));
 
         var records = new List<object>();
@@ -41,9 +46,6 @@ public static class CorpusWriter
             documents = records,
         };
         File.WriteAllText(Path.Combine(staging, "manifest.json"), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
-
-        if (Directory.Exists(full)) Directory.Delete(full, recursive: true);
-        Directory.Move(staging, full);
         return sizes;
     }
 }

@@ -97,20 +97,19 @@ public sealed class PackageCache(string rawDirectory, Action<string>? log = null
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    /// <summary>Unpacks into a temporary folder, then renames it, so a folder that exists is always complete.</summary>
+    /// <summary>Unpacks as an <see cref="AtomicFolder"/>, so a folder that exists is always complete.</summary>
     string Extract(DataPackage package, string archive)
     {
         string target = Path.Combine(rawDirectory, "extracted", package.FolderName);
         if (Directory.Exists(target)) return target;
-        string staging = target + ".partial";
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        Directory.CreateDirectory(staging);
         string purpose = $"unpack {Path.GetFileName(archive)}";
-        if (package.Registry == PackageRegistry.Npm)
-            ExternalTool.Run("tar", ["-xzf", archive, "-C", staging], staging, purpose);
-        else
-            ExternalTool.Run("dpkg", ["-x", archive, staging], staging, purpose);
-        Directory.Move(staging, target);
+        AtomicFolder.Write(target, staging =>
+        {
+            if (package.Registry == PackageRegistry.Npm)
+                ExternalTool.Run("tar", ["-xzf", archive, "-C", staging], staging, purpose);
+            else
+                ExternalTool.Run("dpkg", ["-x", archive, staging], staging, purpose);
+        });
         return target;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using PicSharp.IO;
 using PicSharp.Modeling;
 
 namespace PicSharp.Training;
@@ -46,7 +47,7 @@ public sealed class PretrainRun : IDisposable
         trainer = new LmTrainer(model, options);
         metrics = new MetricsLog(Path.Combine(runDir, MetricsFileName));
         if (resume) Restore();
-        else if (CheckpointFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
+        else if (AtomicFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
             throw new TrainingException($"{runDir} already holds a checkpoint: resume it, or start the new run in another folder");
         else if (File.Exists(metrics.Path)) File.Delete(metrics.Path);
     }
@@ -97,7 +98,7 @@ public sealed class PretrainRun : IDisposable
     /// <summary>Writes RUN/checkpoint atomically (a failure leaves the previous checkpoint intact).</summary>
     public void SaveCheckpoint(RunState state)
     {
-        CheckpointFolder.Write(Path.Combine(runDir, CheckpointDirName), dir =>
+        AtomicFolder.Write(Path.Combine(runDir, CheckpointDirName), dir =>
         {
             trainer.Save(dir);
             File.WriteAllText(Path.Combine(dir, "options.json"), options.ToJson());
@@ -115,7 +116,7 @@ public sealed class PretrainRun : IDisposable
         LlamaConfig.Load(Path.Combine(RequireCheckpoint(runDir), "config.json"));
 
     static string RequireCheckpoint(string runDir) =>
-        CheckpointFolder.Find(Path.Combine(runDir, CheckpointDirName))
+        AtomicFolder.Find(Path.Combine(runDir, CheckpointDirName))
         ?? throw new TrainingException($"{runDir}: no checkpoint to resume from (expected {CheckpointDirName}/)");
 
     void Restore()

@@ -110,7 +110,7 @@ public class CorpusSourcesTests
         using var manifest = JsonDocument.Parse(File.ReadAllText(dir.File("corpus/manifest.json")));
         Assert.Equal(60, manifest.RootElement.GetProperty("documents").GetArrayLength());
         Assert.Equal(sizes[DataSplit.Train].Bytes, manifest.RootElement.GetProperty("splits").GetProperty("train").GetProperty("bytes").GetInt64());
-        Assert.False(Directory.Exists(dir.File("corpus.partial")));
+        Assert.Equal([dir.File("corpus")], Directory.GetDirectories(dir.Path)); // no staging folder left behind
     }
 
     [Fact]

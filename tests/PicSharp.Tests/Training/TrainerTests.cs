@@ -1,3 +1,4 @@
+using PicSharp.IO;
 using PicSharp.Training;
 using TorchSharp;
 
@@ -102,8 +103,8 @@ public class TrainerTests
         try
         {
             string checkpoint = Path.Combine(dir, "checkpoint");
-            CheckpointFolder.Write(checkpoint, d => File.WriteAllText(Path.Combine(d, "state.json"), "first"));
-            Assert.Throws<IOException>(() => CheckpointFolder.Write(checkpoint, d =>
+            AtomicFolder.Write(checkpoint, d => File.WriteAllText(Path.Combine(d, "state.json"), "first"));
+            Assert.Throws<IOException>(() => AtomicFolder.Write(checkpoint, d =>
             {
                 File.WriteAllText(Path.Combine(d, "state.json"), "half-written");
                 throw new IOException("disk full");
@@ -111,8 +112,8 @@ public class TrainerTests
             Assert.Equal("first", File.ReadAllText(Path.Combine(checkpoint, "state.json")));
             Assert.Equal([checkpoint], Directory.GetDirectories(dir));
 
-            CheckpointFolder.Write(checkpoint, d => File.WriteAllText(Path.Combine(d, "state.json"), "second"));
-            Assert.Equal("second", File.ReadAllText(Path.Combine(CheckpointFolder.Find(checkpoint)!, "state.json")));
+            AtomicFolder.Write(checkpoint, d => File.WriteAllText(Path.Combine(d, "state.json"), "second"));
+            Assert.Equal("second", File.ReadAllText(Path.Combine(AtomicFolder.Find(checkpoint)!, "state.json")));
             Assert.Equal([checkpoint], Directory.GetDirectories(dir));
         }
         finally { Directory.Delete(dir, recursive: true); }
@@ -126,7 +127,7 @@ public class TrainerTests
         {
             string checkpoint = Path.Combine(dir, "checkpoint");
             Directory.CreateDirectory(checkpoint + ".old");
-            Assert.Equal(checkpoint + ".old", CheckpointFolder.Find(checkpoint));
+            Assert.Equal(checkpoint + ".old", AtomicFolder.Find(checkpoint));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -1,11 +1,12 @@
-namespace PicSharp.Training;
+namespace PicSharp.IO;
 
 /// <summary>
-/// A folder that is replaced as a whole: contents are written into a temporary sibling, then swapped in by renames
+/// A folder that is replaced as a whole (checkpoints, exported models, the corpus, unpacked packages): contents are
+/// written into a temporary sibling, then swapped in by renames
 /// (current → .old, temporary → current, delete .old). A failed write leaves the previous folder untouched, and a
 /// crash between the two renames leaves the previous folder as .old, which <see cref="Find"/> falls back to.
 /// </summary>
-public static class CheckpointFolder
+public static class AtomicFolder
 {
     public static void Write(string dir, Action<string> writeContents)
     {
