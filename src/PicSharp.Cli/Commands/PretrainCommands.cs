@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using System.Text.Json;
 using PicSharp.Data;
 using PicSharp.IO;
@@ -92,7 +91,7 @@ public static class PretrainCommands
         var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
         int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{request.Tokenizer.FullName}: the tokenizer has no EOS token");
         var encoder = new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos,
-            Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(request.Tokenizer.FullName))) + (tokenizer.BosTokenId is null ? "" : "+bos"));
+            FileSha256.Hex(request.Tokenizer.FullName) + (tokenizer.BosTokenId is null ? "" : "+bos"));
 
         using var model = CreateModel(request, tokenizer.VocabSize);
         Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");

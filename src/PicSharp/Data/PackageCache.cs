@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using PicSharp.IO;
 
@@ -84,17 +83,11 @@ public sealed class PackageCache(string rawDirectory, Action<string>? log = null
 
     static void Verify(DataPackage package, string path)
     {
-        string actual = Sha256Of(path);
+        string actual = FileSha256.Hex(path);
         if (!string.Equals(actual, package.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new ChecksumMismatchException(
                 $"{path}: SHA-256 {actual} does not match the expected {package.Sha256} for {package.Spec}; "
                 + "delete the file to download it again, or check that the package version is unchanged upstream.");
-    }
-
-    public static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     /// <summary>Unpacks as an <see cref="AtomicFolder"/>, so a folder that exists is always complete.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PicSharp.Data;
+using PicSharp.IO;
 
 namespace PicSharp.Tests.Data;
 
@@ -26,7 +27,7 @@ public class PackageCacheTests
         using var dir = new TempDirectory();
         byte[] bytes = [1, 2, 3, 4];
         File.WriteAllBytes(dir.File("probe"), bytes);
-        var package = CachedPackage(dir, bytes, PackageCache.Sha256Of(dir.File("probe")));
+        var package = CachedPackage(dir, bytes, FileSha256.Hex(dir.File("probe")));
         var log = new List<string>();
 
         var extracted = new PackageCache(dir.File("raw"), log.Add).Fetch([package]);
