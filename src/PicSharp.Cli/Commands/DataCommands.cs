@@ -17,8 +17,8 @@ static class DataCommands
 
     static Command Qa()
     {
-        var kind = new Option<string>("--kind") { Description = "facts | definitions | arithmetic", Required = true };
-        kind.AcceptOnlyFromAmong("facts", "definitions", "arithmetic");
+        var kind = new Option<string>("--kind") { Description = "facts | definitions | arithmetic | recall", Required = true };
+        kind.AcceptOnlyFromAmong("facts", "definitions", "arithmetic", "recall");
         var split = new Option<string>("--split") { Description = "train | dev | test", Required = true };
         split.AcceptOnlyFromAmong("train", "dev", "test");
         var count = new Option<int>("--count") { Description = "number of questions", DefaultValueFactory = _ => 1000 };
@@ -26,8 +26,8 @@ static class DataCommands
         var output = new Option<string>("--out") { Description = "SQuAD v1.1 JSON file to write", Required = true };
         var minTokens = new Option<int>("--min-tokens") { Description = "shortest context (words x 1.3)", DefaultValueFactory = _ => 100 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "longest context (words x 1.3)", DefaultValueFactory = _ => 2000 };
-        var minEntities = new Option<int?>("--min-entities") { Description = "facts/definitions: fewest entities or entries per context (instead of tokens)" };
-        var maxEntities = new Option<int?>("--max-entities") { Description = "facts/definitions: most entities or entries per context" };
+        var minEntities = new Option<int?>("--min-entities") { Description = "facts/definitions: fewest entities or entries per context (instead of tokens); recall: fewest words or pairs" };
+        var maxEntities = new Option<int?>("--max-entities") { Description = "facts/definitions: most entities or entries per context; recall: most words or pairs" };
         var perContext = new Option<int>("--questions-per-context") { Description = "questions asked about each context", DefaultValueFactory = _ => 1 };
         var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions)", DefaultValueFactory = _ => "data" };
         var command = new Command("qa", "generate a question-answering set in SQuAD v1.1 JSON")
@@ -48,6 +48,7 @@ static class DataCommands
                     "definitions" => new DefinitionsGenerator(Lexicon.Load(Path.Combine(parse.GetValue(dataDir)!, "lexicon", dataSplit.QaName() + ".jsonl")))
                         { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "arithmetic" => new ArithmeticGenerator().Generate(dataSplit, n, s),
+                    "recall" => new RecallGenerator().Generate(dataSplit, n, s, parse.GetValue(minEntities) ?? 4, parse.GetValue(maxEntities) ?? 40),
                     _ => throw new InvalidOperationException("unreachable: --kind is validated"),
                 };
                 new SquadDataset(examples).Save(parse.GetValue(output)!);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using PicSharp.Data;
 using PicSharp.IO;
@@ -41,6 +42,7 @@ public static class PretrainCommands
         var evalSequences = new Option<int>("--eval-sequences") { Description = "held-out sequences per validation run", DefaultValueFactory = _ => 16 };
         var resume = new Option<bool>("--resume") { Description = "continue RUN_DIR/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
+        var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var exportDtype = new Option<string>("--export-dtype") { Description = "dtype of RUN_DIR/model weights", DefaultValueFactory = _ => "float32" };
         exportDtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
         var threads = new Option<int?>("--threads") { Description = "torch threads (default: torch's choice)" };
@@ -49,7 +51,7 @@ public static class PretrainCommands
         {
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
-            maxMinutes, exportDtype, threads,
+            maxMinutes, stopAtStep, exportDtype, threads,
         };
         command.SetAction(parse =>
         {
@@ -65,7 +67,7 @@ public static class PretrainCommands
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
-                options, parse.GetValue(resume), parse.GetValue(maxMinutes), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
+                options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
             try { return Pretrain(request); }
             catch (Exception e) when (e is TrainingException or ModelConfigException or FileNotFoundException or DirectoryNotFoundException
                                           or InvalidDataException or JsonException or TokenizerFormatException or SafeTensorsException)
@@ -78,7 +80,7 @@ public static class PretrainCommands
     }
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
-        FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, ScalarType ExportDtype);
+        FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype);
 
     static int Pretrain(PretrainRequest request)
     {
@@ -117,11 +119,13 @@ public static class PretrainCommands
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        // Background jobs ignore SIGINT, so `kill` (SIGTERM) also stops cleanly with a checkpoint.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
         var final = Console.IsOutputRedirected
-            ? RunWithLogLines(run, options, maxDuration, cancel.Token)
-            : RunWithProgressBar(run, options, maxDuration, cancel.Token);
+            ? RunWithLogLines(run, options, request.StopAtStep, maxDuration, cancel.Token)
+            : RunWithProgressBar(run, options, request.StopAtStep, maxDuration, cancel.Token);
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>
@@ -163,7 +167,7 @@ public static class PretrainCommands
         return model;
     }
 
-    static RunState RunWithLogLines(PretrainRun run, TrainingOptions options, TimeSpan? maxDuration, CancellationToken cancel)
+    static RunState RunWithLogLines(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
     {
         var throughput = new ThroughputWindow();
         run.StepCompleted += (step, state) =>
@@ -175,10 +179,10 @@ public static class PretrainCommands
         };
         run.Evaluated += e => Log($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
         run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
-        return run.Run(maxDuration: maxDuration, cancel: cancel);
+        return run.Run(stopAtStep, maxDuration, cancel);
     }
 
-    static RunState RunWithProgressBar(PretrainRun run, TrainingOptions options, TimeSpan? maxDuration, CancellationToken cancel)
+    static RunState RunWithProgressBar(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
     {
         RunState final = run.State(0);
         AnsiConsole.Progress()
@@ -198,7 +202,7 @@ public static class PretrainCommands
                     task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3}{validationText} lr {step.LearningRate:E1} " +
                         $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
                 };
-                final = run.Run(maxDuration: maxDuration, cancel: cancel);
+                final = run.Run(stopAtStep, maxDuration, cancel);
             });
         return final;
     }

@@ -138,6 +138,27 @@ public class QaGeneratorTests
     }
 
     [Fact]
+    public void Recall_answers_are_the_word_after_the_asked_one_and_splits_share_no_word()
+    {
+        var examples = new RecallGenerator().Generate(DataSplit.Train, 200, seed: 5, minItems: 3, maxItems: 12);
+        AssertSpansMatch(examples);
+        foreach (var e in examples.Where(e => e.Question != "What does the list read?"))
+        {
+            // The asked word is the question's last capitalised word; the answer must follow it in the context.
+            string asked = Regex.Matches(e.Question, @"\b[A-Z][a-z]+\b").Last().Value;
+            string after = e.Question.StartsWith("Which word goes with") ? $"{asked} goes with " : $"{asked}, ";
+            Assert.Equal(e.Context.IndexOf(after, StringComparison.Ordinal) + after.Length, e.Answers[0].AnswerStart);
+        }
+        Assert.Contains(examples, e => e.Question.StartsWith("Which word goes with"));
+        Assert.Contains(examples, e => e.Question.StartsWith("Which word comes right after"));
+        Assert.All(examples.Where(e => e.Question == "What does the list read?"),
+            e => Assert.Equal("The list reads: " + e.Answers[0].Text + ".", e.Context));
+        Assert.Equal(examples.Select(e => e.Context), new RecallGenerator().Generate(DataSplit.Train, 200, seed: 5, minItems: 3, maxItems: 12).Select(e => e.Context));
+        Assert.Empty(NamesIn(examples, DataSplit.Test));
+        Assert.Throws<ArgumentException>(() => new RecallGenerator().Generate(DataSplit.Train, 1, seed: 1, minItems: 1, maxItems: 3));
+    }
+
+    [Fact]
     public void Arithmetic_answers_match_the_problem()
     {
         foreach (var e in new ArithmeticGenerator().Generate(DataSplit.Train, 300, seed: 2))
