@@ -57,7 +57,7 @@ pic pretrain-lm --model "$stage2/checkpoint" --tokenizer "$run/tokenizer.json" \
   --qa data/qa/recall-train.json --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json \
   --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
   --out "$stage3" --steps 1000 --batch 8 --seq-len 1024 --lr 1e-3 --warmup 30 --qa-share 0.9 --seed 777 \
-  --checkpoint-minutes 8 --eval-every 200 --log-every 10 --max-minutes 40 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+  --checkpoint-minutes 8 --eval-every 200 --log-every 10 --export-dtype bfloat16 --threads 2 "${resume[@]}"
 
 for kind in facts definitions arithmetic recall; do
   pic eval-lm --model "$stage3/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
