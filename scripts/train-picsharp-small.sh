@@ -59,11 +59,22 @@ pic pretrain-lm --model "$stage2/checkpoint" --tokenizer "$run/tokenizer.json" \
   --out "$stage3" --steps 1000 --batch 8 --seq-len 1024 --lr 1e-3 --warmup 30 --qa-share 0.9 --seed 777 \
   --checkpoint-minutes 8 --eval-every 200 --log-every 10 --export-dtype bfloat16 --threads 2 "${resume[@]}"
 
+# Stage 4: a shorter, lower-LR continuation of stage 3's mix.
+stage4=runs/picsharp-small-stage4
+resume=()
+[ -d "$stage4/checkpoint" ] && resume=(--resume)
+pic pretrain-lm --model "$stage3/checkpoint" --tokenizer "$run/tokenizer.json" \
+  --corpus data/corpus/train --validation data/corpus/validation \
+  --qa data/qa/recall-train.json --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json \
+  --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
+  --out "$stage4" --steps 550 --batch 8 --seq-len 1024 --lr 6e-4 --warmup 20 --qa-share 0.9 --seed 888 \
+  --checkpoint-minutes 8 --eval-every 275 --log-every 10 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+
 for kind in facts definitions arithmetic recall; do
-  pic eval-lm --model "$stage3/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
-    --json "$stage3/eval-$kind.json" --predictions "$stage3/predictions-$kind.jsonl"
+  pic eval-lm --model "$stage4/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
+    --json "$stage4/eval-$kind.json" --predictions "$stage4/predictions-$kind.jsonl"
 done
 
 # The bundled copy (bf16 weights, tokenizer) that `pic demo` and the README use.
 mkdir -p models/picsharp-small
-cp "$stage3"/model/config.json "$stage3"/model/model.safetensors "$stage3"/model/tokenizer.json models/picsharp-small/
+cp "$stage4"/model/config.json "$stage4"/model/model.safetensors "$stage4"/model/tokenizer.json models/picsharp-small/
