@@ -27,48 +27,39 @@ pic data qa --kind facts --split train --count 24000 --seed 41 --min-entities 1 
 pic data qa --kind recall --split train --count 40000 --seed 51 --min-entities 4 --max-entities 40 --out data/qa/recall-train.json
 pic data qa --kind recall --split test --count 300 --seed 53 --min-entities 4 --max-entities 40 --out data/qa/recall-test.json
 
+# One training stage into OUT: the arguments every stage shares, plus --resume when OUT already has a checkpoint.
+train_stage() {
+  local out=$1; shift
+  local resume=()
+  [ -d "$out/checkpoint" ] && resume=(--resume)
+  pic pretrain-lm --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
+    --out "$out" --batch 8 --seq-len 1024 --log-every 10 --export-dtype bfloat16 --threads 2 "$@" "${resume[@]}"
+}
+all_qa=(--qa data/qa/recall-train.json --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json
+        --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json)
+
 # Stage 1: 1000 steps of 8 x 1024 tokens, 70 % QA rows.
 stage1=runs/picsharp-small
-resume=()
-[ -d "$stage1/checkpoint" ] && resume=(--resume)
-pic pretrain-lm --config models/configs/picsharp-small.json --tokenizer "$run/tokenizer.json" \
-  --corpus data/corpus/train --validation data/corpus/validation \
+train_stage "$stage1" --config models/configs/picsharp-small.json \
   --qa data/qa/facts-train.json --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
-  --out "$stage1" --steps 1000 --batch 8 --seq-len 1024 --lr 1.5e-3 --warmup 50 --qa-share 0.7 --seed 1234 \
-  --checkpoint-minutes 10 --eval-every 100 --log-every 10 --max-minutes 95 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+  --steps 1000 --lr 1.5e-3 --warmup 50 --qa-share 0.7 --seed 1234 --checkpoint-minutes 10 --eval-every 100 --max-minutes 95
 
 # Stage 2: continues from stage 1's fp32 checkpoint with the short-passage curriculum and 85 % QA rows; it was
 # stopped at step 300 of a 1200-step schedule (no copying had emerged, see MODEL_CARD.md).
 stage2=runs/picsharp-small-stage2
-resume=()
-[ -d "$stage2/checkpoint" ] && resume=(--resume)
-pic pretrain-lm --model "$stage1/checkpoint" --tokenizer "$run/tokenizer.json" \
-  --corpus data/corpus/train --validation data/corpus/validation \
+train_stage "$stage2" --model "$stage1/checkpoint" \
   --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
-  --out "$stage2" --steps 1200 --batch 8 --seq-len 1024 --lr 1e-3 --warmup 30 --qa-share 0.85 --seed 4321 \
-  --checkpoint-minutes 10 --eval-every 200 --log-every 10 --stop-at-step 300 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+  --steps 1200 --lr 1e-3 --warmup 30 --qa-share 0.85 --seed 4321 --checkpoint-minutes 10 --eval-every 200 --stop-at-step 300
 
 # Stage 3: continues from stage 2 with the look-up drills added and 90 % QA rows.
 stage3=runs/picsharp-small-stage3
-resume=()
-[ -d "$stage3/checkpoint" ] && resume=(--resume)
-pic pretrain-lm --model "$stage2/checkpoint" --tokenizer "$run/tokenizer.json" \
-  --corpus data/corpus/train --validation data/corpus/validation \
-  --qa data/qa/recall-train.json --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json \
-  --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
-  --out "$stage3" --steps 1000 --batch 8 --seq-len 1024 --lr 1e-3 --warmup 30 --qa-share 0.9 --seed 777 \
-  --checkpoint-minutes 8 --eval-every 200 --log-every 10 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+train_stage "$stage3" --model "$stage2/checkpoint" "${all_qa[@]}" \
+  --steps 1000 --lr 1e-3 --warmup 30 --qa-share 0.9 --seed 777 --checkpoint-minutes 8 --eval-every 200
 
 # Stage 4: a shorter, lower-LR continuation of stage 3's mix.
 stage4=runs/picsharp-small-stage4
-resume=()
-[ -d "$stage4/checkpoint" ] && resume=(--resume)
-pic pretrain-lm --model "$stage3/checkpoint" --tokenizer "$run/tokenizer.json" \
-  --corpus data/corpus/train --validation data/corpus/validation \
-  --qa data/qa/recall-train.json --qa data/qa/facts-train-short.json --qa data/qa/facts-train.json \
-  --qa data/qa/definitions-train.json --qa data/qa/arithmetic-train.json \
-  --out "$stage4" --steps 550 --batch 8 --seq-len 1024 --lr 6e-4 --warmup 20 --qa-share 0.9 --seed 888 \
-  --checkpoint-minutes 8 --eval-every 275 --log-every 10 --export-dtype bfloat16 --threads 2 "${resume[@]}"
+train_stage "$stage4" --model "$stage3/checkpoint" "${all_qa[@]}" \
+  --steps 550 --lr 6e-4 --warmup 20 --qa-share 0.9 --seed 888 --checkpoint-minutes 8 --eval-every 275
 
 for kind in facts definitions arithmetic recall; do
   pic eval-lm --model "$stage4/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
