@@ -48,7 +48,7 @@ static class DataCommands
                     "definitions" => new DefinitionsGenerator(Lexicon.Load(Path.Combine(parse.GetValue(dataDir)!, "lexicon", dataSplit.QaName() + ".jsonl")))
                         { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "arithmetic" => new ArithmeticGenerator().Generate(dataSplit, n, s),
-                    "recall" => new RecallGenerator().Generate(dataSplit, n, s, parse.GetValue(minEntities) ?? 4, parse.GetValue(maxEntities) ?? 40),
+                    "recall" => new RecallGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, parse.GetValue(minEntities) ?? 4, parse.GetValue(maxEntities) ?? 40),
                     _ => throw new InvalidOperationException("unreachable: --kind is validated"),
                 };
                 new SquadDataset(examples).Save(parse.GetValue(output)!);

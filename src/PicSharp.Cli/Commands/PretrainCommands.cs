@@ -99,8 +99,8 @@ public static class PretrainCommands
         Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");
 
         var documents = ReadDocuments(request.Corpus);
-        var qaTexts = request.Qa.SelectMany(f => SquadDataset.Load(f.FullName).Examples).Where(e => e.Answers.Count > 0).Select(FullQaText).ToList();
-        Log($"data: {documents.Count:N0} documents, {qaTexts.Count:N0} QA examples; tokenizing (cached in the run folder)");
+        var qaTexts = request.Qa.SelectMany(f => QaPrompt.TrainingTexts(SquadDataset.Load(f.FullName).Examples)).ToList();
+        Log($"data: {documents.Count:N0} documents, {qaTexts.Count:N0} QA contexts; tokenizing (cached in the run folder)");
         Directory.CreateDirectory(request.RunDir);
         var mix = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "train-tokens.bin"), documents, qaTexts, encoder);
         var sampler = new BatchSampler(mix, options.SequenceLength, options.QaShare, options.Seed, tokenizer.PadTokenId ?? eos);
@@ -143,11 +143,6 @@ public static class PretrainCommands
         var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
         return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
     }
-
-    /// <summary>A QA example as training text: the answering prompt followed by the first gold answer (EOS is
-    /// appended at tokenization), so the model learns to answer from a context it can see.</summary>
-    static string FullQaText(SquadExample example) =>
-        QaPrompt.Prompt(example.Context, example.Question) + QaPrompt.Target(example.Answers[0].Text);
 
     static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
     {

@@ -34,10 +34,18 @@ public sealed partial class FactsGenerator
         for (int passage = 0; examples.Count < count; passage++)
         {
             var (context, entities) = Passage(random, names, size);
+            // A passage's questions ask different facts while it has unasked ones.
+            var asked = new HashSet<Fact>();
+            int factCount = entities.Sum(e => e.Facts.Count);
             for (int q = 0; q < QuestionsPerContext && examples.Count < count; q++)
             {
-                var entity = entities[random.Next(entities.Count)];
-                var fact = entity.Facts[random.Next(entity.Facts.Count)];
+                Entity entity;
+                Fact fact;
+                do
+                {
+                    entity = entities[random.Next(entities.Count)];
+                    fact = entity.Facts[random.Next(entity.Facts.Count)];
+                } while (!asked.Add(fact) && asked.Count < factCount);
                 var ask = fact.Attribute.Asks[random.Next(fact.Attribute.Asks.Length)];
                 string question = Fill(ask.Templates[random.Next(ask.Templates.Length)], entity, fact);
                 string answer = ask.Answer(fact.Value);

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace PicSharp.Data;
 
 /// <summary>
@@ -12,4 +14,30 @@ public static class QaPrompt
 
     /// <summary>The text the model should produce after the prompt.</summary>
     public static string Target(string answer) => " " + answer;
+
+    /// <summary>
+    /// Training texts: each run of consecutive examples that share a context (a SQuAD paragraph) becomes one text,
+    /// the context once and then every question with its first gold answer, each pair in the prompt's format.
+    /// A context asked once gives exactly <c>Prompt + Target</c>. Examples without an answer are left out.
+    /// </summary>
+    /// <remarks>Asking a context several times in one text puts more answer tokens into each training sequence than
+    /// repeating the context for every question.</remarks>
+    public static IEnumerable<string> TrainingTexts(IEnumerable<SquadExample> examples)
+    {
+        StringBuilder? text = null;
+        string? context = null;
+        foreach (var example in examples.Where(e => e.Answers.Count > 0))
+        {
+            if (text is not null && example.Context == context)
+                text.Append("\n\n").Append(Prompt(null, example.Question));
+            else
+            {
+                if (text is not null) yield return text.ToString();
+                text = new StringBuilder(Prompt(example.Context, example.Question));
+                context = example.Context;
+            }
+            text.Append(Target(example.Answers[0].Text));
+        }
+        if (text is not null) yield return text.ToString();
+    }
 }

@@ -159,6 +159,27 @@ public class QaGeneratorTests
     }
 
     [Fact]
+    public void Recall_asks_several_different_words_of_one_context()
+    {
+        var examples = new RecallGenerator { QuestionsPerContext = 4 }.Generate(DataSplit.Train, 300, seed: 9, minItems: 6, maxItems: 10);
+        Assert.Equal(300, examples.Count);
+        AssertSpansMatch(examples);
+        var byContext = examples.GroupBy(e => e.Context).ToList();
+        Assert.All(byContext, g => Assert.Equal(g.Count(), g.Select(e => e.Question).Distinct().Count()));
+        Assert.All(byContext.Where(g => g.First().Question == "What does the list read?"), g => Assert.Single(g));
+        Assert.Contains(byContext, g => g.Count() == 4);
+        Assert.Equal(examples.Count, examples.Select(e => e.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public void Facts_questions_on_one_passage_ask_different_facts_while_there_are_some()
+    {
+        var examples = new FactsGenerator { QuestionsPerContext = 6 }.Generate(DataSplit.Train, 120, seed: 4, Short);
+        foreach (var passage in examples.GroupBy(e => e.Context))
+            Assert.Equal(passage.Count(), passage.Select(e => (e.Answers[0].AnswerStart, e.Answers[0].Text)).Distinct().Count());
+    }
+
+    [Fact]
     public void Arithmetic_answers_match_the_problem()
     {
         foreach (var e in new ArithmeticGenerator().Generate(DataSplit.Train, 300, seed: 2))
