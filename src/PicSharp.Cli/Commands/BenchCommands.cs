@@ -35,7 +35,7 @@ public static class BenchCommands
             "Prompt processing (512 tokens), KV-cache decoding (128 tokens, batch 1), training forward+backward (sequence 512), " +
             "fp32 and bf16; matmul GFLOP/s; model-FLOP utilisation")
         { threads, quick, json };
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandErrors.Run("pic bench forward", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
             bool isQuick = parse.GetValue(quick);
@@ -60,7 +60,7 @@ public static class BenchCommands
             AnsiConsole.Write(ForwardTable(peaks, results));
             WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = ReferenceConfigJson(), options, matmulPeakGigaFlops = peaks, results });
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -92,7 +92,7 @@ public static class BenchCommands
         var command = new Command("compress",
             "Context tokens/s of the compressor (ratio 4, chunk 512): global mask vs pic mask vs pic fast path, fp32 and bf16")
         { threads, quick, lengths, memoryBudget, json };
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandErrors.Run("pic bench compress", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
             bool isQuick = parse.GetValue(quick);
@@ -122,7 +122,7 @@ public static class BenchCommands
             AnsiConsole.Write(ScalingTable(results));
             WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = ReferenceConfigJson(), compressor = new { ratio = compressor.Ratio, chunk_length = compressor.ChunkLength, lora_rank = compressor.Lora.Rank, batch = 1 }, results });
             return 0;
-        });
+        }));
         return command;
     }
 

@@ -57,11 +57,7 @@ static class DataCommands
                     + $"(context ~tokens min {lengths.Min()}, mean {lengths.Average():F0}, max {lengths.Max()})");
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"pic data qa: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic data qa", e); }
         });
         return command;
     }
@@ -83,11 +79,7 @@ static class DataCommands
                 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
-            catch (Exception e) when (e is ExternalToolException or ChecksumMismatchException or InvalidDataException or DirectoryNotFoundException)
-            {
-                Console.Error.WriteLine($"pic data fetch: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic data fetch", e); }
         });
         return command;
     }

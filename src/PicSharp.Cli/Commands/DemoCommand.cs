@@ -48,9 +48,9 @@ static class DemoCommand
                 AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
                 return 0;
             }
-            catch (Exception e) when (LoadedModel.IsInputError(e))
+            catch (Exception e) when (CommandErrors.IsUserError(e))
             {
-                Console.Error.WriteLine($"pic demo: {e.Message}");
+                CommandErrors.Report("pic demo", e);
                 if (e is DirectoryNotFoundException && parse.GetValue(model) == DefaultModel)
                     Console.Error.WriteLine("run it from the repository's root folder, or pass --model DIR");
                 return 1;

@@ -53,11 +53,7 @@ static class EvalLmCommand
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
             }
-            catch (Exception e) when (LoadedModel.IsInputError(e))
-            {
-                Console.Error.WriteLine($"pic eval-lm: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic eval-lm", e); }
         });
         return command;
     }

@@ -73,10 +73,6 @@ sealed record LoadedModel(string Directory, LlamaForCausalLM Model, TextTokenize
 
     public string Describe() =>
         $"{Directory}: {ParameterCount / 1e6:F1}M parameters, {ModelFolder.TorchDtypeName(Model.Dtype)}, context {Model.Config.MaxPositionEmbeddings} positions";
-
-    /// <summary>Problems with the user's files or arguments: reported as one line, not a stack trace.</summary>
-    public static bool IsInputError(Exception e) => e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-        or ArgumentException or ModelConfigException or TokenizerFormatException or SafeTensorsException;
 }
 
 /// <summary>`--threads` of every command: torch's CPU thread count, checked before it is set.</summary>

@@ -25,7 +25,7 @@ public static class ModelCommands
         var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
         var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
         { config, output, tokenizer, seed, dtype, force };
-        command.SetAction(parse => Run(() =>
+        command.SetAction(parse => Run("pic init", () =>
         {
             var dir = parse.GetValue(output)!;
             if (dir.Exists && dir.EnumerateFileSystemInfos().Any() && !parse.GetValue(force))
@@ -56,7 +56,7 @@ public static class ModelCommands
     {
         var dir = new Argument<DirectoryInfo>("dir") { Description = "model folder" };
         var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
-        command.SetAction(parse => Run(() =>
+        command.SetAction(parse => Run("pic info", () =>
         {
             var folder = parse.GetValue(dir)!;
             LoadedModel.RequireFolder(folder.FullName);
@@ -96,7 +96,7 @@ public static class ModelCommands
         var noBos = NoBosOption();
         var command = new Command("generate", "Continue a prompt, streaming tokens as they are produced")
         { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos };
-        command.SetAction(parse => Run(() =>
+        command.SetAction(parse => Run("pic generate", () =>
         {
             var loaded = LoadedModel.Load(parse.GetValue(model)!.FullName, dtype: null, "generate");
             using var llm = loaded.Model;
@@ -114,8 +114,7 @@ public static class ModelCommands
                 StopStrings = stopStrings,
             };
 
-            // A model's vocab_size may exceed the tokenizer's (padded embeddings); ids without text print nothing.
-            string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids.Where(id => tokenizer.Token(id) is not null));
+            string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids, skipIdsWithoutText: true);
             var text = new StreamingDecoder(Decode);
             var filter = new StopStringFilter(stopStrings);
             var clock = Stopwatch.StartNew();
@@ -148,7 +147,7 @@ public static class ModelCommands
         var noBos = NoBosOption();
         var command = new Command("perplexity", "Log-probability of every token under the model, and the perplexity")
         { model, file, tokens, window, json, noBos };
-        command.SetAction(parse => Run(() =>
+        command.SetAction(parse => Run("pic perplexity", () =>
         {
             var textFile = parse.GetValue(file);
             string? tokenList = parse.GetValue(tokens);
@@ -218,22 +217,9 @@ public static class ModelCommands
     static FileInfo RequireFile(FileInfo file, string what) =>
         file.Exists ? file : throw new FileNotFoundException($"{what} file {file.FullName} does not exist", file.FullName);
 
-    /// <summary>Runs a command body; problems with the user's input or files become one error line and exit code 1.</summary>
-    static int Run(Action body)
+    static int Run(string command, Action body) => CommandErrors.Run(command, () =>
     {
-        try
-        {
-            body();
-            return 0;
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or ModelConfigException or SafeTensorsException
-            or TokenizerFormatException or JsonException or KeyNotFoundException or UnauthorizedAccessException)
-        {
-            Console.Out.Flush();
-            // Argument exceptions append the parameter name and value, which mean nothing to a command-line user.
-            string message = e is ArgumentException ? e.Message.Split(" (Parameter '")[0] : e.Message;
-            Console.Error.WriteLine($"error: {message}");
-            return 1;
-        }
-    }
+        body();
+        return 0;
+    });
 }

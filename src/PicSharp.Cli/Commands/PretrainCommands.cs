@@ -69,12 +69,7 @@ public static class PretrainCommands
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
                 options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
             try { return Pretrain(request); }
-            catch (Exception e) when (e is TrainingException or ModelConfigException or FileNotFoundException or DirectoryNotFoundException
-                                          or InvalidDataException or JsonException or TokenizerFormatException or SafeTensorsException)
-            {
-                Console.Error.WriteLine($"pretrain-lm: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic pretrain-lm", e); }
         });
         return command;
     }

@@ -57,11 +57,7 @@ static class TokenizerCommands
                     $"{tokenizer.Model.Merges.Count} merges, vocabulary {tokenizer.VocabSize} → {outputPath}");
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"pic tokenizer train: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic tokenizer train", e); }
         });
         return command;
     }
@@ -79,11 +75,7 @@ static class TokenizerCommands
                 Console.WriteLine(string.Join(" ", tokenizer.Encode(parse.GetValue(text)!)));
                 return 0;
             }
-            catch (Exception e) when (e is TokenizerFormatException or FileNotFoundException)
-            {
-                Console.Error.WriteLine($"pic tokenizer encode: {e.Message}");
-                return 1;
-            }
+            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic tokenizer encode", e); }
         });
         return command;
     }

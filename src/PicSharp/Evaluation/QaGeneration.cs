@@ -21,12 +21,10 @@ public static class QaGeneration
         return new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = stopIds, StopStrings = [StopString] };
     }
 
-    /// <summary>
-    /// Text of generated ids without special tokens. A model's vocab_size may exceed its tokenizer's (padded
-    /// embedding rows); such ids have no text and decode to nothing rather than failing the whole evaluation.
-    /// </summary>
+    /// <summary>Text of generated ids without special tokens; ids of padded embedding rows decode to nothing
+    /// rather than failing the whole evaluation.</summary>
     public static string Decode(TextTokenizer tokenizer, IEnumerable<int> generated) =>
-        tokenizer.Decode(generated.Where(id => tokenizer.Token(id) is not null), skipSpecialTokens: true);
+        tokenizer.Decode(generated, skipSpecialTokens: true, skipIdsWithoutText: true);
 
     /// <summary>The generated text up to the first newline, trimmed.</summary>
     public static string AnswerText(TextTokenizer tokenizer, IEnumerable<int> generated)

@@ -65,11 +65,15 @@ public sealed class TextTokenizer
         (bosTokenId ?? BosTokenId) is int bos ? [bos, .. Encode(text)] : Encode(text);
 
     /// <summary>The text of <paramref name="ids"/>; special tokens are written out unless <paramref name="skipSpecialTokens"/>.</summary>
-    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    /// <param name="skipIdsWithoutText">decode ids that have no token (beyond the vocabulary or in a gap) to nothing
+    /// instead of failing: a model's vocab_size may exceed its tokenizer's (padded embedding rows), and what it
+    /// generates may use those rows.</param>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false, bool skipIdsWithoutText = false)
     {
         var kept = new List<int>();
         foreach (int id in ids)
         {
+            if (skipIdsWithoutText && Token(id) is null) continue;
             if (id < 0 || id >= tokenOfId.Length || tokenOfId[id] is null)
                 throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id {id} is not in the vocabulary (size {VocabSize})");
             if (!(skipSpecialTokens && specialIds.Contains(id)))
