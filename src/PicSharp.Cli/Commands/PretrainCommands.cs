@@ -110,7 +110,10 @@ public static class PretrainCommands
             Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
         }
 
-        using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, mix.InputHash, request.Resume);
+        using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, mix.InputHash, request.Resume)
+        {
+            TokenizerPath = request.Tokenizer.FullName,
+        };
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

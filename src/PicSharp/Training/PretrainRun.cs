@@ -52,6 +52,10 @@ public sealed class PretrainRun : IDisposable
         else if (File.Exists(metrics.Path)) File.Delete(metrics.Path);
     }
 
+    /// <summary>A tokenizer.json copied into every checkpoint, which makes the checkpoint a complete model folder
+    /// that the evaluation and generation commands can open while training goes on.</summary>
+    public string? TokenizerPath { get; init; }
+
     public int Step => trainer.Step;
     public LlamaForCausalLM Model => trainer.Model;
     public string RunDirectory => runDir;
@@ -103,6 +107,7 @@ public sealed class PretrainRun : IDisposable
             trainer.Save(dir);
             File.WriteAllText(Path.Combine(dir, "options.json"), options.ToJson());
             File.WriteAllText(Path.Combine(dir, "state.json"), JsonSerializer.Serialize(state, StateJson));
+            if (TokenizerPath is not null) ModelFolder.CopyTokenizer(TokenizerPath, dir);
         });
         CheckpointWritten?.Invoke(runDir);
     }

@@ -58,8 +58,15 @@ public class TrainerTests
         {
             var options = TrainingFixtures.Options(steps: 2);
             string hash = TrainingFixtures.Mix().InputHash;
-            using (var run = new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], hash, resume: false))
+            string tokenizer = Path.Combine(dir, "source-tokenizer.json");
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(tokenizer, "{\"model\": {}}");
+            using (var run = new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], hash, resume: false) { TokenizerPath = tokenizer })
                 run.Run(stopAtStep: 1);
+            // The checkpoint is a model folder: config, weights and the run's tokenizer.
+            string checkpoint = Path.Combine(dir, PretrainRun.CheckpointDirName);
+            Assert.Equal(File.ReadAllText(tokenizer), File.ReadAllText(Path.Combine(checkpoint, "tokenizer.json")));
+            using (var loaded = ModelFolder.Load(checkpoint)) Assert.Equal(TinyModels.Config().VocabSize, loaded.Config.VocabSize);
             Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], hash, resume: false));
             Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options with { LearningRate = 1 }, Sampler(options), [], hash, resume: true));
             Assert.Throws<TrainingException>(() => new PretrainRun(dir, TrainingFixtures.Model(), options, Sampler(options), [], new string('0', 64), resume: true));
