@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using PicSharp.Data;
 using PicSharp.IO;
 using PicSharp.Modeling;
