@@ -73,9 +73,11 @@ public sealed class TextTokenizer
         var kept = new List<int>();
         foreach (int id in ids)
         {
-            if (skipIdsWithoutText && Token(id) is null) continue;
-            if (id < 0 || id >= tokenOfId.Length || tokenOfId[id] is null)
+            if (Token(id) is null)
+            {
+                if (skipIdsWithoutText) continue;
                 throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id {id} is not in the vocabulary (size {VocabSize})");
+            }
             if (!(skipSpecialTokens && specialIds.Contains(id)))
                 kept.Add(id);
         }
