@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PicSharp.Cli.Benchmarks;
-using PicSharp.IO;
+using PicSharp.Storage;
 using Spectre.Console;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using PicSharp.Data;
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using PicSharp.Training;

@@ -4,7 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PicSharp.Data;
 using PicSharp.Evaluation;
-using PicSharp.IO;
+using PicSharp.Storage;
+using PicSharp.Modeling;
 using Spectre.Console;
 
 namespace PicSharp.Cli.Commands;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using PicSharp.IO;
+
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using static TorchSharp.torch;
@@ -73,14 +73,4 @@ sealed record LoadedModel(string Directory, LlamaForCausalLM Model, TextTokenize
 
     public string Describe() =>
         $"{Directory}: {ParameterCount / 1e6:F1}M parameters, {ModelFolder.TorchDtypeName(Model.Dtype)}, context {Model.Config.MaxPositionEmbeddings} positions";
-}
-
-/// <summary>`--threads` of every command: torch's CPU thread count, checked before it is set.</summary>
-static class TorchThreads
-{
-    public static void Set(int threads)
-    {
-        if (threads < 1) throw new ArgumentException($"--threads must be at least 1, got {threads}");
-        set_num_threads(threads);
-    }
 }

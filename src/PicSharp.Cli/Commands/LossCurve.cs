@@ -1,4 +1,4 @@
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Training;
 
 namespace PicSharp.Cli.Commands;

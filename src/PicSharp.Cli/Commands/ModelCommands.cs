@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using PicSharp.Evaluation;
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using Spectre.Console;

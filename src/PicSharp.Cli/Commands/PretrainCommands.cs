@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using PicSharp.Data;
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using PicSharp.Training;

@@ -1,41 +1,5 @@
 namespace PicSharp.Compression;
 
-/// <summary>Who may attend to whom inside the compressor (see the mission notes, "Mask policies").</summary>
-public enum MaskPolicy
-{
-    /// <summary>ICAE baseline: text causal, each memory token sees the whole context and earlier memory tokens.</summary>
-    Global,
-    /// <summary>PIC: block-diagonal; chunk b's text and memory tokens see only chunk b (equal to compressing chunks one by one).</summary>
-    Pic,
-    /// <summary>Ablation: text keeps full causal attention, only memory tokens are restricted to their chunk.</summary>
-    PicCausalText,
-    /// <summary>Ablation: like Pic, and memory block b also sees the memory tokens of earlier blocks.</summary>
-    PicRecurrent,
-}
-
-/// <summary>Where memory tokens sit in the compressor's input. With a block mask both give the same function.</summary>
-public enum MemoryPlacement { Interleaved, Appended }
-
-/// <summary>Position ids of memory tokens: right after their span (ICAE) or spread evenly across it.</summary>
-public enum MemoryPositions { Sequential, Uniform }
-
-public static class MaskPolicyNames
-{
-    static readonly Dictionary<string, MaskPolicy> ByName = new()
-    {
-        ["global"] = MaskPolicy.Global,
-        ["pic"] = MaskPolicy.Pic,
-        ["pic-causal-text"] = MaskPolicy.PicCausalText,
-        ["pic-recurrent"] = MaskPolicy.PicRecurrent,
-    };
-
-    public static MaskPolicy Parse(string name) => ByName.TryGetValue(name, out var policy)
-        ? policy
-        : throw new ArgumentException($"unknown mask policy '{name}'; known: {string.Join(", ", ByName.Keys)}");
-
-    public static string Name(this MaskPolicy policy) => ByName.First(p => p.Value == policy).Key;
-}
-
 /// <summary>One chunk of the context: its text span and its memory tokens.</summary>
 /// <param name="FirstMemory">index of the chunk's first memory token among all memory tokens of the context.</param>
 public sealed record Chunk(int Index, int Start, int Length, int FirstMemory, int MemoryCount);

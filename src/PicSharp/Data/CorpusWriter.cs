@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using PicSharp.IO;
+using PicSharp.Storage;
 
 namespace PicSharp.Data;
 

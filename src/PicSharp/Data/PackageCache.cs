@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PicSharp.IO;
+using PicSharp.Storage;
 
 namespace PicSharp.Data;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
-using PicSharp.IO;
+using PicSharp.Storage;
 
 namespace PicSharp.Tokenization;
 

@@ -1,4 +1,4 @@
-using PicSharp.IO;
+
 using PicSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;

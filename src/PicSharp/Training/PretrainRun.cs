@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Modeling;
 
 namespace PicSharp.Training;

@@ -1,4 +1,4 @@
-using PicSharp.IO;
+using PicSharp.Storage;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;

@@ -1,4 +1,4 @@
-using PicSharp.IO;
+using PicSharp.Storage;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 

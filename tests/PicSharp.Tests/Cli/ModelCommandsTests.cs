@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PicSharp.Cli.Commands;
-using PicSharp.IO;
+using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
-using PicSharp.IO;
+using PicSharp.Storage;
+using PicSharp.Modeling;
 using PicSharp.Training;
 using TorchSharp;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>
 /// Writes files so that readers see either the old file or the complete new one, never a half-written one:

@@ -1,8 +1,8 @@
+using PicSharp.Storage;
 using System.Globalization;
-using PicSharp.Compression;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Compression;
 
 /// <summary>Thrown when a memory file was made by another compressor than the one that would read it.</summary>
 public sealed class ForeignMemoryException(string message) : Exception(message);

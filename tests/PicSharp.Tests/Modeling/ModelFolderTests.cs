@@ -1,8 +1,8 @@
-using PicSharp.IO;
+using PicSharp.Storage;
 using PicSharp.Modeling;
 using static TorchSharp.torch;
 
-namespace PicSharp.Tests.IO;
+namespace PicSharp.Tests.Modeling;
 
 public sealed class ModelFolderTests : IDisposable
 {

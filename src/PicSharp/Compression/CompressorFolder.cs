@@ -1,10 +1,10 @@
+using PicSharp.Storage;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PicSharp.Compression;
 using PicSharp.Modeling;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Compression;
 
 /// <summary>
 /// A trained compressor on disk: the PEFT adapter files (readable by PEFT on their own) plus compressor.json (the

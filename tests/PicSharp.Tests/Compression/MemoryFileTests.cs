@@ -1,8 +1,9 @@
 using PicSharp.Compression;
-using PicSharp.IO;
+using PicSharp.Storage;
+using PicSharp.Modeling;
 using static TorchSharp.torch;
 
-namespace PicSharp.Tests.IO;
+namespace PicSharp.Tests.Compression;
 
 public sealed class MemoryFileTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>The safetensors dtype names and their TorchSharp element types.</summary>
 public static class SafeTensorsDtypes

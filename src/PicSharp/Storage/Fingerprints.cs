@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>Short content ids: hex SHA-256 over a text description and named tensors (name, dtype, shape, bytes).</summary>
 static class Fingerprints

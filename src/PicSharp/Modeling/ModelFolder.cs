@@ -1,10 +1,10 @@
+using PicSharp.Storage;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PicSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Modeling;
 
 /// <summary>
 /// A Hugging Face model folder: config.json plus model.safetensors, or shards listed by

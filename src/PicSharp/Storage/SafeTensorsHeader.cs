@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>Thrown for a safetensors file that breaks the format; the message names the file and, where known, the tensor.</summary>
 public sealed class SafeTensorsException(string message) : Exception(message);

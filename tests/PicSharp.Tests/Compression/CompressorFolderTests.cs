@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using PicSharp.Compression;
-using PicSharp.IO;
+using PicSharp.Storage;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace PicSharp.Tests.IO;
+namespace PicSharp.Tests.Compression;
 
 public sealed class CompressorFolderTests : IDisposable
 {

@@ -1,4 +1,4 @@
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>
 /// A folder that is replaced as a whole (checkpoints, exported models, the corpus, unpacked packages): contents are

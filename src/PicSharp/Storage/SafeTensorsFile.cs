@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>
 /// An open safetensors file. Tensors are read one at a time from the file straight into tensor memory, so a

@@ -1,10 +1,10 @@
+using PicSharp.Storage;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PicSharp.Compression;
 using PicSharp.Modeling;
 using static TorchSharp.torch;
 
-namespace PicSharp.IO;
+namespace PicSharp.Compression;
 
 /// <summary>
 /// LoRA adapters in PEFT's layout: adapter_config.json plus adapter_model.safetensors whose keys are the model's

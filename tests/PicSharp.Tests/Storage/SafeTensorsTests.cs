@@ -1,8 +1,8 @@
 using System.Text;
-using PicSharp.IO;
+using PicSharp.Storage;
 using static TorchSharp.torch;
 
-namespace PicSharp.Tests.IO;
+namespace PicSharp.Tests.Storage;
 
 public sealed class SafeTensorsTests : IDisposable
 {

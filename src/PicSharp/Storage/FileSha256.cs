@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace PicSharp.IO;
+namespace PicSharp.Storage;
 
 /// <summary>Content ids of whole files: lowercase hex SHA-256, streamed (archives can be large).</summary>
 public static class FileSha256
