@@ -166,39 +166,10 @@ public sealed class HeldOutGenerator
                 people.Add(person);
             }
 
-            var text = new StringBuilder();
-            var facts = new List<(Person Person, Kind Kind, string? Detail, string Value, int Start)>();
-            foreach (var person in people)
-            {
-                if (text.Length > 0) text.Append("\n\n");
-                var kinds = Kinds.OrderBy(_ => random.Next()).Take(random.Next(3, 6)).ToList();
-                bool first = true;
-                foreach (var kind in kinds)
-                {
-                    string? detail = kind.Details is null ? null : Pick(kind.Details);
-                    string value = kind.Key switch
-                    {
-                        "birthplace" or "residence" => Pick(places),
-                        "job" => Pick(Jobs),
-                        "workplace" => Pick(employers),
-                        "birthday" => new DateTime(random.Next(1935, 2006), random.Next(1, 13), random.Next(1, 29))
-                            .ToString("d MMMM yyyy", CultureInfo.InvariantCulture),
-                        "pet" => Pick(pets),
-                        "music" => Pick(Instruments),
-                        _ => Pick(given).Name + " " + Pick(family),
-                    };
-                    if (!first) text.Append(' ');
-                    int start = Write(text, Pick(kind.Statements), person, value, detail, first);
-                    facts.Add((person, kind, detail, value, start));
-                    first = false;
-                    if (random.Next(3) == 0)
-                    {
-                        text.Append(' ');
-                        Write(text, Pick(Asides).Replace("<weekday>", Pick(Weekdays)).Replace("<place>", Pick(places)), person, "", null, false);
-                    }
-                }
-            }
-            string context = text.ToString();
+            var (context, facts) = Describe(people, random, places, employers, pets, given, family);
+            // A passage over the length limit is drawn again (at most a few times, then kept: it is an eval set).
+            for (int retry = 0; retry < 20 && PassageSize.EstimateTokens(context) > size.MaxTokens; retry++)
+                (context, facts) = Describe(people, random, places, employers, pets, given, family);
             var order = facts.OrderBy(_ => random.Next()).ToList();
             for (int q = 0; q < QuestionsPerContext && examples.Count < count; q++)
             {
@@ -211,6 +182,47 @@ public sealed class HeldOutGenerator
             }
         }
         return examples;
+    }
+
+    /// <summary>A paragraph of two to four facts per person, with a weekday aside now and then.</summary>
+    static (string Context, List<(Person Person, Kind Kind, string? Detail, string Value, int Start)> Facts) Describe(
+        List<Person> people, Random random, List<string> places, List<string> employers, List<string> pets,
+        List<(string Name, bool Female)> given, List<string> family)
+    {
+        T Pick<T>(IReadOnlyList<T> items) => items[random.Next(items.Count)];
+        var text = new StringBuilder();
+        var facts = new List<(Person Person, Kind Kind, string? Detail, string Value, int Start)>();
+        foreach (var person in people)
+        {
+            if (text.Length > 0) text.Append("\n\n");
+            var kinds = Kinds.OrderBy(_ => random.Next()).Take(random.Next(2, 5)).ToList();
+            bool first = true;
+            foreach (var kind in kinds)
+            {
+                string? detail = kind.Details is null ? null : Pick(kind.Details);
+                string value = kind.Key switch
+                {
+                    "birthplace" or "residence" => Pick(places),
+                    "job" => Pick(Jobs),
+                    "workplace" => Pick(employers),
+                    "birthday" => new DateTime(random.Next(1935, 2006), random.Next(1, 13), random.Next(1, 29))
+                        .ToString("d MMMM yyyy", CultureInfo.InvariantCulture),
+                    "pet" => Pick(pets),
+                    "music" => Pick(Instruments),
+                    _ => Pick(given).Name + " " + Pick(family),
+                };
+                if (!first) text.Append(' ');
+                int start = Write(text, Pick(kind.Statements), person, value, detail, first);
+                facts.Add((person, kind, detail, value, start));
+                first = false;
+                if (random.Next(4) == 0)
+                {
+                    text.Append(' ');
+                    Write(text, Pick(Asides).Replace("<weekday>", Pick(Weekdays)).Replace("<place>", Pick(places)), person, "", null, false);
+                }
+            }
+        }
+        return (text.ToString(), facts);
     }
 
     /// <summary>Appends one sentence; returns where its value starts (-1 without one). The first sentence about a

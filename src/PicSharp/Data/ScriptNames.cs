@@ -36,10 +36,14 @@ public sealed class ScriptNames
 
     static readonly Dictionary<Script, Syllabary> Syllabaries = new()
     {
+        // Plain letters are listed several times so that, past the first syllable (which always has a diacritic),
+        // names carry one or two marked letters as real names do, not one per letter.
         [Script.LatinDiacritics] = new(
-            ["b", "d", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "š", "ž", "č", "ł", "ń", "ř", "ś", "sz", "dž", "h", "j"],
-            ["a", "e", "i", "o", "u", "á", "é", "í", "ó", "ú", "ä", "ö", "ü", "å", "ø", "ã", "õ", "ê", "ô", "ă", "ę", "ı"],
-            ["", "", "n", "r", "l", "s", "k", "ð", "ß", "ň", "ş", "t", "v"],
+            ["b", "d", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "h", "j", "b", "d", "g", "k", "l", "m", "n", "p",
+             "r", "s", "t", "v", "š", "ž", "č", "ł", "ń", "ř", "ś"],
+            ["a", "e", "i", "o", "u", "a", "e", "i", "o", "u", "a", "e", "i", "o", "u", "á", "é", "í", "ó", "ú", "ä", "ö",
+             "ü", "å", "ø", "ã", "ê", "ô", "ă", "ę"],
+            ["", "", "", "n", "r", "l", "s", "k", "n", "r", "l", "t", "v", "ß", "ş"],
             ["", "", "vík", "stad", "gård", "ów", "ice", "ár", "ø", "by", "ąg"], Spaced: true),
         [Script.Greek] = new(
             ["β", "γ", "δ", "θ", "κ", "λ", "μ", "ν", "π", "ρ", "σ", "τ", "φ", "χ", "ξ", "ζ"],
@@ -68,11 +72,12 @@ public sealed class ScriptNames
         .SelectMany(s => s.Value.FirstSyllables(s.Key).Select(split => (Key: (s.Key, split.Key), split.Value)))
         .ToDictionary(p => p.Key, p => p.Value);
 
-    /// <summary>How often each script is drawn: Latin most, the others often enough to be learnt.</summary>
+    /// <summary>How often each script is drawn: Latin most, the others often enough to be learnt. Non-Latin letters
+    /// cost two or three byte tokens each with an English byte-level BPE, so they are drawn sparingly.</summary>
     static readonly (Script Script, double Weight)[] Mix =
     [
-        (Script.Latin, 0.45), (Script.LatinDiacritics, 0.25), (Script.Greek, 0.07), (Script.Cyrillic, 0.09),
-        (Script.Han, 0.07), (Script.Hangul, 0.07),
+        (Script.Latin, 0.55), (Script.LatinDiacritics, 0.25), (Script.Greek, 0.05), (Script.Cyrillic, 0.05),
+        (Script.Han, 0.05), (Script.Hangul, 0.05),
     ];
 
     readonly DataSplit split;
