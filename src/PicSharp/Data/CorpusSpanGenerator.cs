@@ -42,11 +42,19 @@ public sealed partial class CorpusSpanGenerator
         var usable = documents.Where(d => PassageSize.EstimateTokens(d) >= size.MinTokens).ToList();
         if (usable.Count == 0)
             throw new ArgumentException($"no corpus document has the {size.MinTokens} estimated tokens a passage needs");
+        var sentenceStarts = new Dictionary<int, List<int>>();
         var random = new Random(seed);
         var examples = new List<SquadExample>(count);
         for (int passage = 0, failures = 0; examples.Count < count; passage++)
         {
-            string context = Passage(usable[random.Next(usable.Count)], random, size);
+            int document = random.Next(usable.Count);
+            if (!sentenceStarts.TryGetValue(document, out var starts))
+                sentenceStarts[document] = starts = SentenceStart().Matches(usable[document]).Select(m => m.Index).Prepend(0).Distinct().ToList();
+            if (Passage(usable[document], starts, random, size) is not { } context)
+            {
+                if (++failures > 1000) throw new ArgumentException("the corpus gives no passage in the requested length range");
+                continue;
+            }
             var words = Words().Matches(context).Select(m => (m.Index, m.Length)).ToList();
             var asked = new HashSet<string>();
             for (int attempt = 0; attempt < 20 * QuestionsPerContext && asked.Count < QuestionsPerContext && examples.Count < count; attempt++)
@@ -61,17 +69,13 @@ public sealed partial class CorpusSpanGenerator
         return examples;
     }
 
-    /// <summary>Whole sentences of the document from a random sentence start, until a length drawn from the range.</summary>
-    static string Passage(string document, Random random, PassageSize size)
+    /// <summary>Whole sentences of the document from a random sentence start, until a length drawn from the range;
+    /// null when the document ends before the passage reaches the minimum.</summary>
+    static string? Passage(string document, List<int> starts, Random random, PassageSize size)
     {
-        var starts = SentenceStart().Matches(document).Select(m => m.Index).Prepend(0).Distinct().ToList();
         int target = random.Next(size.MinTokens, size.MaxTokens + 1);
-        int begin = starts[random.Next(starts.Count)];
-        // A start too near the end cannot reach the minimum: fall back to the earliest start that can.
-        if (PassageSize.EstimateTokens(document[begin..]) < size.MinTokens)
-            begin = starts.Where(s => PassageSize.EstimateTokens(document[s..]) >= size.MinTokens).DefaultIfEmpty(0).Max();
-        int end = begin;
-        foreach (int next in starts.Where(s => s > begin).Append(document.Length))
+        int first = random.Next(starts.Count), begin = starts[first], end = begin;
+        foreach (int next in starts.Skip(first + 1).Append(document.Length))
         {
             int tokens = PassageSize.EstimateTokens(document[begin..next]);
             if (tokens > size.MaxTokens && end > begin) break;
@@ -80,8 +84,13 @@ public sealed partial class CorpusSpanGenerator
         }
         string text = document[begin..end].Trim();
         // One very long sentence (a dictionary line) may still overshoot: cut it at the last word that fits.
-        while (PassageSize.EstimateTokens(text) > size.MaxTokens) text = text[..text.TrimEnd().LastIndexOf(' ')].TrimEnd();
-        return text;
+        for (int tokens; (tokens = PassageSize.EstimateTokens(text)) > size.MaxTokens;)
+        {
+            int cut = text.LastIndexOf(' ', Math.Max(0, Math.Min(text.Length - 2, (int)((long)text.Length * size.MaxTokens / tokens))));
+            if (cut <= 0) return null;
+            text = text[..cut].TrimEnd();
+        }
+        return PassageSize.EstimateTokens(text) >= size.MinTokens ? text : null;
     }
 
     /// <summary>One question about the passage, or null when the drawn place gives no unambiguous one.</summary>
@@ -167,7 +176,8 @@ public sealed partial class CorpusSpanGenerator
     [GeneratedRegex(@"\S+")]
     private static partial Regex Words();
 
-    /// <summary>Where a sentence starts: after . ! ? and white space before a capital letter or a quote, or after a blank line.</summary>
-    [GeneratedRegex(@"(?<=[.!?][""')\]’”]?\s+)(?=[A-Z""“‘(])|(?<=\n\n)(?=\S)")]
+    /// <summary>Where a sentence starts: after . ! ? and white space before a capital letter or a quote, or at the
+    /// start of a line (a dictionary entry, a verse).</summary>
+    [GeneratedRegex(@"(?<=[.!?][""')\]’”]?\s+)(?=[A-Z""“‘(])|(?<=\n)(?=\S)")]
     private static partial Regex SentenceStart();
 }

@@ -68,23 +68,24 @@ public sealed class HeldOutGenerator
         "Every <weekday>, <name> phones a friend in <place>.", "<Name> does not work on <weekday>s.",
     ];
 
+    // No name below can be built by the training generators' syllable rules (a test checks sampled training text).
     internal static readonly (string Name, bool Female)[] GivenNames =
     [
         ("Ingrid", true), ("Mateus", false), ("Aoife", true), ("Tomasz", false), ("Zoë", true), ("Björn", false),
         ("Chiara", true), ("Dmitri", false), ("Amara", true), ("Kenji", false), ("Léa", true), ("Rafael", false),
         ("Nadia", true), ("Émile", false), ("Sigrún", true), ("Oluwaseun", false), ("Mei", true), ("Jiří", false),
         ("Ana", true), ("Hamid", false), ("Freya", true), ("Luca", false), ("Thandiwe", true), ("Iñigo", false),
-        ("Saoirse", true), ("Pål", false), ("Małgorzata", true), ("Hiroshi", false), ("Camila", true), ("Rashid", false),
-        ("Anneke", true), ("Søren", false), ("Elif", true), ("Gonçalo", false), ("Ελένη", true), ("Γιώργος", false),
-        ("Наталья", true), ("Игорь", false), ("Светлана", true), ("Ярослав", false), ("Dolores", true), ("Ólafur", false),
+        ("Saoirse", true), ("Pål", false), ("Małgorzata", true), ("Shōta", false), ("Camila", true), ("Rashid", false),
+        ("Anneke", true), ("Asbjørn", false), ("Elif", true), ("Gonçalo", false), ("Ελένη", true), ("Γιώργος", false),
+        ("Наталья", true), ("Игорь", false), ("Светлана", true), ("Ярослав", false), ("Ottilie", true), ("Ólafur", false),
         ("Brígida", true), ("Kwame", false), ("Agnieszka", true), ("Matthias", false), ("Renée", true), ("Çağan", false),
     ];
 
     internal static readonly string[] FamilyNames =
     [
         "Solberg", "Oliveira", "Gallagher", "Wiśniewski", "Fairbanks", "Lindqvist", "Moretti", "Volkov", "Okonkwo",
-        "Tanaka", "Dubois", "Castellanos", "Haddad", "Lefèvre", "Jónsdóttir", "Adeyemi", "Lindgren", "Novák", "Ferreira",
-        "Karimi", "Whitlock", "Bianchi", "Ndlovu", "Etxeberria", "Ní Bhriain", "Haugen", "Kowalczyk", "Matsumoto",
+        "Takahashi", "Dubois", "Castellanos", "Haddad", "Lefèvre", "Jónsdóttir", "Adeyemi", "Lindgren", "Novák", "Ferreira",
+        "Karimova", "Whitlock", "Bianchi", "Ndlovu", "Etxeberria", "Ní Bhriain", "Haugen", "Kowalczyk", "Matsumoto",
         "Restrepo", "Mansour", "de Vries", "Kjærgaard", "Yılmaz", "Magalhães", "Παπαδοπούλου", "Καραγιάννης",
         "Смирнова", "Кузнецов", "Орлова", "Šimůnek", "Østergaard", "Gruber", "Mensah", "Dąbrowska", "Thornbury",
     ];
@@ -94,8 +95,8 @@ public sealed class HeldOutGenerator
 
     internal static readonly string[] Places =
     [
-        "Tromsø", "Kraków", "São Luís", "Ærøskøbing", "Łódź", "Győr", "Zürich", "Mérida", "Brașov", "Česká Lípa",
-        "Reykjavík", "Ålesund", "Jyväskylä", "Köln", "Málaga", "Besançon", "Cádiz", "Poznań", "Θεσσαλονίκη", "Ηράκλειο",
+        "Tromsø", "Kraków", "São Luís", "Ærøskøbing", "Łódź", "Győr", "Zürich", "Mérignac", "Brașov", "Česká Lípa",
+        "Reykjavík", "Ålesund", "Jyväskylä", "Köln", "Almería", "Besançon", "Cádiz", "Poznań", "Θεσσαλονίκη", "Ηράκλειο",
         "Новгород", "Самара", "苏州", "杭州", "부산", "Millbrook", "Ashcombe", "Kettering", "Dunmore", "Port Elspeth",
         "Valparaíso", "Guimarães", "Oulu", "Bergamo", "Tartu", "Nîmes", "Hveragerði", "Ciudad Real", "Swakopmund", "Galway",
     ];
@@ -114,8 +115,8 @@ public sealed class HeldOutGenerator
     static readonly string[] Instruments = ["cello", "oud", "clavichord", "euphonium", "harmonium", "djembe", "koto",
         "cornet", "hurdy-gurdy", "lute", "marimba", "bandoneon"];
 
-    internal static readonly string[] PetNames = ["Biscuit", "Pepper", "Mochi", "Ziggy", "Bruno", "Pixel", "Tofu",
-        "Rocco", "Lumi", "Nugget", "Pirate", "Waffles", "Kiki", "Sólveig", "Бублик"];
+    internal static readonly string[] PetNames = ["Biscuit", "Pepper", "Dumpling", "Ziggy", "Oakley", "Pixel", "Sprout",
+        "Rocco", "Pickles", "Nugget", "Pirate", "Waffles", "Cosmo", "Sólveig", "Бублик"];
 
     static readonly string[] Weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     static readonly int[] DefaultPeopleCounts = [1, 3, 6, 12];

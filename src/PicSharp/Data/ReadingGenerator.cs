@@ -80,7 +80,9 @@ public sealed partial class ReadingGenerator
             }
             if (people.Count == 0) continue;
             foreach (var fact in people.SelectMany(p => p.Facts)) fact.ValueStart = valueStarts[fact];
-            if (size.ByEntities || PassageSize.EstimateTokens(context) >= size.MinTokens) return (context, people);
+            // A passage of a drawn number of people is still held to the maximum length (redrawn when over it).
+            int tokens = PassageSize.EstimateTokens(context);
+            if (size.ByEntities ? tokens <= size.MaxTokens : tokens >= size.MinTokens) return (context, people);
         }
     }
 
