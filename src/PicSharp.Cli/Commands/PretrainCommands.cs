@@ -78,6 +78,9 @@ public static class PretrainCommands
 
     static int Pretrain(PretrainRequest request)
     {
+        // Held to the end, the export of RUN/model included: a second run into this folder is refused, naming this one.
+        using var claim = RunFolderLock.Acquire(request.RunDir);
+        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
         var options = request.Resume
             ? PretrainRun.ReadCheckpointOptions(request.RunDir) with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps }
             : request.Options;

@@ -24,8 +24,8 @@ public static class CompressorFolder
     }
 
     /// <summary>
-    /// Rebuilds the compressor on <paramref name="baseModel"/> (which receives the LoRA layers, so it must have none)
-    /// after checking every file against the model; the result is in eval mode.
+    /// Rebuilds the compressor on <paramref name="baseModel"/> after checking every file against the model; its adapter
+    /// is attached under its own name, so other compressors may share the model. The result is in eval mode.
     /// </summary>
     public static Compressor Load(LlamaForCausalLM baseModel, string dir)
     {
@@ -45,7 +45,7 @@ public static class CompressorFolder
         }
 
         var compressor = new Compressor(baseModel, options);
-        PeftAdapter.LoadWeights(baseModel, dir);
+        PeftAdapter.LoadWeights(compressor, dir);
         var stored = SafeTensorsFile.Load(embeddingsPath);
         using (no_grad())
         {
@@ -63,7 +63,7 @@ public static class CompressorFolder
     /// </summary>
     public static string Fingerprint(Compressor compressor) =>
         Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora),
-            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(ModelFolder.AdapterParameters(compressor.Model)));
+            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(compressor.AdapterParameters().Select(p => (p.Name, (Tensor)p.Parameter))));
 
     static Dictionary<string, Tensor> Embeddings(Compressor compressor) => new()
     {

@@ -39,7 +39,7 @@ public sealed class MemoryDecoder(Compressor compressor)
         if (examples.Any(e => e.Target.Count == 0)) throw new ArgumentException("every example needs at least one target token");
 
         using var scope = NewDisposeScope();
-        using var adapters = Model.AdaptersEnabled(false);
+        using var adapters = Model.UseAdapter(null);
         var (hidden, labels) = memory.Kind == MemoryKind.Embeddings
             ? ForwardEmbeddings(memory, examples, rows)
             : ForwardKeyValues(memory, examples, rows);
@@ -112,7 +112,7 @@ public sealed class MemoryDecoder(Compressor compressor)
         if (memory.Batch != 1) throw new ArgumentException("generate from one context's memory at a time (use memory.Row(b))");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var adapters = Model.AdaptersEnabled(false);
+        using var adapters = Model.UseAdapter(null);
         var promptEmbeddings = cat([compressor.TaskEmbedding(task).unsqueeze(0), TokenEmbeddings(prompt)], dim: 0).unsqueeze(0);
         if (memory.Kind == MemoryKind.Embeddings)
             return TextGeneration.Generate(Model, cat([memory.Embeddings!.to(Model.Dtype), promptEmbeddings], dim: 1), options, decode: decode, onToken: onToken);

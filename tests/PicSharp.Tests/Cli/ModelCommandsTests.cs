@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json;
-using PicSharp.Cli.Commands;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using static TorchSharp.torch;
@@ -26,13 +24,8 @@ public sealed class ModelCommandsTests : IDisposable
 
     static (int ExitCode, string Output) Pic(params string[] args)
     {
-        var command = new RootCommand();
-        foreach (var c in ModelCommands.Create()) command.Subcommands.Add(c);
-        var previous = Console.Out;
-        var output = new StringWriter();
-        Console.SetOut(output);
-        try { return (command.Parse(args).Invoke(), output.ToString()); }
-        finally { Console.SetOut(previous); }
+        var result = PicCli.Run(args);
+        return (result.ExitCode, result.Output);
     }
 
     string Init(string name, params string[] extra)

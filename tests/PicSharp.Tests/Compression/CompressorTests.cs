@@ -16,7 +16,7 @@ public class CompressorTests
         using (no_grad())
         {
             var generator = new Generator(seed + 100);
-            foreach (var (name, p) in compressor.Model.named_parameters())
+            foreach (var (name, p) in compressor.named_parameters())
                 if (name.Contains("lora_B")) p.normal_(0, 0.05, generator);
         }
         return compressor;
@@ -33,7 +33,7 @@ public class CompressorTests
     {
         var layout = compressor.Layout(context.Length);
         var blocks = new List<Tensor>();
-        using var adapters = compressor.Model.AdaptersEnabled(true);
+        using var adapters = compressor.Model.UseAdapter(compressor.AdapterName);
         foreach (var chunk in layout.Chunks)
         {
             var text = compressor.Model.Embed(tensor(context[chunk.Start..(chunk.Start + chunk.Length)].Select(t => (long)t).ToArray()));
