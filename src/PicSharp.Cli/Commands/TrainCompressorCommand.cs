@@ -123,6 +123,9 @@ public static class TrainCompressorCommand
     static int Train(Request request)
     {
         if (request.Resume && request.From is not null) throw new ArgumentException("--resume continues the run's own checkpoint; drop --from");
+        // Held to the end: a second run into this folder is refused, naming this one.
+        using var claim = RunFolderLock.Acquire(request.RunDir);
+        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
         var options = request.Resume
             ? CompressorRun.ReadCheckpointOptions(request.RunDir) with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps }
             : request.Options;

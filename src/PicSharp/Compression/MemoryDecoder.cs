@@ -9,9 +9,11 @@ public sealed record DecoderExample(TaskToken Task, IReadOnlyList<int> Prompt, I
 
 /// <summary>The decoder's mean loss over a batch's target tokens (a graph to backpropagate) and its teacher-forced
 /// token accuracy: how many of the <paramref name="Tokens"/> targets were the most likely next token.</summary>
-public sealed record DecoderLoss(Tensor Mean, long Correct, long Tokens)
+public sealed record DecoderLoss(Tensor Mean, long Correct, long Tokens) : IDisposable
 {
     public double Accuracy => (double)Correct / Tokens;
+
+    public void Dispose() => Mean.Dispose();
 }
 
 /// <summary>

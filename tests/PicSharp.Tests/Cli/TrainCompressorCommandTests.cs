@@ -1,8 +1,7 @@
-using System.CommandLine;
-using PicSharp.Cli.Commands;
 using PicSharp.Compression;
 using PicSharp.CompressorTraining;
 using PicSharp.Modeling;
+using PicSharp.Storage;
 using PicSharp.Tokenization;
 using PicSharp.Training;
 
@@ -32,13 +31,8 @@ public sealed class TrainCompressorCommandTests : IDisposable
 
     static (int ExitCode, string Errors) Pic(params string[] args)
     {
-        var command = new RootCommand { TrainCompressorCommand.Create() };
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        var errors = new StringWriter();
-        Console.SetOut(TextWriter.Null);
-        Console.SetError(errors);
-        try { return (command.Parse(args).Invoke(), errors.ToString()); }
-        finally { Console.SetOut(previousOut); Console.SetError(previousError); }
+        var result = PicCli.Run(args);
+        return (result.ExitCode, result.Error);
     }
 
     // Small defaults; an option in `extra` replaces its default.
@@ -85,6 +79,16 @@ public sealed class TrainCompressorCommandTests : IDisposable
         string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("pic train-compressor: ", line);
         Assert.Contains(expected, line);
+    }
+
+    [Fact]
+    public void A_run_folder_another_process_holds_is_refused()
+    {
+        using var claim = RunFolderLock.Acquire(Path.Combine(root, "held"));
+        var (code, errors) = Pic(Train("held"));
+        Assert.Equal(1, code);
+        Assert.StartsWith("pic train-compressor: ", errors);
+        Assert.False(Directory.Exists(Path.Combine(root, "held", CompressorRun.CheckpointDirName)));
     }
 
     [Fact]
