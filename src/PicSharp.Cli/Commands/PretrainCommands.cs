@@ -31,7 +31,7 @@ public static class PretrainCommands
         var warmup = new Option<int>("--warmup") { Description = "linear warmup steps", DefaultValueFactory = _ => 100 };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
         var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0 };
-        var dtype = new DtypeOption("--dtype", "compute (bfloat16: bf16 forward and backward over fp32 master weights; default)",
+        var dtype = new DtypeOption("--dtype", "compute (default bfloat16: forward and backward in bfloat16 over float32 master weights)",
             [ScalarType.Float32, ScalarType.BFloat16], ScalarType.BFloat16);
         var seed = new Option<long>("--seed") { Description = "seeds initialisation and data order", DefaultValueFactory = _ => 1234 };
         var qaShare = new Option<double>("--qa-share") { Description = "fraction of sequences made of QA examples", DefaultValueFactory = _ => 0.5 };
