@@ -189,10 +189,10 @@ public static class PretrainCommands
         var throughput = new ThroughputWindow();
         run.StepCompleted += (step, state) =>
         {
-            throughput.Add(step);
+            throughput.Add(step.Tokens, step.Seconds);
             if (step.Step % options.LogEverySteps == 0 || step.Step == options.TotalSteps)
                 Log($"step {step.Step}/{options.TotalSteps} loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} " +
-                    $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
+                    $"{throughput.TokensPerSecond:F0} tok/s eta {throughput.Eta(options.TotalSteps - step.Step)}");
         };
         run.Evaluated += e => Log($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
         run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
@@ -214,34 +214,15 @@ public static class PretrainCommands
                 run.Evaluated += e => validationText = $" val {e.Loss:F3} (ppl {e.Perplexity:F1})";
                 run.StepCompleted += (step, _) =>
                 {
-                    throughput.Add(step);
+                    throughput.Add(step.Tokens, step.Seconds);
                     task.Value = step.Step;
                     task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3}{validationText} lr {step.LearningRate:E1} " +
-                        $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
+                        $"{throughput.TokensPerSecond:F0} tok/s eta {throughput.Eta(options.TotalSteps - step.Step)}");
                 };
                 final = run.Run(stopAtStep, maxDuration, cancel);
             });
         return final;
     }
 
-    static string Eta(TrainingOptions options, int step, ThroughputWindow throughput) =>
-        throughput.TokensPerSecond > 0
-            ? TimeSpan.FromSeconds((options.TotalSteps - step) * options.TokensPerStep / throughput.TokensPerSecond).ToString(@"hh\:mm\:ss")
-            : "?";
-
     static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
-
-    /// <summary>Tokens per second over the last few steps (the first steps of a run are slower).</summary>
-    sealed class ThroughputWindow
-    {
-        readonly Queue<StepResult> recent = new();
-
-        public void Add(StepResult step)
-        {
-            recent.Enqueue(step);
-            if (recent.Count > 20) recent.Dequeue();
-        }
-
-        public double TokensPerSecond => recent.Count == 0 ? 0 : recent.Sum(s => s.Tokens) / recent.Sum(s => s.Seconds);
-    }
 }

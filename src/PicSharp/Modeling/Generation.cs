@@ -49,11 +49,12 @@ public static class TextGeneration
         using var _ = no_grad();
         bool ownsCache = cache is null;
         cache ??= new KvCache(model.Config.NumHiddenLayers);
+        // The prompt is the caller's; each later input (one token's embedding) is ours to free.
+        Tensor input = promptEmbeddings;
         try
         {
-            var generator = new Generator(options.Seed);
+            using var generator = new Generator(options.Seed);
             var tokens = new List<int>();
-            Tensor input = promptEmbeddings;
             for (int step = 0; step < options.MaxNewTokens; step++)
             {
                 int next;
@@ -65,7 +66,9 @@ public static class TextGeneration
                     if (options.StopTokenIds.Contains(next)) return new GenerationResult(tokens, StopReason.StopToken, null);
                     tokens.Add(next);
                     onToken?.Invoke(next);
-                    input = model.Embed(tensor(new long[] { next }).unsqueeze(0)).MoveToOuterDisposeScope();
+                    var previous = input;
+                    input = model.Embed(tensor(new long[] { next }).unsqueeze(0)).DetachFromDisposeScope();
+                    if (!ReferenceEquals(previous, promptEmbeddings)) previous.Dispose();
                 }
                 if (options.StopStrings.Count > 0)
                 {
@@ -78,6 +81,7 @@ public static class TextGeneration
         }
         finally
         {
+            if (!ReferenceEquals(input, promptEmbeddings)) input.Dispose();
             if (ownsCache) cache.Dispose();
         }
     }
