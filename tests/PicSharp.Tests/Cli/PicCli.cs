@@ -23,6 +23,7 @@ static class PicCli
         lock (ConsoleLock)
         {
             var (previousOut, previousError) = (Console.Out, Console.Error);
+            int torchThreads = TorchSharp.torch.get_num_threads(); // commands set --threads (default: all cores); tests keep theirs
             var (output, error) = (new StringWriter(), new StringWriter());
             Console.SetOut(output);
             Console.SetError(error);
@@ -31,6 +32,7 @@ static class PicCli
             {
                 Console.SetOut(previousOut);
                 Console.SetError(previousError);
+                TorchSharp.torch.set_num_threads(torchThreads);
             }
         }
     }

@@ -26,7 +26,7 @@ public sealed class PretrainCommandsTests : IDisposable
 
     PicCli.Result Pretrain(string run, params string[] extra) => PicCli.Run(["pretrain-lm", .. PicCli.WithDefaults(["--config", configPath,
         "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", run, "--steps", "2", "--batch", "1", "--seq-len", "16",
-        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32"], extra)]);
+        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1"], extra)]);
 
     static string Refused(PicCli.Result result)
     {
