@@ -26,11 +26,11 @@ static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = LoadedModel.AnswerThreadsOption();
+        var threads = TorchThreads.Option();
         var compressor = new Option<string?>("--compressor") { Description = $"compressor folder for the memory column (default: {DefaultCompressor} with the default model, when it exists)" };
         var command = new Command("demo", "answer questions about an unseen passage from the passage, from its compressed memory, and without it")
         {
-            model, seed, questions, dtype, threads, compressor,
+            model, seed, questions, dtype.Option, threads, compressor,
         };
         command.SetAction(parse =>
         {
@@ -39,7 +39,7 @@ static class DemoCommand
                 int count = parse.GetValue(questions);
                 if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
-                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
                 string? compressorDir = parse.GetValue(compressor)
                     ?? (parse.GetValue(model) == DefaultModel && Directory.Exists(DefaultCompressor) ? DefaultCompressor : null);

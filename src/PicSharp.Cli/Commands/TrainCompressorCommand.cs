@@ -62,7 +62,7 @@ public static class TrainCompressorCommand
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var tokenCache = new Option<string?>("--token-cache") { Description = "tokenized corpus cache (default OUT/train-tokens.bin; share one between runs)" };
-        var threads = new Option<int?>("--threads") { Description = "torch threads (default: torch's choice)" };
+        var threads = TorchThreads.Option();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
         Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets];
@@ -74,7 +74,7 @@ public static class TrainCompressorCommand
         };
         command.SetAction(parse => CommandErrors.Run(Name, () =>
         {
-            if (parse.GetValue(threads) is int n) TorchThreads.Set(n);
+            TorchThreads.Set(parse.GetValue(threads));
             string? fromDir = parse.GetValue(from);
             var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
