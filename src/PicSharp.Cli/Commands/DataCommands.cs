@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using PicSharp.Data;
+using PicSharp.Storage;
 
 namespace PicSharp.Cli.Commands;
 
@@ -47,6 +48,7 @@ static class DataCommands
             int n = parse.GetValue(count), s = parse.GetValue(seed), questions = parse.GetValue(perContext);
             try
             {
+                OutputPath.RequireFile(parse.GetValue(output)!);
                 List<SquadExample> examples = parse.GetValue(kind) switch
                 {
                     "facts" => new FactsGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
@@ -80,6 +82,7 @@ static class DataCommands
             var clock = Stopwatch.StartNew();
             try
             {
+                OutputPath.RequireFolder(parse.GetValue(dataDir)!);
                 var result = DataFetch.Run(parse.GetValue(dataDir)!, Console.WriteLine);
                 foreach (var (split, size) in result.Corpus)
                     Console.WriteLine($"corpus {split.CorpusName(),-10} {size.Documents,5} documents {size.Bytes / 1e6,8:F1} MB");
