@@ -121,14 +121,14 @@ public sealed partial class CorpusSpanGenerator
             {
                 string word = context.Substring(words[w].Index, words[w].Length);
                 if (!char.IsPunctuation(word[^1])) continue;
-                string answer = context[answerStart..(words[w].Index + words[w].Length)].TrimEnd(Trailing);
+                string answer = context[answerStart..(words[w].Index + words[w].Length)].TrimEnd(AnswerEnd);
                 if (answer.Contains('\n') || answer.Length == 0) return null;
                 return (Fill(FactsGenerator.Pick(random, FollowQuestions), anchor), answer, answerStart);
             }
             return null;
         }
         int count = 1 + random.Next(4);
-        string span = context[answerStart..(words[at + count - 1].Index + words[at + count - 1].Length)].TrimEnd(Trailing);
+        string span = context[answerStart..(words[at + count - 1].Index + words[at + count - 1].Length)].TrimEnd(AnswerEnd);
         if (span.Contains('\n') || span.Length == 0) return null;
         string template = count == 1 ? FactsGenerator.Pick(random, NextWordQuestions) : FactsGenerator.Pick(random, NextWordsQuestions);
         return (Fill(template, anchor).Replace("{M}", count.ToString(System.Globalization.CultureInfo.InvariantCulture)), span, answerStart);
@@ -146,12 +146,14 @@ public sealed partial class CorpusSpanGenerator
         if (last >= words.Count || last - first + 1 is < 7 or > 24) return null;
         string quote = Quote(context, words, first, 4);
         int answerStart = words[first + 4].Index;
-        string answer = context[answerStart..(words[last].Index + words[last].Length)].TrimEnd(Trailing);
+        string answer = context[answerStart..(words[last].Index + words[last].Length)].TrimEnd(AnswerEnd);
         if (quote.Length == 0 || !IsUnique(context, quote) || answer.Contains('\n') || !char.IsLetterOrDigit(context[answerStart])) return null;
         return (Fill(FactsGenerator.Pick(random, EndingQuestions), quote), answer, answerStart);
     }
 
     static readonly char[] Trailing = ['.', ',', ';', ':', '!', '?', '"', '\'', ')', ']', '”', '’', '—', '-'];
+    /// <summary>What an answer must not end with: punctuation, or the white space before a dash it ended with.</summary>
+    static readonly char[] AnswerEnd = [.. Trailing, ' ', '\t', '\r', '\n'];
 
     /// <summary>Words [from, from+length) as they stand in the passage; empty when they cross a line break.</summary>
     static string Quote(string context, List<(int Index, int Length)> words, int from, int length)
