@@ -14,6 +14,8 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         EvalLmCommand.Create(),
+        .. MemoryCommands.Create(),
+        ServeCommand.Create(),
         BenchCommands.Create(),
     ];
 }
