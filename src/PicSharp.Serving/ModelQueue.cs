@@ -31,6 +31,7 @@ public sealed class ModelQueue : IDisposable
     readonly ILogger logger;
     readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     int waiting;
+    long cancelledJobs;
     long recentJobTicks = TimeSpan.FromSeconds(1).Ticks; // running mean of job time, for Retry-After
 
     abstract class Job
@@ -38,6 +39,7 @@ public sealed class ModelQueue : IDisposable
         public readonly long Enqueued = Stopwatch.GetTimestamp();
         public required string Name { get; init; }
         public required CancellationToken Cancel { get; init; }
+        public bool Cancelled { get; protected set; }
         public abstract void Run(TimeSpan queueWait);
     }
 
@@ -55,7 +57,7 @@ public sealed class ModelQueue : IDisposable
                 var value = Work(Cancel);
                 Result.SetResult(new Queued<T>(value, queueWait, Stopwatch.GetElapsedTime(start)));
             }
-            catch (OperationCanceledException) when (Cancel.IsCancellationRequested) { Result.SetCanceled(Cancel); }
+            catch (OperationCanceledException) when (Cancel.IsCancellationRequested) { Result.SetCanceled(Cancel); Cancelled = true; }
             catch (Exception e) { Result.SetException(e); }
         }
     }
@@ -74,6 +76,8 @@ public sealed class ModelQueue : IDisposable
     /// <summary>Jobs accepted and not yet started.</summary>
     public int Waiting => Volatile.Read(ref waiting);
     public bool IsClosed { get; private set; }
+    /// <summary>Jobs skipped or stopped because their caller gave up (client gone, request timed out).</summary>
+    public long CancelledJobs => Interlocked.Read(ref cancelledJobs);
     /// <summary>Completes when the queue is closed and every accepted job has finished.</summary>
     public Task Drained => drained.Task;
 
@@ -104,6 +108,7 @@ public sealed class ModelQueue : IDisposable
                 var queueWait = Stopwatch.GetElapsedTime(job.Enqueued);
                 long start = Stopwatch.GetTimestamp();
                 job.Run(queueWait);
+                if (job.Cancelled) Interlocked.Increment(ref cancelledJobs);
                 var took = Stopwatch.GetElapsedTime(start);
                 long previous = Interlocked.Read(ref recentJobTicks);
                 Interlocked.Exchange(ref recentJobTicks, (previous * 7 + took.Ticks) / 8);

@@ -40,6 +40,9 @@ public sealed class RunningServer : IAsyncDisposable
         return new RunningServer(app, engine, store, options.ApiKey);
     }
 
+    /// <summary>What Ctrl+C does: stop listening, refuse new model work, finish what was accepted.</summary>
+    public Task StopAsync() => app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

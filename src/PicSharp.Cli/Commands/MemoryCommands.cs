@@ -11,7 +11,7 @@ namespace PicSharp.Cli.Commands;
 /// `pic compress`, `pic ask`, `pic append`: compress a document once into a memory file, ask it questions, extend it
 /// with more text (under `pic` only the new chunks are compressed). A memory file made by another compressor is refused.
 /// </summary>
-static class MemoryCommands
+public static class MemoryCommands
 {
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

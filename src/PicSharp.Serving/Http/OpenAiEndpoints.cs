@@ -8,8 +8,8 @@ namespace PicSharp.Serving.Http;
 
 /// <summary>
 /// OpenAI-compatible `/v1/chat/completions` (streaming and not) and `/v1/models`, the convention llama.cpp's server,
-/// vLLM and Ollama follow. The last user message is the question; every message before it is the context, which is
-/// compressed once (cached in the store by its hash) and answered from memory. The memory id comes back in the
+/// vLLM and Ollama follow. <see cref="ChatTurns"/> splits the chat: the context is compressed once (cached in the
+/// store by its hash) and the question is answered from memory. The memory id comes back in the
 /// `X-Pic-Memory-Id` header. A chat with no earlier messages is answered by the frozen base model with no context.
 /// </summary>
 static class OpenAiEndpoints
@@ -86,16 +86,10 @@ static class OpenAiEndpoints
           .Accepts<ChatRequest>("application/json").Produces<ChatCompletion>();
     }
 
-    /// <summary>The context (all messages before the last user message, or null) and the question (that message).</summary>
-    public static (string? Context, string Question) Split(IReadOnlyList<ChatMessage>? messages)
+    static (string? Context, string Question) Split(IReadOnlyList<ChatMessage>? messages)
     {
         if (messages is null || messages.Count == 0) throw new HttpProblem(400, "'messages' is missing or empty");
-        int last = messages.Count - 1;
-        while (last >= 0 && messages[last].Role != "user") last--;
-        if (last < 0) throw new HttpProblem(400, "'messages' has no message with role 'user' to answer");
-        string question = JsonBody.Required(Text(messages[last], last), $"messages[{last}].content");
-        var context = string.Join("\n\n", messages.Take(last).Select(Text).Where(t => !string.IsNullOrWhiteSpace(t)));
-        return (context.Length == 0 ? null : context, question);
+        return ChatTurns.Split(messages.Select((m, i) => (m.Role ?? "", Text(m, i))).ToList());
     }
 
     // Content is a string or an array of parts; only text parts carry anything this server reads.
