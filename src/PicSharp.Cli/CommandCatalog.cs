@@ -14,6 +14,7 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         EvalLmCommand.Create(),
+        InitCompressorCommand.Create(),
         .. MemoryCommands.Create(),
         ServeCommand.Create(),
         BenchCommands.Create(),

@@ -5,9 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace PicSharp.Serving;
 
-/// <summary>A memory the service created or found, and what creating it cost (zero when it was already stored).</summary>
-public sealed record MemoryResult(MemoryRecord Record, bool Created, TimeSpan QueueWait, TimeSpan ModelTime);
-
 /// <summary>
 /// Compress once, ask many: the engine behind the model queue, with the store. Every front end (HTTP API, OpenAI
 /// endpoint, web page, chat-client adapter) goes through here, so caching, limits and errors are the same everywhere.

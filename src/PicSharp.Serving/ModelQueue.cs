@@ -4,19 +4,6 @@ using Microsoft.Extensions.Logging;
 
 namespace PicSharp.Serving;
 
-/// <summary>A job's result with how long it waited in the queue and how long it ran.</summary>
-public sealed record Queued<T>(T Result, TimeSpan QueueWait, TimeSpan ModelTime);
-
-/// <summary>The queue is full; try again after <see cref="RetryAfter"/>.</summary>
-public sealed class QueueFullException(int capacity, TimeSpan retryAfter)
-    : Exception($"the model queue is full ({capacity} jobs waiting); retry in {Math.Ceiling(retryAfter.TotalSeconds):F0} s")
-{
-    public TimeSpan RetryAfter { get; } = retryAfter;
-}
-
-/// <summary>The queue takes no more work (the service is shutting down).</summary>
-public sealed class QueueClosedException() : Exception("the service is shutting down and takes no new work");
-
 /// <summary>
 /// The one way to the model: jobs run one at a time, in order, on a dedicated thread (a TorchSharp model is not safe
 /// for concurrent forwards, and torch's no-grad state is per thread). At most <c>capacity</c> jobs wait; more are refused

@@ -7,9 +7,6 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Serving;
 
-/// <summary>An answer and what it cost: prompt and answer tokens, why generation stopped, seconds in the model.</summary>
-public sealed record AnswerResult(string Text, int PromptTokens, int AnswerTokens, StopReason Reason, double ModelSeconds);
-
 /// <summary>
 /// The loaded compressor, its frozen decoder and the model's tokenizer: compress a context, extend a memory, answer a
 /// question from a memory or from the full context. Not thread-safe (one TorchSharp model runs one forward at a time):

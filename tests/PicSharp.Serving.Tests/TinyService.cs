@@ -23,6 +23,7 @@ public sealed class TinyService : IDisposable
 
     public TinyService()
     {
+        set_num_threads(1); // as `pic serve --threads 1`: one-token steps gain nothing from a second thread on a busy machine
         var texts = Enumerable.Range(0, 30).Select(i => $"{Passage} Question: who kept the lighthouse {i}? Answer: Marta\n");
         var tokenizer = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 300 });
         var config = TinyModels.Config() with

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
 
-/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine.</summary>
+/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine (and the serving benches).</summary>
 public static class BenchCommands
 {
     static readonly ScalarType[] Dtypes = [ScalarType.Float32, ScalarType.BFloat16];
@@ -19,6 +19,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Measure throughput of the reference model (~32M parameters, random weights)");
         bench.Subcommands.Add(Forward());
         bench.Subcommands.Add(Compress());
+        foreach (var command in ServeBenchCommands.Create()) bench.Subcommands.Add(command);
         return bench;
     }
 
