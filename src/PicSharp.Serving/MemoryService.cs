@@ -54,7 +54,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     {
         var job = await pending;
         var info = engine.MemoryInfo;
-        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, FolderJson.KebabName(info.Kind), info.Policy.Name(),
+        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, KebabCase.Name(info.Kind), info.Policy.Name(),
             info.Ratio, info.ChunkLength, ids.Count, job.Result.Count, job.Result.Next, job.Result.Blob.Data.Length, DateTimeOffset.UtcNow);
         bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
         logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
@@ -118,7 +118,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
     static CompressedMemory ToMemory(StoredMemory stored)
     {
-        if (!FolderJson.TryParseKebab(stored.Record.Kind, out MemoryKind kind)) throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
+        if (!KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)) throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
         return stored.Tensors.ToMemory(kind, stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
     }
 }

@@ -154,7 +154,7 @@ public sealed class PicEngine : IDisposable
         return Generate(prompt.Count, maxNewTokens, onText, cancel, (options, decode, onToken) =>
         {
             using var scope = NewDisposeScope();
-            using var adapters = Model.AdaptersEnabled(false);
+            using var adapters = Model.UseAdapter(null); // the frozen base model
             var embeddings = Model.Embed(tensor(prompt.Select(i => (long)i).ToArray()).unsqueeze(0));
             return TextGeneration.Generate(Model, embeddings, options, decode: decode, onToken: onToken);
         });
@@ -186,5 +186,9 @@ public sealed class PicEngine : IDisposable
         return new AnswerResult(QaGeneration.AnswerText(Tokenizer, result.Tokens), promptTokens, result.Tokens.Count, result.Reason, clock.Elapsed.TotalSeconds);
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Compressor.Dispose();
+        Model.Dispose();
+    }
 }

@@ -23,8 +23,8 @@ static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = LoadedModel.AnswerThreadsOption();
-        var command = new Command("demo", "answer questions about an unseen passage with and without reading it") { model, seed, questions, dtype, threads };
+        var threads = TorchThreads.Option();
+        var command = new Command("demo", "answer questions about an unseen passage with and without reading it") { model, seed, questions, dtype.Option, threads };
         command.SetAction(parse =>
         {
             try
@@ -32,7 +32,7 @@ static class DemoCommand
                 int count = parse.GetValue(questions);
                 if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
-                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
                 IQaAnswerer[] answerers =
                 [

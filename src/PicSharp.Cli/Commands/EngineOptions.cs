@@ -1,5 +1,4 @@
 using System.CommandLine;
-using PicSharp.Modeling;
 using PicSharp.Serving;
 
 namespace PicSharp.Cli.Commands;
@@ -15,12 +14,10 @@ sealed class EngineOptions
 
     public Option<string> Model { get; } = new("--model") { Description = "model folder (config.json, weights, tokenizer.json)", DefaultValueFactory = _ => DefaultModel };
     public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: {BundledCompressor} when it exists)" };
-    public Option<string?> Dtype { get; } = new("--dtype") { Description = "float32 | bfloat16 (default: the model's torch_dtype)" };
-    public Option<int> Threads { get; } = LoadedModel.AnswerThreadsOption();
+    public DtypeOption Dtype { get; } = DtypeOption.ForModel(null);
+    public Option<int> Threads { get; } = TorchThreads.Option();
 
-    public EngineOptions() => Dtype.AcceptOnlyFromAmong("float32", "bfloat16");
-
-    public IEnumerable<Option> All => [Model, Compressor, Dtype, Threads];
+    public IEnumerable<Option> All => [Model, Compressor, Dtype.Option, Threads];
 
     public PicEngine Open(ParseResult parse, int? maxContextTokens = null)
     {
@@ -29,6 +26,6 @@ sealed class EngineOptions
             : throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); there is no bundled compressor at {BundledCompressor} yet"));
         string model = parse.GetValue(Model)!;
         LoadedModel.RequireFolder(model);
-        return PicEngine.Open(model, compressor, parse.GetValue(Dtype) is string dtype ? ModelFolder.ParseTorchDtype(dtype) : null, maxContextTokens);
+        return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }
 }

@@ -26,37 +26,57 @@ static class EvalLmCommand
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "answer length limit in tokens", DefaultValueFactory = _ => QaGeneration.DefaultMaxNewTokens };
         var maxInput = new Option<int?>("--max-context-tokens") { Description = "skip examples whose prompt is longer (default: max_position_embeddings - max new tokens)" };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = LoadedModel.AnswerThreadsOption();
+        var threads = TorchThreads.Option();
         var command = new Command("eval-lm", "score a base LM on question answering (SQuAD EM/F1) with and without the context")
         {
-            model, qa, limit, modes, json, predictions, maxNewTokens, maxInput, dtype, threads,
+            model, qa, limit, modes, json, predictions, maxNewTokens, maxInput, dtype.Option, threads,
         };
         command.SetAction(parse =>
         {
             try
             {
                 var modeNames = ParseModes(parse.GetValue(modes)!);
+                string? jsonPath = parse.GetValue(json), predictionsPath = parse.GetValue(predictions);
+                foreach (string? output in new[] { jsonPath, predictionsPath })
+                    if (output is not null) OutputPath.RequireFile(output); // before the evaluation, not after it
+                int newTokens = parse.GetValue(maxNewTokens);
+                if (newTokens < 1) throw new ArgumentException($"--max-new-tokens must be at least 1, got {newTokens}");
                 var examples = SquadDataset.Load(parse.GetValue(qa)!).Examples;
                 if (parse.GetValue(limit) is int n)
                     examples = n >= 1 ? examples.Take(n).ToList() : throw new ArgumentException($"--limit must be at least 1, got {n}");
                 if (examples.Count == 0) throw new InvalidDataException($"{parse.GetValue(qa)}: no questions in the file");
-                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
-                int newTokens = parse.GetValue(maxNewTokens);
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
+                int inputLimit = InputLimit(parse.GetValue(maxInput), loaded.Model.Config, newTokens);
                 var answerers = modeNames.Select(mode => Answerer(mode, loaded, newTokens)).ToList();
-                int inputLimit = parse.GetValue(maxInput) ?? QaEvaluation.InputLimit(loaded.Model.Config, newTokens);
 
                 AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
                 var result = EvaluateWithProgress(answerers, examples, inputLimit);
                 PrintTable(result);
-                if (parse.GetValue(json) is string jsonPath)
+                if (result.Skipped.Count == result.Examples)
+                    throw new InvalidDataException($"all {result.Examples} questions were skipped: every prompt is longer than {inputLimit} tokens " +
+                        $"(shortest {result.Skipped.Min(s => s.InputLength)}); nothing was scored");
+                if (jsonPath is not null)
                     AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-                if (parse.GetValue(predictions) is string predictionsPath)
+                if (predictionsPath is not null)
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
             }
             catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic eval-lm", e); }
         });
         return command;
+    }
+
+    /// <summary>--max-context-tokens, or the longest prompt that leaves room for the answer in the model's positions.</summary>
+    static int InputLimit(int? given, LlamaConfig config, int maxNewTokens)
+    {
+        int room = QaEvaluation.InputLimit(config, maxNewTokens);
+        if (room < 1)
+            throw new ArgumentException($"--max-new-tokens {maxNewTokens} leaves no room for a prompt in the model's {config.MaxPositionEmbeddings} positions (max_position_embeddings)");
+        if (given is not int limit) return room;
+        if (limit < 1 || limit > room)
+            throw new ArgumentException($"--max-context-tokens must be between 1 and {room} (max_position_embeddings {config.MaxPositionEmbeddings} - " +
+                $"--max-new-tokens {maxNewTokens}), got {limit}");
+        return limit;
     }
 
     static List<string> ParseModes(string text)

@@ -29,17 +29,24 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// Rotary position embedding with HF's rotate-half convention: dimension i is paired with i + head_dim/2.
-/// Frequencies come from rope_theta, optionally rescaled the Llama 3 way.
+/// Frequencies come from rope_theta, optionally rescaled the Llama 3 way. They are a non-persistent buffer (HF's
+/// `inv_freq`): they follow the model to another device but stay out of state_dict and checkpoints, and they stay
+/// fp32 when the weights are converted, as HF computes the angles in fp32.
 /// </summary>
-public sealed class RotaryEmbedding
+public sealed class RotaryEmbedding : nn.Module
 {
-    readonly Tensor inverseFrequencies; // [head_dim / 2], fp32
+    Tensor inv_freq; // [head_dim / 2], fp32; reassigned by TorchSharp when the module moves
 
-    public RotaryEmbedding(LlamaConfig config)
+    public RotaryEmbedding(LlamaConfig config) : base(nameof(RotaryEmbedding))
     {
         double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
-        inverseFrequencies = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
+        inv_freq = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
+        register_buffer(nameof(inv_freq), inv_freq, persistent: false);
     }
+
+    // Converting the model's weights must not round the frequencies; moving it to a device must move them.
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => base._to(device, ScalarType.Float32, non_blocking);
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
     {
@@ -65,7 +72,7 @@ public sealed class RotaryEmbedding
     public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inverseFrequencies;
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inv_freq;
         var emb = cat([freqs, freqs], dim: -1).unsqueeze(1);
         return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
     }
@@ -189,10 +196,21 @@ public sealed class LlamaModel : nn.Module
 
     public Tensor Forward(Tensor embeddings, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache)
     {
+        // A dispose scope per layer: a layer's temporaries (q, k, v, scores, MLP activations) are freed before the
+        // next layer runs instead of all living until the forward ends (autograd keeps what backward needs).
         Tensor x = embeddings;
         for (int i = 0; i < layers.Count; i++)
-            x = layers[i].Forward(x, rope, mask, cache, i);
-        return norm.forward(x);
+        {
+            Tensor next;
+            using (var scope = NewDisposeScope())
+                next = layers[i].Forward(x, rope, mask, cache, i).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, embeddings)) x.Dispose();
+            x = next;
+        }
+        using var normScope = NewDisposeScope();
+        var result = norm.forward(x).MoveToOuterDisposeScope();
+        if (!ReferenceEquals(x, embeddings)) x.Dispose();
+        return result;
     }
 }
 
@@ -276,12 +294,16 @@ public sealed class LlamaForCausalLM : nn.Module
     static Tensor? DefaultMask(long seq, int past) =>
         past == 0 || seq == 1 ? null : AttentionMask.Causal(seq, past).unsqueeze(0).unsqueeze(0);
 
-    /// <summary>Switches every LoRA adapter on (compressor) or off (frozen decoder) for the scope's lifetime.</summary>
-    public IDisposable AdaptersEnabled(bool enabled)
+    /// <summary>
+    /// Runs the named LoRA adapter (null: none, the frozen base) in every projection that has it, until the returned
+    /// scope is disposed; the previous selection then comes back. The selection belongs to the calling flow, so
+    /// concurrent callers may select different adapters of one model.
+    /// </summary>
+    public IDisposable UseAdapter(string? name)
     {
-        var previous = Projections.Select(p => (p.Projection, p.Projection.LoraEnabled)).ToList();
-        foreach (var (_, projection) in Projections) projection.LoraEnabled = enabled;
-        return new Restore(() => { foreach (var (projection, was) in previous) projection.LoraEnabled = was; });
+        var previous = Projections.Select(p => (p.Projection, p.Projection.ActiveAdapter)).ToList();
+        foreach (var (_, projection) in Projections) projection.ActiveAdapter = name;
+        return new Restore(() => { foreach (var (projection, was) in previous) projection.ActiveAdapter = was; });
     }
 
     sealed class Restore(Action action) : IDisposable

@@ -67,7 +67,8 @@ public sealed class LmTrainer : IDisposable
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double lr = LearningRateSchedule.At(Step, options);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-        optimizer.zero_grad();
+        // zero_grad hands back a handle per gradient; without a scope they (and the old gradients) wait for the GC.
+        using (NewDisposeScope()) optimizer.zero_grad();
         SyncComputeWeights();
 
         double loss = 0;
