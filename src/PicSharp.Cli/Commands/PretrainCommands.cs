@@ -5,7 +5,6 @@ using PicSharp.Storage;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using PicSharp.Training;
-using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
@@ -132,9 +131,12 @@ public static class PretrainCommands
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
-        var final = Console.IsOutputRedirected
-            ? RunWithLogLines(run, options, request.StopAtStep, maxDuration, cancel.Token)
-            : RunWithProgressBar(run, options, request.StopAtStep, maxDuration, cancel.Token);
+        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
+        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
+            $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
+        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
+        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
+        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, cancel.Token));
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>
@@ -155,7 +157,7 @@ public static class PretrainCommands
         var differing = request.GivenTrajectoryOptions.Where(o => !Equals(o.Value(request.Options), o.Value(saved)))
             .Select(o => $"{o.Name} {o.Value(request.Options)} (checkpoint: {o.Value(saved)})").ToList();
         if (differing.Count > 0)
-            throw new TrainingException($"--resume continues with the checkpoint's training options, but {string.Join(", ", differing)} differ; " +
+            throw new TrainingException($"--resume continues with the checkpoint's training options, which these contradict: {string.Join(", ", differing)}; " +
                 $"leave them out, or start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
         return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
     }
@@ -184,45 +186,5 @@ public static class PretrainCommands
         return model;
     }
 
-    static RunState RunWithLogLines(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        var throughput = new ThroughputWindow();
-        run.StepCompleted += (step, state) =>
-        {
-            throughput.Add(step.Tokens, step.Seconds);
-            if (step.Step % options.LogEverySteps == 0 || step.Step == options.TotalSteps)
-                Log($"step {step.Step}/{options.TotalSteps} loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} " +
-                    $"{throughput.TokensPerSecond:F0} tok/s eta {throughput.Eta(options.TotalSteps - step.Step)}");
-        };
-        run.Evaluated += e => Log($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
-        run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
-        return run.Run(stopAtStep, maxDuration, cancel);
-    }
-
-    static RunState RunWithProgressBar(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        RunState final = run.State(0);
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("starting", maxValue: options.TotalSteps);
-                task.Value = run.Step;
-                var throughput = new ThroughputWindow();
-                string validationText = "";
-                run.Evaluated += e => validationText = $" val {e.Loss:F3} (ppl {e.Perplexity:F1})";
-                run.StepCompleted += (step, _) =>
-                {
-                    throughput.Add(step.Tokens, step.Seconds);
-                    task.Value = step.Step;
-                    task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3}{validationText} lr {step.LearningRate:E1} " +
-                        $"{throughput.TokensPerSecond:F0} tok/s eta {throughput.Eta(options.TotalSteps - step.Step)}");
-                };
-                final = run.Run(stopAtStep, maxDuration, cancel);
-            });
-        return final;
-    }
-
-    static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+    static void Log(string message) => TrainingProgress.Log(message);
 }

@@ -10,7 +10,6 @@ using PicSharp.Modeling;
 using PicSharp.Storage;
 using PicSharp.Tokenization;
 using PicSharp.Training;
-using Spectre.Console;
 
 namespace PicSharp.Cli.Commands;
 
@@ -161,9 +160,12 @@ public static class TrainCompressorCommand
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
-        var final = Console.IsOutputRedirected
-            ? RunWithLogLines(run, options, request.StopAtStep, maxDuration, cancel.Token)
-            : RunWithProgressBar(run, options, request.StopAtStep, maxDuration, cancel.Token);
+        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
+        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
+            $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
+        run.Probed += p => progress.Note(Describe(p));
+        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
+        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, cancel.Token));
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss} " +
             $"({final.TrainSeconds / Math.Max(1, final.Step):F2} s/step in training); compressor in {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)}");
         return 0;
@@ -227,44 +229,5 @@ public static class TrainCompressorCommand
         $"probe at step {p.Step}: held-out loss {p.HeldOut.Loss:F4} token accuracy {p.HeldOut.Accuracy:F3}" +
         (p.ExactMatch is double em ? $", EM {em:F3} F1 {p.F1:F3} from memory" : "");
 
-    static CompressorRunState RunWithLogLines(CompressorRun run, CompressorTrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        var throughput = new ThroughputWindow();
-        run.StepCompleted += (step, _) =>
-        {
-            throughput.Add(step.Tokens, step.Seconds);
-            if (step.Step % options.LogEverySteps == 0 || step.Step == options.TotalSteps)
-                Log($"step {step.Step}/{options.TotalSteps} loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} " +
-                    $"{throughput.SecondsPerStep:F2} s/step {throughput.TokensPerSecond:F0} tok/s eta {throughput.Eta(options.TotalSteps - step.Step)}");
-        };
-        run.Probed += p => Log(Describe(p));
-        run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
-        return run.Run(stopAtStep, maxDuration, cancel);
-    }
-
-    static CompressorRunState RunWithProgressBar(CompressorRun run, CompressorTrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        CompressorRunState final = run.State(0);
-        run.Probed += p => AnsiConsole.MarkupLineInterpolated($"[grey]{Describe(p)}[/]");
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("starting", maxValue: options.TotalSteps);
-                task.Value = run.Step;
-                var throughput = new ThroughputWindow();
-                run.StepCompleted += (step, _) =>
-                {
-                    throughput.Add(step.Tokens, step.Seconds);
-                    task.Value = step.Step;
-                    task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3} acc {step.Accuracy:F3} lr {step.LearningRate:E1} " +
-                        $"{throughput.SecondsPerStep:F2} s/step {throughput.TokensPerSecond:F0} tok/s");
-                };
-                final = run.Run(stopAtStep, maxDuration, cancel);
-            });
-        return final;
-    }
-
-    static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+    static void Log(string message) => TrainingProgress.Log(message);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using PicSharp.Compression;
 using PicSharp.Modeling;
@@ -102,28 +101,21 @@ public sealed class CompressorRun : IDisposable
     /// every EvalEverySteps and at TotalSteps, then writes a checkpoint. Returns the final state.</summary>
     public CompressorRunState Run(int? stopAtStep = null, TimeSpan? maxDuration = null, CancellationToken cancel = default)
     {
-        var clock = Stopwatch.StartNew();
-        var sinceCheckpoint = Stopwatch.StartNew();
-        int lastStep = Math.Min(options.TotalSteps, stopAtStep ?? int.MaxValue);
         if (trainer.Step == 0 && !Metrics.Any(m => m.Kind == "eval")) Probe(State(0)); // the starting point of every curve
-        while (trainer.Step < lastStep && !cancel.IsCancellationRequested && (maxDuration is null || clock.Elapsed < maxDuration))
-        {
-            var step = trainer.TrainStep(batches);
-            tokensSeen += step.Tokens;
-            trainSeconds += step.Seconds;
-            var state = State(clock.Elapsed.TotalSeconds);
-            metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss,
-                step.LearningRate, step.GradNorm, step.Tokens / step.Seconds, new Dictionary<string, double> { ["accuracy"] = step.Accuracy }));
-            StepCompleted?.Invoke(step, state);
-            if (step.Step % options.EvalEverySteps == 0 || step.Step == options.TotalSteps) Probe(state);
-            if (sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes)
+        CompressorRunState final = State(0);
+        TrainingLoop.Run(() => trainer.Step, Math.Min(options.TotalSteps, stopAtStep ?? int.MaxValue), maxDuration, cancel, options.CheckpointMinutes,
+            trainStep: elapsed =>
             {
-                SaveCheckpoint(State(clock.Elapsed.TotalSeconds));
-                sinceCheckpoint.Restart();
-            }
-        }
-        var final = State(clock.Elapsed.TotalSeconds);
-        SaveCheckpoint(final);
+                var step = trainer.TrainStep(batches);
+                tokensSeen += step.Tokens;
+                trainSeconds += step.Seconds;
+                var state = State(elapsed());
+                metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss,
+                    step.LearningRate, step.GradNorm, step.Tokens / step.Seconds, new Dictionary<string, double> { ["accuracy"] = step.Accuracy }));
+                StepCompleted?.Invoke(step, state);
+                if (step.Step % options.EvalEverySteps == 0 || step.Step == options.TotalSteps) Probe(state);
+            },
+            saveCheckpoint: elapsed => SaveCheckpoint(final = State(elapsed())));
         return final;
     }
 

@@ -32,6 +32,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     }
 
     public string Mode => "memory";
+    public Compressor Compressor => compressor;
 
     /// <summary>Passages compressed so far, their context tokens and the memory tokens they became.</summary>
     public int ContextsCompressed { get; private set; }

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using PicSharp.Compression;
 using PicSharp.CompressorTraining;
+using PicSharp.Data;
 using PicSharp.Modeling;
 using PicSharp.Storage;
 using PicSharp.Tokenization;
@@ -79,6 +81,32 @@ public sealed class TrainCompressorCommandTests : IDisposable
         string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("pic train-compressor: ", line);
         Assert.Contains(expected, line);
+    }
+
+    [Fact]
+    public void Eval_lm_answers_the_same_questions_from_the_full_passage_its_memory_and_nothing()
+    {
+        Assert.Equal(0, Pic(Train("for-eval")).ExitCode);
+        string context = "the cat sat on the mat 3 times and the dog ran to the river 2 times.";
+        var examples = new[] { "cat", "dog", "river" }.Select((answer, i) =>
+            new SquadExample($"q{i}", "t", context, $"what is {i}?", [new SquadAnswer(answer, context.IndexOf(answer, StringComparison.Ordinal))])).ToList();
+        string qa = Path.Combine(root, "qa.json"), json = Path.Combine(root, "eval.json");
+        new SquadDataset(examples).Save(qa);
+
+        var result = PicCli.Run("eval-lm", "--model", modelDir, "--compressor", Path.Combine(root, "for-eval", CompressorRun.CheckpointDirName),
+            "--qa", qa, "--max-new-tokens", "3", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        var modes = JsonNode.Parse(File.ReadAllText(json))!["modes"]!.AsArray();
+        Assert.Equal(["full", "memory", "none"], modes.Select(m => m!["mode"]!.GetValue<string>()));
+        Assert.All(modes, m => Assert.Equal(3, m!["answered"]!.GetValue<int>()));
+        var memory = modes[1]!["memory"]!;
+        Assert.Equal(1, memory["contexts"]!.GetValue<int>()); // three questions, one passage, one compression
+        Assert.Equal(4, memory["ratio"]!.GetValue<int>());
+        Assert.InRange(memory["memory_tokens_per_context"]!.GetValue<double>(), 1, memory["context_tokens_per_context"]!.GetValue<double>() / 3);
+
+        var missing = PicCli.Run("eval-lm", "--model", modelDir, "--qa", qa, "--modes", "memory");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Equal("pic eval-lm: --modes memory needs --compressor DIR", missing.Error.Trim());
     }
 
     [Fact]
