@@ -60,7 +60,7 @@ public static class ModelCommands
         {
             var folder = parse.GetValue(dir)!;
             LoadedModel.RequireFolder(folder.FullName);
-            var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile));
+            var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile), out var ignoredKeys);
             var weights = ModelFolder.WeightFiles(folder.FullName);
             var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
             long Count(Func<string, bool> which) => entries.Where(e => which(e.Name)).Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
@@ -68,7 +68,7 @@ public static class ModelCommands
             long embedding = Count(n => n.Contains("embed_tokens") || n == "lm_head.weight");
 
             var table = new Table().HideHeaders().AddColumns("", "");
-            table.AddRow("architecture", $"{config.ModelType} ({(config.ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM")})");
+            table.AddRow("architecture", $"{config.ModelType} ({config.Architecture})" + (config.SlidingWindow is int window ? $", sliding window {window}" : ""));
             table.AddRow("layers", $"{config.NumHiddenLayers}");
             table.AddRow("hidden / intermediate", $"{config.HiddenSize} / {config.IntermediateSize}");
             table.AddRow("heads / kv heads / head dim", $"{config.NumAttentionHeads} / {config.NumKeyValueHeads} / {config.HeadDim}");
@@ -79,6 +79,7 @@ public static class ModelCommands
             table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
             table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
             table.AddRow("tokenizer", LoadedModel.TokenizerIn(folder.FullName) is { } tokenizer ? $"vocab {tokenizer.VocabSize}" : "none");
+            table.AddRow("ignored config keys", ignoredKeys.Count == 0 ? "none" : Markup.Escape(string.Join(", ", ignoredKeys)));
             AnsiConsole.Write(table);
         }));
         return command;
