@@ -44,9 +44,26 @@ public sealed class RotaryEmbedding : nn.Module
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
     }
 
-    // Converting the model's weights must not round the frequencies; moving it to a device must move them.
+    /// <summary>The inverse frequencies [head_dim / 2] (TorchSharp does not list non-persistent buffers in named_buffers).</summary>
+    public Tensor InverseFrequencyBuffer => inv_freq;
+
+    // Converting the model's weights must not round the frequencies; moving it to a device must move them. (Done
+    // here: TorchSharp's generic move skips non-persistent buffers.)
     protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => base._to(device, ScalarType.Float32, non_blocking);
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Replace(inv_freq.to(device, non_blocking: non_blocking));
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) =>
+        Replace(inv_freq.to(new Device(deviceType, deviceIndex), non_blocking: non_blocking));
+
+    RotaryEmbedding Replace(Tensor moved)
+    {
+        if (ReferenceEquals(moved, inv_freq)) return this;
+        moved.DetachFromDisposeScope();
+        _internal_buffers.Remove(nameof(inv_freq));
+        inv_freq.Dispose();
+        inv_freq = moved;
+        register_buffer(nameof(inv_freq), inv_freq, persistent: false);
+        return this;
+    }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
     {
@@ -251,6 +268,7 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     public LlamaModel Body => model;
+    public RotaryEmbedding Rotary => rotary;
     public ScalarType Dtype => model.EmbedTokens.weight!.dtype;
 
     /// <summary>Every linear layer of the decoder stack, named by its path (for attaching LoRA).</summary>
