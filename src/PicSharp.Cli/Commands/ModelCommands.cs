@@ -23,8 +23,9 @@ public static class ModelCommands
         var seed = new Option<long>("--seed") { Description = "random seed of the weights", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 (default: the config's torch_dtype)" };
         var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
+        var shardSize = new Option<double?>("--max-shard-gb") { Description = "write shards of at most this size plus an index (default: one file)" };
         var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
-        { config, output, tokenizer, seed, dtype, force };
+        { config, output, tokenizer, seed, dtype, force, shardSize };
         command.SetAction(parse => Run("pic init", () =>
         {
             var dir = parse.GetValue(output)!;
@@ -39,10 +40,13 @@ public static class ModelCommands
                     throw new ArgumentException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
             }
             var weightsDtype = ModelFolder.ParseTorchDtype(parse.GetValue(dtype) ?? modelConfig.TorchDtype);
+            long? maxShardBytes = parse.GetValue(shardSize) is double gb
+                ? gb > 0 ? (long)(gb * 1e9) : throw new ArgumentException("--max-shard-gb must be positive")
+                : null;
 
-            using var model = new LlamaForCausalLM(modelConfig);
+            using var model = new LlamaForCausalLM(modelConfig, weightsDtype);
             model.InitializeWeights(parse.GetValue(seed));
-            ModelFolder.Save(model, dir.FullName, weightsDtype);
+            ModelFolder.Save(model, dir.FullName, weightsDtype, maxShardBytes);
             string tokenizerTarget = Path.Combine(dir.FullName, ModelFolder.TokenizerFile);
             if (tokenizerFile is not null) ModelFolder.CopyTokenizer(tokenizerFile.FullName, dir.FullName);
             else File.Delete(tokenizerTarget); // a --force rewrite must not keep another model's tokenizer
