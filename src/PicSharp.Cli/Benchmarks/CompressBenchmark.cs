@@ -1,4 +1,5 @@
 using PicSharp.Compression;
+using PicSharp.Modeling;
 using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Benchmarks;
@@ -43,7 +44,7 @@ public static class CompressBenchmark
     public static IEnumerable<CompressResult> Run(CompressionPath path, ScalarType dtype, IReadOnlyList<int> lengths,
         RunPlan plan, long memoryBudgetBytes)
     {
-        string name = BenchmarkModels.Name(dtype);
+        string name = ModelFolder.TorchDtypeName(dtype);
         var options = Options(path);
         using var model = BenchmarkModels.Create(dtype);
         model.eval();

@@ -13,22 +13,20 @@ public static class MemoryBenchCommands
 {
     public static IEnumerable<Command> Create() => [ForwardMemory(), Load()];
 
-    static Option<int> ThreadsOption() => new("--threads") { Description = "torch threads", DefaultValueFactory = _ => 2 };
-
     static Command ForwardMemory()
     {
-        var threads = ThreadsOption();
+        var threads = TorchThreads.Option();
         var tokens = new Option<int>("--tokens") { Description = "sequence length of the forward", DefaultValueFactory = _ => 4096 };
-        var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+        var dtype = new DtypeOption("--dtype", "weights and compute (default: float32)", [ScalarType.Float32, ScalarType.BFloat16], ScalarType.Float32);
         var command = new Command("memory",
             "Peak resident memory of one no-grad forward (hidden states, batch 1) of the reference model, above what the loaded model holds")
-        { threads, tokens, dtype };
+        { threads, tokens, dtype.Option };
         command.SetAction(parse => CommandErrors.Run("pic bench memory", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
             int length = parse.GetValue(tokens);
             if (length <= 0) throw new ArgumentException("--tokens must be positive");
-            var type = ModelFolder.ParseTorchDtype(parse.GetValue(dtype)!);
+            var type = dtype.Value(parse)!.Value;
             using var model = BenchmarkModels.Create(type);
             model.eval();
             using var input = BenchmarkModels.RandomTokens(1, length);
@@ -62,17 +60,17 @@ public static class MemoryBenchCommands
 
     static Command Load()
     {
-        var threads = ThreadsOption();
+        var threads = TorchThreads.Option();
         var model = new Option<DirectoryInfo>("--model") { Description = "model folder", Required = true };
-        var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 (default: the config's)" };
+        var dtype = DtypeOption.ForModel(null);
         var command = new Command("load", "Time and peak resident memory of loading a model folder, against the bytes of its weights")
-        { threads, model, dtype };
+        { threads, model, dtype.Option };
         command.SetAction(parse => CommandErrors.Run("pic bench load", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
             string dir = parse.GetValue(model)!.FullName;
             LoadedModel.RequireFolder(dir);
-            ScalarType? type = parse.GetValue(dtype) is string name ? ModelFolder.ParseTorchDtype(name) : null;
+            ScalarType? type = dtype.Value(parse);
             using (var warmUp = ones(1)) { } // loads libtorch, so its code pages count in the baseline
             long before = ProcessMemory.ResidentBytes();
             ProcessMemory.ResetPeak();

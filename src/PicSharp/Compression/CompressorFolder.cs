@@ -29,7 +29,7 @@ public static class CompressorFolder
     /// </summary>
     public static Compressor Load(LlamaForCausalLM baseModel, string dir)
     {
-        var options = ReadOptions(dir) with { Lora = PeftAdapter.ReadConfig(dir) };
+        var options = ReadOptions(dir);
         PeftAdapter.CheckWeights(baseModel, options.Lora, dir);
         string embeddingsPath = Path.Combine(dir, EmbeddingsFile);
         using (var reader = new SafeTensorsReader(embeddingsPath))
@@ -78,13 +78,16 @@ public static class CompressorFolder
         ["ratio"] = options.Ratio,
         ["chunk_length"] = options.ChunkLength,
         ["policy"] = options.Policy.Name(),
-        ["placement"] = FolderJson.KebabName(options.Placement),
-        ["positions"] = FolderJson.KebabName(options.Positions),
-        ["kind"] = FolderJson.KebabName(options.Kind),
+        ["placement"] = KebabCase.Name(options.Placement),
+        ["positions"] = KebabCase.Name(options.Positions),
+        ["kind"] = KebabCase.Name(options.Kind),
         ["fast_path"] = options.FastPath,
     }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-    static CompressorOptions ReadOptions(string dir)
+    /// <summary>The options of a compressor folder: compressor.json and the LoRA settings of adapter_config.json.</summary>
+    public static CompressorOptions ReadOptions(string dir) => ReadCompressorJson(dir) with { Lora = PeftAdapter.ReadConfig(dir) };
+
+    static CompressorOptions ReadCompressorJson(string dir)
     {
         string path = Path.Combine(dir, OptionsFile);
         InvalidDataException Error(string message) => new($"{path}: {message}");

@@ -12,6 +12,16 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; } = 0;
     public IReadOnlyCollection<int> StopTokenIds { get; init; } = [];
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting generation cannot use.</summary>
+    public void Validate()
+    {
+        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be at least 1, got {MaxNewTokens}");
+        if (!double.IsFinite(Temperature) || Temperature < 0)
+            throw new ArgumentException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
+        if (!(TopP is > 0 and <= 1)) throw new ArgumentException($"top_p must be in (0, 1], got {TopP}");
+        if (StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty: it would stop before the first token");
+    }
 }
 
 public enum StopReason { StopToken, StopString, MaxNewTokens }
@@ -34,7 +44,7 @@ public static class TextGeneration
             throw new ArgumentException($"generation takes one sequence [1, seq, hidden], got [{string.Join(", ", promptEmbeddings.shape)}]");
         if (options.StopStrings.Count > 0 && decode is null)
             throw new ArgumentException("stop strings need a decode function");
-        if (options.TopP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(options), options.TopP, "top_p must be in (0, 1]");
+        options.Validate();
 
         using var _ = no_grad();
         bool ownsCache = cache is null;

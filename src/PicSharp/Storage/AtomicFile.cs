@@ -20,6 +20,7 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string fullPath = Path.GetFullPath(path);
+        OutputPath.RequireFile(fullPath);
         string folder = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(folder);
         string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");

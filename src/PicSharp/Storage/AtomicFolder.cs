@@ -21,6 +21,7 @@ public static class AtomicFolder
     public static void Write(string dir, Action<string> writeContents)
     {
         string full = Path.GetFullPath(dir);
+        OutputPath.RequireFolder(full);
         string parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
         string temp = $"{full}{TemporaryInfix}{Guid.NewGuid():N}";

@@ -30,6 +30,7 @@ public sealed class RunFolderLock : IDisposable
     public static RunFolderLock Acquire(string runDir)
     {
         string dir = Path.GetFullPath(runDir);
+        OutputPath.RequireFolder(dir);
         Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, FileName), holderPath = Path.Combine(dir, HolderFileName);
         FileStream file;

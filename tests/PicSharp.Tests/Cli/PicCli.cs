@@ -11,6 +11,11 @@ static class PicCli
     // Console.Out/Error are process-wide: one command at a time, so tests running in parallel do not swap them.
     static readonly Lock ConsoleLock = new();
 
+    /// <summary>The arguments of <paramref name="defaults"/> (option, value pairs) that <paramref name="given"/> does not
+    /// set, followed by <paramref name="given"/>: a test states only what it changes.</summary>
+    public static string[] WithDefaults(string[] defaults, string[] given) =>
+        [.. defaults.Chunk(2).Where(pair => !given.Contains(pair[0])).SelectMany(pair => pair), .. given];
+
     public static Result Run(params string[] args)
     {
         var root = new RootCommand();
@@ -18,6 +23,7 @@ static class PicCli
         lock (ConsoleLock)
         {
             var (previousOut, previousError) = (Console.Out, Console.Error);
+            int torchThreads = TorchSharp.torch.get_num_threads(); // commands set --threads (default: all cores); tests keep theirs
             var (output, error) = (new StringWriter(), new StringWriter());
             Console.SetOut(output);
             Console.SetError(error);
@@ -26,6 +32,7 @@ static class PicCli
             {
                 Console.SetOut(previousOut);
                 Console.SetError(previousError);
+                TorchSharp.torch.set_num_threads(torchThreads);
             }
         }
     }

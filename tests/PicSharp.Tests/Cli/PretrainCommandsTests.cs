@@ -24,9 +24,40 @@ public sealed class PretrainCommandsTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    PicCli.Result Pretrain(string run, params string[] extra) => PicCli.Run(["pretrain-lm", "--config", configPath,
+    PicCli.Result Pretrain(string run, params string[] extra) => PicCli.Run(["pretrain-lm", .. PicCli.WithDefaults(["--config", configPath,
         "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", run, "--steps", "2", "--batch", "1", "--seq-len", "16",
-        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "fp32", "--threads", "1", .. extra]);
+        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1"], extra)]);
+
+    static string Refused(PicCli.Result result)
+    {
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("pic pretrain-lm: ", result.Error);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        return result.Error;
+    }
+
+    [Fact]
+    public void Threads_and_sequence_lengths_it_cannot_use_are_refused_in_one_line()
+    {
+        string run = Path.Combine(root, "run");
+        Assert.Contains("--threads must be between 1 and", Refused(Pretrain(run, "--threads", "0")));
+        Assert.Contains("got 10000", Refused(Pretrain(run, "--threads", "10000")));
+        Assert.Contains("--seq-len 600 is longer than the model reads (max_position_embeddings 512)", Refused(Pretrain(run, "--seq-len", "600")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoint")));
+    }
+
+    [Fact]
+    public void Resume_refuses_training_options_that_differ_from_the_checkpoint_and_takes_equal_ones()
+    {
+        string run = Path.Combine(root, "run");
+        Assert.Equal(0, Pretrain(run, "--stop-at-step", "1", "--threads", "1").ExitCode);
+        string error = Refused(Pretrain(run, "--resume", "--steps", "5", "--lr", "0.5"));
+        Assert.Contains("--steps 5 (checkpoint: 2)", error);
+        Assert.Contains("--lr 0.5 (checkpoint: 0.001)", error);
+        var resumed = Pretrain(run, "--resume", "--steps", "2", "--dtype", "fp32"); // the same values, fp32 as float32
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("stopped at step 2/2", resumed.Output);
+    }
 
     [Fact]
     public void A_second_run_into_a_claimed_folder_is_refused_naming_the_holder()

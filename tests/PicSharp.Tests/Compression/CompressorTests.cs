@@ -197,9 +197,9 @@ public class CompressorTests
         int[] a = Tokens(20, 1), b = Tokens(7, 2);
         var memory = compressor.Compress([a, b]);
         DecoderExample[] examples = [new(TaskToken.Autoencode, [], a), new(TaskToken.Answer, [5, 6], [7, 8, 9])];
-        var batchLoss = decoder.Loss(memory, examples).item<float>();
-        var lossA = decoder.Loss(memory.Row(0), [examples[0]]).item<float>();
-        var lossB = decoder.Loss(memory.Row(1), [examples[1]]).item<float>();
+        var batchLoss = decoder.Loss(memory, examples).Mean.item<float>();
+        var lossA = decoder.Loss(memory.Row(0), [examples[0]]).Mean.item<float>();
+        var lossB = decoder.Loss(memory.Row(1), [examples[1]]).Mean.item<float>();
         // Token-weighted mean of the two rows.
         Assert.Equal((lossA * 20 + lossB * 3) / 23, batchLoss, 4);
     }

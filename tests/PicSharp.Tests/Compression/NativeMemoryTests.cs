@@ -41,7 +41,7 @@ public class NativeMemoryTests
             using (NewDisposeScope()) optimizer.zero_grad();
             using var trained = compressor.Compress([context]);
             using var loss = decoder.Loss(trained, [new DecoderExample(TaskToken.Autoencode, [], context)]);
-            loss.backward();
+            loss.Mean.backward();
             optimizer.step();
         }
 

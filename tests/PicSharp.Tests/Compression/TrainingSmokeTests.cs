@@ -22,7 +22,7 @@ public class TrainingSmokeTests
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var memory = compressor.Compress(passages);
-            var loss = decoder.Loss(memory, passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList());
+            var loss = decoder.Loss(memory, passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList()).Mean;
             loss.backward();
             optimizer.step();
             losses.Add(loss.item<float>());
