@@ -157,7 +157,7 @@ public static class PretrainCommands
         var differing = request.GivenTrajectoryOptions.Where(o => !Equals(o.Value(request.Options), o.Value(saved)))
             .Select(o => $"{o.Name} {o.Value(request.Options)} (checkpoint: {o.Value(saved)})").ToList();
         if (differing.Count > 0)
-            throw new TrainingException($"--resume continues with the checkpoint's training options, but {string.Join(", ", differing)} differ; " +
+            throw new TrainingException($"--resume continues with the checkpoint's training options, which these contradict: {string.Join(", ", differing)}; " +
                 $"leave them out, or start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
         return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
     }
