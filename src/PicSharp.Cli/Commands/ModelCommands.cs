@@ -80,7 +80,9 @@ public static class ModelCommands
             table.AddRow("tied embeddings", $"{config.TieWordEmbeddings}");
             table.AddRow("max positions / rope theta", $"{config.MaxPositionEmbeddings} / {config.RopeTheta}" + (config.RopeScaling is null ? "" : $" (llama3 scaling ×{config.RopeScaling.Factor})"));
             table.AddRow("parameters", $"{total:N0} total, {embedding:N0} embedding, {total - embedding:N0} non-embedding");
-            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
+            // Named as config.json names them (float32, bfloat16), not as safetensors headers do (F32, BF16).
+            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.Dtype).Distinct().Select(d =>
+                d is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 ? ModelFolder.TorchDtypeName(d) : $"{d}")) + $" (config: {config.TorchDtype})");
             table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
             table.AddRow("tokenizer", LoadedModel.TokenizerIn(folder.FullName) is { } tokenizer ? $"vocab {tokenizer.VocabSize}" : "none");
             AnsiConsole.Write(table);
