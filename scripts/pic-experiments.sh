@@ -53,22 +53,17 @@ gen "$qa/facts-test.json" --kind facts --split test --count "$(n 500)" --seed 13
 gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens "$longest"
 
-# done_steps OUT: the step OUT's checkpoint reached (0 without one); total_steps OUT: the steps it was planned for.
-done_steps() { [ -f "$1/checkpoint/state.json" ] && grep -o '"step": *[0-9]*' "$1/checkpoint/state.json" | grep -o '[0-9]*$' || echo 0; }
-total_steps() { grep -o '"total_steps": *[0-9]*' "$1/checkpoint/options.json" | grep -o '[0-9]*$'; }
+source scripts/checkpoint-steps.sh
 
 # stage OUT ARGS...: train-compressor with the arguments every stage shares; --resume when OUT has a checkpoint,
-# nothing when OUT's checkpoint already reached its planned steps. Returns 1 when the stage stopped early.
+# nothing when OUT's checkpoint already reached its planned steps. Fails when the stage stopped early.
 stage() {
   local out=$1; shift
-  local resume=()
-  if [ -d "$out/checkpoint" ]; then
-    [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ] && return 0
-    resume=(--resume)
-  fi
+  local resume
+  resume=$(resume_flag "$out") || return 0
   pic train-compressor --model "$base" --out "$out" --threads "$threads" --batch "$batch" --log-every 20 \
     --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$qa/facts-dev.json" --eval-samples 64 \
-    --token-cache "$run/train-tokens.bin" "$@" "${resume[@]}" || exit 1
+    --token-cache "$run/train-tokens.bin" "$@" $resume || exit 1
   [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ]
 }
 
