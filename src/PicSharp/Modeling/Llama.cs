@@ -21,9 +21,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
-        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+        // Same arithmetic as x32 * rsqrt(mean(x32²) + eps), with the small statistics updated in place and no
+        // conversions where the input is already fp32 (decoding runs this 2 × layers times per token).
+        var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var inverseRms = x32.pow(2).mean([-1], keepdim: true).add_(eps).rsqrt_();
+        var normed = x32 * inverseRms;
+        return (weight * (x.dtype == ScalarType.Float32 ? normed : normed.to(x.dtype))).MoveToOuterDisposeScope();
     }
 }
 
@@ -31,14 +34,28 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 /// Rotary position embedding with HF's rotate-half convention: dimension i is paired with i + head_dim/2.
 /// Frequencies come from rope_theta, optionally rescaled the Llama 3 way.
 /// </summary>
-public sealed class RotaryEmbedding
+/// <remarks>
+/// cos and sin of every position up to max_position_embeddings are tabulated once in fp32 (angles formed in fp32 as
+/// in HF; non-persistent buffers, so they never reach a checkpoint) and, per compute dtype, rounded once; a forward
+/// looks its positions up instead of recomputing them. The sin table carries the sign of rotate-half (−sin on the
+/// first half), so applying the rotation needs no negation. Positions past the table are computed directly.
+/// </remarks>
+public sealed class RotaryEmbedding : nn.Module
 {
-    readonly Tensor inverseFrequencies; // [head_dim / 2], fp32
+    readonly float[] inverseFrequencies; // [head_dim / 2]
+    readonly Tensor cos_table;           // [max_positions, head_dim]
+    readonly Tensor signed_sin_table;    // [max_positions, head_dim]
+    readonly Dictionary<ScalarType, (Tensor Cos, Tensor Sin)> roundedTables = [];
 
-    public RotaryEmbedding(LlamaConfig config)
+    public RotaryEmbedding(LlamaConfig config) : base(nameof(RotaryEmbedding))
     {
-        double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
-        inverseFrequencies = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
+        inverseFrequencies = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling).Select(v => (float)v).ToArray();
+        using var scope = NewDisposeScope();
+        var (cos, sin) = Direct(arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64));
+        cos_table = cos.DetachFromDisposeScope();
+        signed_sin_table = sin.DetachFromDisposeScope();
+        register_buffer("cos_table", cos_table, persistent: false);
+        register_buffer("signed_sin_table", signed_sin_table, persistent: false);
     }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
@@ -61,22 +78,58 @@ public sealed class RotaryEmbedding
         return (1 - smooth) * frequency / s.Factor + smooth * frequency;
     }
 
-    /// <summary>cos and sin for position ids [batch, seq], each [batch, 1, seq, head_dim] in the given dtype.</summary>
-    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, ScalarType dtype)
+    // fp32 cos and signed sin [n, head_dim] of the given positions (any shape, flattened).
+    (Tensor Cos, Tensor SignedSin) Direct(Tensor positions)
     {
         using var scope = NewDisposeScope();
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inverseFrequencies;
-        var emb = cat([freqs, freqs], dim: -1).unsqueeze(1);
-        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+        var freqs = positions.flatten().to(ScalarType.Float32).unsqueeze(-1) * tensor(inverseFrequencies);
+        var sin = freqs.sin();
+        return (cat([freqs, freqs], dim: -1).cos().MoveToOuterDisposeScope(), cat([-sin, sin], dim: -1).MoveToOuterDisposeScope());
     }
 
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x * cos + RotateHalf(x) * sin;
+    long TableLength => cos_table.shape[0];
 
-    static Tensor RotateHalf(Tensor x)
+    (Tensor Cos, Tensor Sin) Tables(ScalarType dtype)
     {
-        long half = x.shape[^1] / 2;
-        return cat([-x[.., .., .., (int)half..], x[.., .., .., ..(int)half]], dim: -1);
+        if (dtype == cos_table.dtype) return (cos_table, signed_sin_table);
+        if (!roundedTables.TryGetValue(dtype, out var tables))
+            roundedTables[dtype] = tables = (cos_table.to(dtype).DetachFromDisposeScope(), signed_sin_table.to(dtype).DetachFromDisposeScope());
+        return tables;
     }
+
+    /// <summary>cos and signed sin for positions start..start+seq of every row, each [1, 1, seq, head_dim].</summary>
+    public (Tensor Cos, Tensor Sin) Angles(long start, long seq, ScalarType dtype)
+    {
+        if (start + seq > TableLength) return Angles(arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0), start + seq, dtype);
+        var (cos, sin) = Tables(dtype);
+        return (cos.narrow(0, start, seq).view(1, 1, seq, -1), sin.narrow(0, start, seq).view(1, 1, seq, -1));
+    }
+
+    /// <summary>cos and signed sin for position ids [batch, seq] below <paramref name="end"/>, each [batch, 1, seq, head_dim].</summary>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, long end, ScalarType dtype)
+    {
+        long batch = positionIds.shape[0], seq = positionIds.shape[1];
+        if (end > TableLength)
+        {
+            var (directCos, directSin) = Direct(positionIds);
+            return (directCos.view(batch, 1, seq, -1).to(dtype), directSin.view(batch, 1, seq, -1).to(dtype));
+        }
+        var (cos, sin) = Tables(dtype);
+        var flat = positionIds.flatten();
+        return (cos.index_select(0, flat).view(batch, 1, seq, -1), sin.index_select(0, flat).view(batch, 1, seq, -1));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            foreach (var (cos, sin) in roundedTables.Values) { cos.Dispose(); sin.Dispose(); }
+        roundedTables.Clear();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin, where rotate_half(x) = [−x₂, x₁] is x rolled by half times the signed sin.</summary>
+    public static Tensor Apply(Tensor x, (Tensor Cos, Tensor Sin) angles) =>
+        x * angles.Cos + x.roll(x.shape[^1] / 2, -1) * angles.Sin;
 }
 
 /// <summary>Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache.</summary>
@@ -107,11 +160,17 @@ public sealed class LlamaAttention : nn.Module
         var q = q_proj.forward(x).view(batch, seq, heads, headDim).transpose(1, 2);
         var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
         var v = v_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
-        k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
+        q = RotaryEmbedding.Apply(q, rope);
+        k = RotaryEmbedding.Apply(k, rope);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
+        var attended = seq == 1 ? AttendOneQuery(q, k, v, mask) : Attend(q, k, v, mask);
+        return o_proj.forward(attended);
+    }
 
-        // GQA: each K/V head serves heads/kvHeads consecutive query heads (HF's repeat_kv order).
+    // GQA: each K/V head serves heads/kvHeads consecutive query heads (HF's repeat_kv order).
+    Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long batch = q.shape[0], seq = q.shape[2];
         if (kvHeads != heads)
         {
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
@@ -120,7 +179,19 @@ public sealed class LlamaAttention : nn.Module
         var attended = mask is null
             ? F.scaled_dot_product_attention(q, k, v, is_casual: seq > 1)
             : F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
-        return o_proj.forward(attended.transpose(1, 2).reshape(batch, seq, heads * headDim));
+        return attended.transpose(1, 2).reshape(batch, seq, heads * headDim);
+    }
+
+    // One query per row (a decoding step): the query heads that share a K/V head become that head's query rows, so
+    // K/V are read in place instead of being repeated (the same sums as Attend, per query head).
+    Tensor AttendOneQuery(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long batch = q.shape[0];
+        var grouped = q.reshape(batch, kvHeads, heads / kvHeads, headDim);
+        var attended = mask is null
+            ? F.scaled_dot_product_attention(grouped, k, v)
+            : F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
+        return attended.reshape(batch, 1, heads * headDim);
     }
 }
 
@@ -249,15 +320,24 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <param name="cache">receives this call's keys/values; earlier contents act as a prefix.</param>
     public Tensor Forward(Tensor embeddings, Tensor? positionIds = null, Tensor? mask = null, KvCache? cache = null)
     {
+        long start = cache?.NextPosition ?? 0;
+        // Default positions are known here; explicit ones are read back once (for the rotary table and the cache).
+        long end = positionIds is null ? start + embeddings.shape[1] : positionIds.max().item<long>() + 1;
+        return Forward(embeddings, positionIds, end, mask, cache);
+    }
+
+    /// <param name="end">one past the largest position id (a caller that knows it spares the read-back).</param>
+    internal Tensor Forward(Tensor embeddings, Tensor? positionIds, long end, Tensor? mask, KvCache? cache)
+    {
         using var scope = NewDisposeScope();
         long seq = embeddings.shape[1];
         int past = cache?.Length ?? 0;
-        long start = cache?.NextPosition ?? 0;
-        positionIds ??= arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0);
-        var rope = rotary.Angles(positionIds, embeddings.dtype);
+        var rope = positionIds is null
+            ? rotary.Angles(end - seq, seq, embeddings.dtype)
+            : rotary.Angles(positionIds, end, embeddings.dtype);
         Tensor? fullMask = mask is null ? DefaultMask(seq, past) : AttentionMask.ToFourDimensions(mask);
         var hidden = model.Forward(embeddings, rope, fullMask, cache);
-        if (cache is not null) cache.NextPosition = positionIds.max().item<long>() + 1;
+        if (cache is not null) cache.NextPosition = end;
         return hidden.MoveToOuterDisposeScope();
     }
 
