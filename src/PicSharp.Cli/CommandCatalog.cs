@@ -13,6 +13,7 @@ static class CommandCatalog
         TokenizerCommands.Create(),
         DataCommands.Create(),
         PretrainCommands.Create(),
+        TrainCompressorCommand.Create(),
         EvalLmCommand.Create(),
         BenchCommands.Create(),
     ];

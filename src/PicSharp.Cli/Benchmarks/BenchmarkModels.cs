@@ -33,11 +33,4 @@ public static class BenchmarkModels
 
     public static Tensor RandomTokens(long batch, long length, long seed = 1) =>
         randint(0, Reference.VocabSize, [batch, length], dtype: ScalarType.Int64, generator: new Generator((ulong)seed));
-
-    public static string Name(ScalarType dtype) => dtype switch
-    {
-        ScalarType.Float32 => "fp32",
-        ScalarType.BFloat16 => "bf16",
-        _ => dtype.ToString(),
-    };
 }

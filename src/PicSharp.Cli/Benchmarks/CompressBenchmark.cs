@@ -1,4 +1,5 @@
 using PicSharp.Compression;
+using PicSharp.Modeling;
 using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Benchmarks;
@@ -39,11 +40,11 @@ public static class CompressBenchmark
     public static CompressorOptions Options(CompressionPath path) =>
         new() { Ratio = 4, ChunkLength = 512, Policy = path.Policy, FastPath = path.FastPath };
 
-    /// <summary>Measures every length for one path and dtype on a fresh model (each model carries one compressor's LoRA).</summary>
+    /// <summary>Measures every length for one path and dtype on a fresh model.</summary>
     public static IEnumerable<CompressResult> Run(CompressionPath path, ScalarType dtype, IReadOnlyList<int> lengths,
         RunPlan plan, long memoryBudgetBytes)
     {
-        string name = BenchmarkModels.Name(dtype);
+        string name = ModelFolder.TorchDtypeName(dtype);
         var options = Options(path);
         using var model = BenchmarkModels.Create(dtype);
         model.eval();

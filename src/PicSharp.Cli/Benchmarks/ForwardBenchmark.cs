@@ -20,7 +20,7 @@ public static class ForwardBenchmark
     public static IEnumerable<WorkloadResult> Run(ScalarType dtype, double peakGigaFlops, ForwardBenchmarkOptions options)
     {
         var config = BenchmarkModels.Reference;
-        string name = BenchmarkModels.Name(dtype);
+        string name = ModelFolder.TorchDtypeName(dtype);
         using var model = BenchmarkModels.Create(dtype);
 
         model.eval();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PicSharp.Cli.Benchmarks;
+using PicSharp.Modeling;
 using PicSharp.Storage;
 using Spectre.Console;
 using static TorchSharp.torch;
@@ -22,22 +23,22 @@ public static class BenchCommands
         return bench;
     }
 
-    static Option<int> ThreadsOption() => new("--threads") { Description = "torch threads", DefaultValueFactory = _ => 2 };
     static Option<bool> QuickOption() => new("--quick") { Description = "fewer, smaller runs: checks that everything works, numbers are rough" };
     static Option<FileInfo?> JsonOption() => new("--json") { Description = "also write the results to this JSON file" };
 
     static Command Forward()
     {
-        var threads = ThreadsOption();
+        var threads = TorchThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
         var command = new Command("forward",
             "Prompt processing (512 tokens), KV-cache decoding (128 tokens, batch 1), training forward+backward (sequence 512), " +
-            "fp32 and bf16; matmul GFLOP/s; model-FLOP utilisation")
+            "float32 and bfloat16; matmul GFLOP/s; model-FLOP utilisation")
         { threads, quick, json };
         command.SetAction(parse => CommandErrors.Run("pic bench forward", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
+            RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             var plan = isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 5, BudgetSeconds: 60);
             var options = new ForwardBenchmarkOptions(PromptLength: 512, DecodeTokens: 128, TrainBatch: isQuick ? 1 : 4, TrainLength: 512, plan);
@@ -48,7 +49,7 @@ public static class BenchCommands
             var results = new List<WorkloadResult>();
             foreach (var dtype in Dtypes)
             {
-                string name = BenchmarkModels.Name(dtype);
+                string name = ModelFolder.TorchDtypeName(dtype);
                 peaks[name] = MatmulPeak.GigaFlopsPerSecond(dtype, 2048, isQuick ? plan : plan with { Runs = 10 });
                 AnsiConsole.MarkupLine($"[grey]matmul 2048x2048 {name}: {peaks[name]:F1} GFLOP/s[/]");
                 foreach (var result in ForwardBenchmark.Run(dtype, peaks[name], options))
@@ -77,7 +78,7 @@ public static class BenchCommands
 
     static Command Compress()
     {
-        var threads = ThreadsOption();
+        var threads = TorchThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
         var lengths = new Option<int[]>("--lengths")
@@ -90,11 +91,12 @@ public static class BenchCommands
             Description = "skip combinations whose attention would need more (default: 60% of available memory)",
         };
         var command = new Command("compress",
-            "Context tokens/s of the compressor (ratio 4, chunk 512): global mask vs pic mask vs pic fast path, fp32 and bf16")
+            "Context tokens/s of the compressor (ratio 4, chunk 512): global mask vs pic mask vs pic fast path, float32 and bfloat16")
         { threads, quick, lengths, memoryBudget, json };
         command.SetAction(parse => CommandErrors.Run("pic bench compress", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
+            RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int[] contextLengths = parse.GetValue(lengths) is { Length: > 0 } given ? given : isQuick ? [512, 2048] : [512, 2048, 8192];
             if (contextLengths.Any(l => l <= 0)) throw new ArgumentException("--lengths must be positive token counts");
@@ -165,6 +167,12 @@ public static class BenchCommands
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Converters = { new JsonStringEnumConverter() },
     };
+
+    /// <summary>Checked before the runs: a minute of measuring must not end in "cannot write".</summary>
+    static void RequireJsonOutput(FileInfo? file)
+    {
+        if (file is not null) OutputPath.RequireFile(file.FullName);
+    }
 
     static void WriteJson(FileInfo? file, object report)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using PicSharp.Data;
+using PicSharp.Storage;
 
 namespace PicSharp.Cli.Commands;
 
@@ -17,8 +18,13 @@ static class DataCommands
 
     static Command Qa()
     {
-        var kind = new Option<string>("--kind") { Description = "facts | definitions | arithmetic | recall", Required = true };
-        kind.AcceptOnlyFromAmong("facts", "definitions", "arithmetic", "recall");
+        var kind = new Option<string>("--kind")
+        {
+            Description = "facts | reading (many phrasings, scripts, distractors) | heldout (dev/test only: templates and names training never sees) "
+                + "| spans (questions on corpus sentences) | definitions | arithmetic | recall",
+            Required = true,
+        };
+        kind.AcceptOnlyFromAmong("facts", "reading", "heldout", "spans", "definitions", "arithmetic", "recall");
         var split = new Option<string>("--split") { Description = "train | dev | test", Required = true };
         split.AcceptOnlyFromAmong("train", "dev", "test");
         var count = new Option<int>("--count") { Description = "number of questions", DefaultValueFactory = _ => 1000 };
@@ -26,10 +32,10 @@ static class DataCommands
         var output = new Option<string>("--out") { Description = "SQuAD v1.1 JSON file to write", Required = true };
         var minTokens = new Option<int>("--min-tokens") { Description = "shortest context (words x 1.3)", DefaultValueFactory = _ => 100 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "longest context (words x 1.3)", DefaultValueFactory = _ => 2000 };
-        var minEntities = new Option<int?>("--min-entities") { Description = "facts/definitions: fewest entities or entries per context (instead of tokens); recall: fewest words or pairs" };
-        var maxEntities = new Option<int?>("--max-entities") { Description = "facts/definitions: most entities or entries per context; recall: most words or pairs" };
+        var minEntities = new Option<int?>("--min-entities") { Description = "facts/reading/heldout/definitions: fewest people or entries per context (instead of tokens; heldout default: 1, 3, 6, 12 in turn); recall: fewest words or pairs" };
+        var maxEntities = new Option<int?>("--max-entities") { Description = "facts/reading/heldout/definitions: most people or entries per context; recall: most words or pairs" };
         var perContext = new Option<int>("--questions-per-context") { Description = "questions asked about each context", DefaultValueFactory = _ => 1 };
-        var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions)", DefaultValueFactory = _ => "data" };
+        var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions) and corpus/ (spans)", DefaultValueFactory = _ => "data" };
         var command = new Command("qa", "generate a question-answering set in SQuAD v1.1 JSON")
         {
             kind, split, count, seed, output, minTokens, maxTokens, minEntities, maxEntities, perContext, dataDir,
@@ -42,9 +48,14 @@ static class DataCommands
             int n = parse.GetValue(count), s = parse.GetValue(seed), questions = parse.GetValue(perContext);
             try
             {
+                OutputPath.RequireFile(parse.GetValue(output)!);
                 List<SquadExample> examples = parse.GetValue(kind) switch
                 {
                     "facts" => new FactsGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "reading" => new ReadingGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "heldout" => new HeldOutGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "spans" => new CorpusSpanGenerator(TextCorpus.Read(Path.Combine(parse.GetValue(dataDir)!, "corpus", dataSplit.CorpusName())))
+                        { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "definitions" => new DefinitionsGenerator(Lexicon.Load(Path.Combine(parse.GetValue(dataDir)!, "lexicon", dataSplit.QaName() + ".jsonl")))
                         { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "arithmetic" => new ArithmeticGenerator().Generate(dataSplit, n, s),
@@ -71,6 +82,7 @@ static class DataCommands
             var clock = Stopwatch.StartNew();
             try
             {
+                OutputPath.RequireFolder(parse.GetValue(dataDir)!);
                 var result = DataFetch.Run(parse.GetValue(dataDir)!, Console.WriteLine);
                 foreach (var (split, size) in result.Corpus)
                     Console.WriteLine($"corpus {split.CorpusName(),-10} {size.Documents,5} documents {size.Bytes / 1e6,8:F1} MB");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using PicSharp.Compression;
 using PicSharp.Data;
 using PicSharp.Evaluation;
 using Spectre.Console;
@@ -8,11 +9,13 @@ namespace PicSharp.Cli.Commands;
 
 /// <summary>
 /// `pic demo`: one unseen passage from the facts generator's test split, a few of its questions, and the model's
-/// answer under each way of reading the passage (one column per answerer) beside the gold answer.
+/// answer under each way of reading the passage (one column per answerer) beside the gold answer: the full passage,
+/// its compressed memory (when a compressor folder is given or the bundled one exists) and nothing.
 /// </summary>
 static class DemoCommand
 {
     const string DefaultModel = "models/picsharp-small";
+    const string DefaultCompressor = "models/picsharp-small-pic16";
     const int PassagePreviewCharacters = 1200;
     // Short enough that several answers take seconds, long enough for a few entities.
     static readonly PassageSize DemoPassage = new(MinTokens: 150, MaxTokens: 350);
@@ -23,8 +26,12 @@ static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = LoadedModel.AnswerThreadsOption();
-        var command = new Command("demo", "answer questions about an unseen passage with and without reading it") { model, seed, questions, dtype, threads };
+        var threads = TorchThreads.Option();
+        var compressor = new Option<string?>("--compressor") { Description = $"compressor folder for the memory column (default: {DefaultCompressor} with the default model, when it exists)" };
+        var command = new Command("demo", "answer questions about an unseen passage from the passage, from its compressed memory, and without it")
+        {
+            model, seed, questions, dtype.Option, threads, compressor,
+        };
         command.SetAction(parse =>
         {
             try
@@ -32,11 +39,15 @@ static class DemoCommand
                 int count = parse.GetValue(questions);
                 if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
-                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
+                string? compressorDir = parse.GetValue(compressor)
+                    ?? (parse.GetValue(model) == DefaultModel && Directory.Exists(DefaultCompressor) ? DefaultCompressor : null);
+                using var memory = compressorDir is null ? null : new MemoryAnswerer(CompressorFolder.Load(loaded.Model, compressorDir), loaded.Tokenizer);
                 IQaAnswerer[] answerers =
                 [
                     LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer),
+                    .. memory is null ? Array.Empty<IQaAnswerer>() : [memory],
                     LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer),
                 ];
                 AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}[/]");
@@ -44,7 +55,9 @@ static class DemoCommand
                 var result = QaEvaluation.Evaluate(answerers, examples, QaEvaluation.InputLimit(loaded.Model.Config));
                 if (result.Skipped.Count > 0)
                     throw new ArgumentException($"the passage takes {result.Skipped[0].InputLength} tokens but the model reads at most {result.MaxInputLength}; try another --seed");
-                PrintAnswers(examples, result);
+                PrintAnswers(examples, result, memory);
+                if (memory is null)
+                    AnsiConsole.MarkupLineInterpolated($"[grey]no compressor at {DefaultCompressor}, so no answers from memory: train one with `pic train-compressor --ratio 16 --out RUN` (then `--objective qa --from RUN/checkpoint`) and pass --compressor RUN/checkpoint[/]");
                 AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
                 return 0;
             }
@@ -75,10 +88,10 @@ static class DemoCommand
         AnsiConsole.Write(new Panel(new Text(text)) { Header = new PanelHeader("passage (facts, test split: names never seen in training)") });
     }
 
-    static void PrintAnswers(IReadOnlyList<SquadExample> examples, QaEvaluationResult result)
+    static void PrintAnswers(IReadOnlyList<SquadExample> examples, QaEvaluationResult result, MemoryAnswerer? memory)
     {
         var table = new Table().AddColumns("question", "gold");
-        foreach (var mode in result.Modes) table.AddColumn(ColumnTitle(mode.Mode));
+        foreach (var mode in result.Modes) table.AddColumn(ColumnTitle(mode.Mode, memory));
         for (int i = 0; i < examples.Count; i++)
         {
             var cells = new List<Markup>
@@ -90,7 +103,7 @@ static class DemoCommand
             table.AddRow(cells);
         }
         var totals = new List<Markup> { new("[grey]mean[/]"), new("") };
-        totals.AddRange(result.Modes.Select(mode => new Markup($"[grey]EM {mode.ExactMatch:F2}  F1 {mode.F1:F2}[/]")));
+        totals.AddRange(result.Modes.Select(mode => new Markup($"[grey]EM {mode.ExactMatch:F2}  F1 {mode.F1:F2}\n{Markup.Escape(Time(mode, memory))}[/]")));
         table.AddRow(totals);
         AnsiConsole.Write(table);
     }
@@ -102,10 +115,15 @@ static class DemoCommand
         return new Markup($"[{colour}]{Markup.Escape(answer)}[/]\n[grey]EM {record.ExactMatch:F0}  F1 {record.F1:F2}[/]");
     }
 
-    static string ColumnTitle(string mode) => mode switch
+    static string ColumnTitle(string mode, MemoryAnswerer? memory) => mode switch
     {
-        "full" => "with the passage",
-        "none" => "without it",
+        "full" => "from the passage",
+        "memory" => $"from its {memory!.Compressor.Options.Ratio}x memory ({memory.MemoryTokens} vectors)",
+        "none" => "from nothing",
         _ => mode,
     };
+
+    static string Time(QaModeScore mode, MemoryAnswerer? memory) => mode.Mode == "memory"
+        ? $"compress {memory!.CompressionTime.TotalSeconds:F2} s + answer {memory.AnswerTime.TotalSeconds:F1} s"
+        : $"{mode.WallClock.TotalSeconds:F1} s";
 }

@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using static TorchSharp.torch;
@@ -11,27 +9,14 @@ sealed record LoadedModel(string Directory, LlamaForCausalLM Model, TextTokenize
 {
     // Greedy answers, one thread, 360-token prompt + 32 new tokens: 0.55 s in bf16 vs 0.7 s in fp32 on the 32M
     // reference config; equal (0.22 s) on picsharp-small's config, whose checkpoint is bf16 anyway.
-    const string DefaultAnswerDtype = "bfloat16";
-
     /// <summary>`--dtype` of the question-answering commands.</summary>
-    public static Option<string> AnswerDtypeOption()
-    {
-        var dtype = new Option<string>("--dtype") { Description = "float32 | bfloat16", DefaultValueFactory = _ => DefaultAnswerDtype };
-        dtype.AcceptOnlyFromAmong("float32", "bfloat16");
-        return dtype;
-    }
-
-    // One token at a time is a chain of small matmuls: a second thread gains little when the machine is idle, and on a
-    // busy 2-core machine the same 32-token answer took 0.6 s on one thread but 1.5-24 s on two.
-    /// <summary>`--threads` of the question-answering commands.</summary>
-    public static Option<int> AnswerThreadsOption() =>
-        new("--threads") { Description = "CPU threads for the model", DefaultValueFactory = _ => 1 };
+    public static DtypeOption AnswerDtypeOption() => DtypeOption.ForModel(ScalarType.BFloat16);
 
     /// <summary>Opens a folder for question answering: <paramref name="threads"/> torch threads, weights in <paramref name="dtype"/>.</summary>
-    public static LoadedModel LoadForAnswering(string directory, string dtype, int threads)
+    public static LoadedModel LoadForAnswering(string directory, ScalarType dtype, int threads)
     {
         TorchThreads.Set(threads);
-        return Load(directory, ModelFolder.ParseTorchDtype(dtype), "evaluation");
+        return Load(directory, dtype, "evaluation");
     }
 
     /// <summary>

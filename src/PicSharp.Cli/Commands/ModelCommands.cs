@@ -21,13 +21,17 @@ public static class ModelCommands
         var output = new Option<DirectoryInfo>("--out") { Description = "model folder to create", Required = true };
         var tokenizer = new Option<FileInfo?>("--tokenizer") { Description = "tokenizer.json to copy into the folder" };
         var seed = new Option<long>("--seed") { Description = "random seed of the weights", DefaultValueFactory = _ => 0 };
-        var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 (default: the config's torch_dtype)" };
+        var dtype = new DtypeOption("--dtype", "weights (default: the config's torch_dtype)",
+            [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16]);
         var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
+        var threads = TorchThreads.Option();
         var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
-        { config, output, tokenizer, seed, dtype, force };
+        { config, output, tokenizer, seed, dtype.Option, force, threads };
         command.SetAction(parse => Run("pic init", () =>
         {
+            TorchThreads.Set(parse.GetValue(threads));
             var dir = parse.GetValue(output)!;
+            OutputPath.RequireFolder(dir.FullName);
             if (dir.Exists && dir.EnumerateFileSystemInfos().Any() && !parse.GetValue(force))
                 throw new IOException($"{dir.FullName} is not empty; pass --force to write into it");
             var modelConfig = LlamaConfig.Load(RequireFile(parse.GetValue(config)!, "config").FullName);
@@ -38,7 +42,7 @@ public static class ModelCommands
                 if (loaded.VocabSize > modelConfig.VocabSize)
                     throw new ArgumentException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
             }
-            var weightsDtype = ModelFolder.ParseTorchDtype(parse.GetValue(dtype) ?? modelConfig.TorchDtype);
+            var weightsDtype = dtype.Value(parse) ?? ModelFolder.ParseTorchDtype(modelConfig.TorchDtype);
 
             using var model = new LlamaForCausalLM(modelConfig);
             model.InitializeWeights(parse.GetValue(seed));
@@ -76,7 +80,9 @@ public static class ModelCommands
             table.AddRow("tied embeddings", $"{config.TieWordEmbeddings}");
             table.AddRow("max positions / rope theta", $"{config.MaxPositionEmbeddings} / {config.RopeTheta}" + (config.RopeScaling is null ? "" : $" (llama3 scaling ×{config.RopeScaling.Factor})"));
             table.AddRow("parameters", $"{total:N0} total, {embedding:N0} embedding, {total - embedding:N0} non-embedding");
-            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
+            // Named as config.json names them (float32, bfloat16), not as safetensors headers do (F32, BF16).
+            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.Dtype).Distinct().Select(d =>
+                d is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 ? ModelFolder.TorchDtypeName(d) : $"{d}")) + $" (config: {config.TorchDtype})");
             table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
             table.AddRow("tokenizer", LoadedModel.TokenizerIn(folder.FullName) is { } tokenizer ? $"vocab {tokenizer.VocabSize}" : "none");
             AnsiConsole.Write(table);
@@ -88,30 +94,43 @@ public static class ModelCommands
     {
         var model = ModelOption();
         var prompt = new Option<string>("--prompt") { Description = "text to continue", Required = true };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 64 };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "at most this many tokens (and never past the model's max_position_embeddings)", DefaultValueFactory = _ => 64 };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "stop when this text appears (repeatable)" };
         var noBos = NoBosOption();
+        var dtype = DtypeOption.ForModel(null);
+        var threads = TorchThreads.Option();
         var command = new Command("generate", "Continue a prompt, streaming tokens as they are produced")
-        { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos };
+        { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos, dtype.Option, threads };
         command.SetAction(parse => Run("pic generate", () =>
         {
-            var loaded = LoadedModel.Load(parse.GetValue(model)!.FullName, dtype: null, "generate");
-            using var llm = loaded.Model;
-            var tokenizer = loaded.Tokenizer;
-            var promptIds = PromptIds(parse.GetValue(prompt)!, llm.Config, tokenizer, parse.GetValue(noBos));
-            if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
+            TorchThreads.Set(parse.GetValue(threads));
             var stopStrings = parse.GetValue(stop) ?? [];
-            var options = new GenerationOptions
+            var requested = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxNewTokens),
                 Temperature = parse.GetValue(temperature),
                 TopP = parse.GetValue(topP),
                 Seed = parse.GetValue(seed),
-                StopTokenIds = [.. llm.Config.EosTokenIds, .. tokenizer.EosTokenId is int eos ? [eos] : Array.Empty<int>()],
                 StopStrings = stopStrings,
+            };
+            requested.Validate(); // before the model loads
+            var loaded = LoadedModel.Load(parse.GetValue(model)!.FullName, dtype.Value(parse), "generate");
+            using var llm = loaded.Model;
+            var tokenizer = loaded.Tokenizer;
+            var promptIds = PromptIds(parse.GetValue(prompt)!, llm.Config, tokenizer, parse.GetValue(noBos));
+            if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
+            int window = llm.Config.MaxPositionEmbeddings;
+            if (promptIds.Count >= window)
+                throw new ArgumentException($"the prompt has {promptIds.Count} tokens but the model reads at most {window} (max_position_embeddings), new tokens included");
+            // Positions past the window were never trained (and RoPE tables may end there): stop at its end.
+            int room = window - promptIds.Count;
+            var options = requested with
+            {
+                MaxNewTokens = Math.Min(requested.MaxNewTokens, room),
+                StopTokenIds = [.. llm.Config.EosTokenIds, .. tokenizer.EosTokenId is int eos ? [eos] : Array.Empty<int>()],
             };
 
             string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids, skipIdsWithoutText: true);
@@ -130,9 +149,11 @@ public static class ModelCommands
             double seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine();
             int n = result.Tokens.Count;
+            bool atWindow = result.Reason == StopReason.MaxNewTokens && options.MaxNewTokens < requested.MaxNewTokens;
+            string reason = atWindow ? $"the model's window: prompt {promptIds.Count} + {n} new tokens = max_position_embeddings {window}" : $"{result.Reason}";
             string decodeRate = n > 1 ? $", decoding {(n - 1) / (seconds - firstToken!.Value):F1} tokens/s" : "";
             Console.Error.WriteLine($"[{n} tokens in {seconds:F2} s: {n / seconds:F1} tokens/s overall{decodeRate}; " +
-                $"prompt {promptIds.Count} tokens; stop: {result.Reason}]");
+                $"prompt {promptIds.Count} tokens; stop: {reason}]");
         }));
         return command;
     }
@@ -145,23 +166,27 @@ public static class ModelCommands
         var window = new Option<int?>("--window") { Description = "tokens per window (default: max_position_embeddings)" };
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var noBos = NoBosOption();
+        var dtype = DtypeOption.ForModel(null);
+        var threads = TorchThreads.Option();
         var command = new Command("perplexity", "Log-probability of every token under the model, and the perplexity")
-        { model, file, tokens, window, json, noBos };
+        { model, file, tokens, window, json, noBos, dtype.Option, threads };
         command.SetAction(parse => Run("pic perplexity", () =>
         {
+            TorchThreads.Set(parse.GetValue(threads));
+            var computeDtype = dtype.Value(parse);
             var textFile = parse.GetValue(file);
             string? tokenList = parse.GetValue(tokens);
             if ((textFile is null) == (tokenList is null)) throw new ArgumentException("give exactly one of --file or --tokens");
             var dir = parse.GetValue(model)!;
             LoadedModel.RequireFolder(dir.FullName);
             var tokenizer = LoadedModel.TokenizerIn(dir.FullName);
-            using var llm = ModelFolder.Load(dir.FullName);
+            using var llm = ModelFolder.Load(dir.FullName, computeDtype);
 
             IReadOnlyList<int> ids;
             if (textFile is not null)
             {
                 if (tokenizer is null) throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.TokenizerFile}: --file needs it to tokenize; use --tokens instead");
-                string content = File.ReadAllText(RequireFile(textFile, "text").FullName);
+                string content = Utf8File.ReadAllText(RequireFile(textFile, "text").FullName);
                 if (content.Length == 0) throw new ArgumentException($"{textFile.FullName} is empty");
                 ids = PromptIds(content, llm.Config, tokenizer, parse.GetValue(noBos));
             }
@@ -169,27 +194,29 @@ public static class ModelCommands
 
             var result = Perplexity.Evaluate(llm, ids, parse.GetValue(window));
             string? Piece(int id) => tokenizer?.Token(id) is null ? null : tokenizer.Decode([id]); // padded vocab: no text
-            if (parse.GetValue(json)) PrintJson(result, Piece);
-            else PrintTable(result, Piece);
+            string dtypeName = ModelFolder.TorchDtypeName(llm.Dtype);
+            if (parse.GetValue(json)) PrintJson(result, Piece, dtypeName);
+            else PrintTable(result, Piece, dtypeName);
         }));
         return command;
     }
 
-    static void PrintTable(PerplexityResult result, Func<int, string?> piece)
+    static void PrintTable(PerplexityResult result, Func<int, string?> piece, string dtype)
     {
         var table = new Table().AddColumns("position", "id", "token", "log p");
         foreach (var t in result.Tokens)
             table.AddRow($"{t.Position}", $"{t.TokenId}", Markup.Escape(JsonSerializer.Serialize(piece(t.TokenId) ?? "")), $"{t.LogProbability:F4}");
         AnsiConsole.Write(table);
         Console.WriteLine($"perplexity {result.Perplexity:F4} over {result.Tokens.Count} predicted tokens " +
-            $"(mean log p {result.MeanLogProbability:F4}, window {result.WindowLength})");
+            $"(mean log p {result.MeanLogProbability:F4}, window {result.WindowLength}, {dtype})");
     }
 
-    static void PrintJson(PerplexityResult result, Func<int, string?> piece)
+    static void PrintJson(PerplexityResult result, Func<int, string?> piece, string dtype)
     {
         var report = new
         {
             perplexity = result.Perplexity,
+            dtype,
             mean_log_probability = result.MeanLogProbability,
             predicted_tokens = result.Tokens.Count,
             window = result.WindowLength,

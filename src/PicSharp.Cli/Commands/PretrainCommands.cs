@@ -5,7 +5,6 @@ using PicSharp.Storage;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using PicSharp.Training;
-using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
@@ -31,8 +30,8 @@ public static class PretrainCommands
         var warmup = new Option<int>("--warmup") { Description = "linear warmup steps", DefaultValueFactory = _ => 100 };
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
         var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0 };
-        var dtype = new Option<string>("--dtype") { Description = "fp32 or bf16 (bf16 compute, fp32 master weights)", DefaultValueFactory = _ => "bf16" };
-        dtype.AcceptOnlyFromAmong("fp32", "bf16");
+        var dtype = new DtypeOption("--dtype", "compute (default bfloat16: forward and backward in bfloat16 over float32 master weights)",
+            [ScalarType.Float32, ScalarType.BFloat16], ScalarType.BFloat16);
         var seed = new Option<long>("--seed") { Description = "seeds initialisation and data order", DefaultValueFactory = _ => 1234 };
         var qaShare = new Option<double>("--qa-share") { Description = "fraction of sequences made of QA examples", DefaultValueFactory = _ => 0.5 };
         var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => 10 };
@@ -42,45 +41,54 @@ public static class PretrainCommands
         var resume = new Option<bool>("--resume") { Description = "continue RUN_DIR/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
-        var exportDtype = new Option<string>("--export-dtype") { Description = "dtype of RUN_DIR/model weights", DefaultValueFactory = _ => "float32" };
-        exportDtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
-        var threads = new Option<int?>("--threads") { Description = "torch threads (default: torch's choice)" };
+        var exportDtype = new DtypeOption("--export-dtype", "RUN_DIR/model's weights (default: float32)",
+            [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
+        var threads = TorchThreads.Option();
+        var resumeGuard = new ResumeGuard<TrainingOptions>(
+        [
+            (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (seqLen, o => o.SequenceLength), (accum, o => o.GradientAccumulation),
+            (lr, o => o.LearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
+            (weightDecay, o => o.WeightDecay), (maxGradNorm, o => o.MaxGradNorm), (dtype.Option, o => o.Dtype), (seed, o => o.Seed),
+            (qaShare, o => o.QaShare), (evalEvery, o => o.EvalEverySteps), (evalSequences, o => o.EvalSequences),
+        ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
         {
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
-            weightDecay, maxGradNorm, dtype, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
-            maxMinutes, stopAtStep, exportDtype, threads,
+            weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
+            maxMinutes, stopAtStep, exportDtype.Option, threads,
         };
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
-            if (parse.GetValue(threads) is int n) TorchThreads.Set(n);
+            TorchThreads.Set(parse.GetValue(threads));
             var options = new TrainingOptions
             {
                 LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),
                 TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch), SequenceLength = parse.GetValue(seqLen),
                 GradientAccumulation = parse.GetValue(accum), MaxGradNorm = parse.GetValue(maxGradNorm), WeightDecay = parse.GetValue(weightDecay),
-                Seed = parse.GetValue(seed), Dtype = parse.GetValue(dtype)!, QaShare = parse.GetValue(qaShare),
+                Seed = parse.GetValue(seed), Dtype = ModelFolder.TorchDtypeName(dtype.Value(parse)!.Value), QaShare = parse.GetValue(qaShare),
                 CheckpointMinutes = parse.GetValue(checkpointMinutes), LogEverySteps = parse.GetValue(logEvery),
                 EvalEverySteps = parse.GetValue(evalEvery), EvalSequences = parse.GetValue(evalSequences),
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
-                options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), ModelFolder.ParseTorchDtype(parse.GetValue(exportDtype)!));
-            try { return Pretrain(request); }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic pretrain-lm", e); }
-        });
+                options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
+                resumeGuard.For(parse));
+            return Pretrain(request);
+        }));
         return command;
     }
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
-        FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype);
+        FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,
+        ResumeGuard<TrainingOptions>.Given GivenTrajectory);
 
     static int Pretrain(PretrainRequest request)
     {
-        var options = request.Resume
-            ? PretrainRun.ReadCheckpointOptions(request.RunDir) with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps }
-            : request.Options;
+        // Held to the end, the export of RUN/model included: a second run into this folder is refused, naming this one.
+        using var claim = RunFolderLock.Acquire(request.RunDir);
+        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
+        var options = request.Resume ? ResumedOptions(request) : request.Options;
         options.Validate();
         if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
@@ -90,6 +98,8 @@ public static class PretrainCommands
             FileSha256.Hex(request.Tokenizer.FullName) + (tokenizer.BosTokenId is null ? "" : "+bos"));
 
         using var model = CreateModel(request, tokenizer.VocabSize);
+        if (options.SequenceLength > model.Config.MaxPositionEmbeddings)
+            throw new TrainingException($"--seq-len {options.SequenceLength} is longer than the model reads (max_position_embeddings {model.Config.MaxPositionEmbeddings})");
         Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");
 
         var documents = ReadDocuments(request.Corpus);
@@ -120,9 +130,12 @@ public static class PretrainCommands
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
-        var final = Console.IsOutputRedirected
-            ? RunWithLogLines(run, options, request.StopAtStep, maxDuration, cancel.Token)
-            : RunWithProgressBar(run, options, request.StopAtStep, maxDuration, cancel.Token);
+        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
+        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
+            $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
+        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
+        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
+        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, cancel.Token));
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>
@@ -133,6 +146,15 @@ public static class PretrainCommands
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss}; " +
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;
+    }
+
+    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
+    static TrainingOptions ResumedOptions(PretrainRequest request)
+    {
+        var saved = PretrainRun.ReadCheckpointOptions(request.RunDir);
+        request.GivenTrajectory.RequireMatch(request.Options, saved,
+            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
+        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
     }
 
     static List<string> ReadDocuments(string path)
@@ -159,64 +181,5 @@ public static class PretrainCommands
         return model;
     }
 
-    static RunState RunWithLogLines(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        var throughput = new ThroughputWindow();
-        run.StepCompleted += (step, state) =>
-        {
-            throughput.Add(step);
-            if (step.Step % options.LogEverySteps == 0 || step.Step == options.TotalSteps)
-                Log($"step {step.Step}/{options.TotalSteps} loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} " +
-                    $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
-        };
-        run.Evaluated += e => Log($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
-        run.CheckpointWritten += dir => Log($"checkpoint at step {run.Step} in {dir}");
-        return run.Run(stopAtStep, maxDuration, cancel);
-    }
-
-    static RunState RunWithProgressBar(PretrainRun run, TrainingOptions options, int? stopAtStep, TimeSpan? maxDuration, CancellationToken cancel)
-    {
-        RunState final = run.State(0);
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("starting", maxValue: options.TotalSteps);
-                task.Value = run.Step;
-                var throughput = new ThroughputWindow();
-                string validationText = "";
-                run.Evaluated += e => validationText = $" val {e.Loss:F3} (ppl {e.Perplexity:F1})";
-                run.StepCompleted += (step, _) =>
-                {
-                    throughput.Add(step);
-                    task.Value = step.Step;
-                    task.Description = Markup.Escape($"step {step.Step} loss {step.Loss:F3}{validationText} lr {step.LearningRate:E1} " +
-                        $"{throughput.TokensPerSecond:F0} tok/s eta {Eta(options, step.Step, throughput)}");
-                };
-                final = run.Run(stopAtStep, maxDuration, cancel);
-            });
-        return final;
-    }
-
-    static string Eta(TrainingOptions options, int step, ThroughputWindow throughput) =>
-        throughput.TokensPerSecond > 0
-            ? TimeSpan.FromSeconds((options.TotalSteps - step) * options.TokensPerStep / throughput.TokensPerSecond).ToString(@"hh\:mm\:ss")
-            : "?";
-
-    static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
-
-    /// <summary>Tokens per second over the last few steps (the first steps of a run are slower).</summary>
-    sealed class ThroughputWindow
-    {
-        readonly Queue<StepResult> recent = new();
-
-        public void Add(StepResult step)
-        {
-            recent.Enqueue(step);
-            if (recent.Count > 20) recent.Dequeue();
-        }
-
-        public double TokensPerSecond => recent.Count == 0 ? 0 : recent.Sum(s => s.Tokens) / recent.Sum(s => s.Seconds);
-    }
+    static void Log(string message) => TrainingProgress.Log(message);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using PicSharp.Data;
+using PicSharp.Storage;
 using PicSharp.Tokenization;
 
 namespace PicSharp.Cli.Commands;
@@ -42,6 +43,7 @@ static class TokenizerCommands
             string outputPath = parse.GetValue(output)!;
             try
             {
+                OutputPath.RequireFile(outputPath); // before training, not after it
                 var options = new BpeTrainerOptions
                 {
                     VocabSize = parse.GetValue(vocabSize),

@@ -9,17 +9,34 @@ namespace PicSharp.Compression;
 public enum TaskToken { Autoencode = 0, Continue = 1, Answer = 2 }
 
 /// <summary>
-/// The compressor: the base model with LoRA adapters switched on, plus `ChunkLength / Ratio` learned memory-token
-/// embeddings that every chunk reuses. It reads contexts and returns one memory embedding (or per-layer K/V) per
-/// `Ratio` context tokens. The same model object, adapters off, is the frozen decoder.
+/// The compressor: a base model run with this compressor's LoRA adapter, plus `ChunkLength / Ratio` learned
+/// memory-token embeddings that every chunk reuses. It reads contexts and returns one memory embedding (or per-layer
+/// K/V) per `Ratio` context tokens. The same model object, with no adapter selected, is the frozen decoder.
 /// </summary>
+/// <remarks>
+/// The compressor references the base model and does not own it: its parameters, state_dict, <c>to(…)</c> and
+/// <c>Dispose()</c> cover only what it adds (memory and task tokens, and its LoRA matrices under PEFT's names
+/// `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`). Its adapter is attached to the model's
+/// projections under <see cref="AdapterName"/> and detached on Dispose, so several compressors can share one loaded
+/// model. The one lasting change to the model is deliberate: its weights are frozen (requires_grad = false), because
+/// PIC trains only adapters and tokens, and a frozen base spares backward the base's weight gradients (as large as
+/// the model itself). Unfreeze them yourself if you later train the base.
+/// </remarks>
 public sealed class Compressor : nn.Module
 {
+    /// <summary>Prefix of the adapter parameters' names: PEFT's wrapper (base_model) around the causal LM (model).</summary>
+    public const string AdapterPrefix = "base_model.model.";
+
+    static int instances;
+
     readonly Parameter memory_tokens; // [slots, hidden], fp32
     readonly Parameter task_tokens;   // [3, hidden], fp32
+    readonly List<(string Path, Projection Projection, LoraAdapter Adapter)> adapters = [];
 
     public LlamaForCausalLM Model { get; }
     public CompressorOptions Options { get; }
+    /// <summary>The name this compressor's adapter has in the model's projections (unique in the process).</summary>
+    public string AdapterName { get; }
     public Parameter MemoryTokens => memory_tokens;
     public Parameter TaskTokens => task_tokens;
 
@@ -28,23 +45,38 @@ public sealed class Compressor : nn.Module
         options.Validate();
         Model = model;
         Options = options;
-        var generator = new Generator(seed);
+        AdapterName = $"pic-{Interlocked.Increment(ref instances)}";
+        using var generator = new Generator(seed);
         foreach (var (path, projection) in model.Projections)
             if (options.Lora.TargetModules.Contains(path[(path.LastIndexOf('.') + 1)..]))
-                projection.AttachLora(options.Lora.Rank, options.Lora.Alpha, options.Lora.Dropout, generator);
-        foreach (var (name, parameter) in model.named_parameters())
-            parameter.requires_grad = name.Contains(".lora_");
+                adapters.Add((path, projection, new LoraAdapter(projection.InFeatures, projection.OutFeatures,
+                    options.Lora.Rank, options.Lora.Alpha, options.Lora.Dropout, generator)));
 
         // New embeddings start at the scale of the vocabulary's, so the frozen decoder sees familiar magnitudes.
-        double scale = model.Body.EmbedTokens.weight!.to(ScalarType.Float32).std().item<float>();
-        memory_tokens = new Parameter(randn(options.MemorySlots, model.Config.HiddenSize, generator: generator) * scale);
-        task_tokens = new Parameter(randn(Enum.GetValues<TaskToken>().Length, model.Config.HiddenSize, generator: generator) * scale);
-        RegisterComponents();
+        memory_tokens = new Parameter(ScaledNormal(model, options.MemorySlots, generator));
+        task_tokens = new Parameter(ScaledNormal(model, Enum.GetValues<TaskToken>().Length, generator));
+        // Registered by hand: RegisterComponents would also register the model behind the Model property.
+        register_parameter(nameof(memory_tokens), memory_tokens);
+        register_parameter(nameof(task_tokens), task_tokens);
+        register_module("base_model", AdapterTree.Of(adapters.Select(a => ("model." + a.Path, a.Adapter))));
+
+        foreach (var parameter in model.parameters()) parameter.requires_grad = false;
+        foreach (var (_, projection, adapter) in adapters) projection.AttachAdapter(AdapterName, adapter);
     }
 
-    /// <summary>Everything that trains: LoRA matrices, memory-token and task-token embeddings.</summary>
-    public IReadOnlyList<Parameter> TrainableParameters() =>
-        [memory_tokens, task_tokens, .. Model.parameters().Where(p => p.requires_grad)];
+    static Tensor ScaledNormal(LlamaForCausalLM model, long rows, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        double scale = model.Body.EmbedTokens.weight!.to(ScalarType.Float32).std().item<float>();
+        return (randn(rows, model.Config.HiddenSize, generator: generator) * scale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>This compressor's LoRA parameters by model path (`model.layers.0.self_attn.q_proj.lora_A.weight`).</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> AdapterParameters() =>
+        named_parameters().Where(p => p.name.StartsWith(AdapterPrefix)).Select(p => (p.name[AdapterPrefix.Length..], p.parameter));
+
+    /// <summary>Everything that trains: memory-token and task-token embeddings, LoRA matrices.</summary>
+    public IReadOnlyList<Parameter> TrainableParameters() => [memory_tokens, task_tokens, .. AdapterParameters().Select(p => p.Parameter)];
 
     public Tensor TaskEmbedding(TaskToken task) => task_tokens[(int)task].to(Model.Dtype);
 
@@ -74,7 +106,7 @@ public sealed class Compressor : nn.Module
             Model.Embed(tokenIds));
         var positions = rows.Positions() + tensor(rows.RowContexts.Select(b => positionOffsets[b]).ToArray()).unsqueeze(1);
 
-        using var adapters = Model.AdaptersEnabled(true);
+        using var adapter = Model.UseAdapter(AdapterName);
         using var cache = Options.Kind == MemoryKind.KeyValues ? new KvCache(Model.Config.NumHiddenLayers) : null;
         var hidden = Model.Forward(embeddings, positions, rows.Mask, cache);
 
@@ -94,7 +126,8 @@ public sealed class Compressor : nn.Module
     /// <summary>
     /// Incremental compression under `pic`: keeps the memory blocks of the old context's complete chunks bit for bit
     /// and compresses only the rest of <paramref name="fullContext"/> (the old partial chunk and the new text).
-    /// The caller guarantees that fullContext starts with the context the memory was made from.
+    /// The caller guarantees that fullContext starts with the context the memory was made from. The result is new
+    /// tensors; <paramref name="memory"/> stays the caller's.
     /// </summary>
     public CompressedMemory Extend(CompressedMemory memory, IReadOnlyList<int> fullContext)
     {
@@ -108,9 +141,18 @@ public sealed class Compressor : nn.Module
         int keptTokens = keptChunks * Options.ChunkLength;
         if (keptTokens == fullContext.Count) return memory.Prefix(memory.Counts[0], memory.NextPositions[0], oldLength);
 
-        var kept = memory.Prefix(keptChunks * Options.MemorySlots, keptTokens, keptTokens);
         var rest = Compress([fullContext.Skip(keptTokens).ToList()], [keptTokens]);
         if (keptChunks == 0) return rest;
-        return CompressedMemory.Concatenate(kept, rest);
+        using (rest)
+        using (var kept = memory.Prefix(keptChunks * Options.MemorySlots, keptTokens, keptTokens))
+            return CompressedMemory.Concatenate(kept, rest);
+    }
+
+    /// <summary>Detaches this compressor's adapter from the model and frees what the compressor owns; the model stays usable.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            foreach (var (_, projection, _) in adapters) projection.DetachAdapter(AdapterName);
+        base.Dispose(disposing);
     }
 }

@@ -24,12 +24,12 @@ public static class CompressorFolder
     }
 
     /// <summary>
-    /// Rebuilds the compressor on <paramref name="baseModel"/> (which receives the LoRA layers, so it must have none)
-    /// after checking every file against the model; the result is in eval mode.
+    /// Rebuilds the compressor on <paramref name="baseModel"/> after checking every file against the model; its adapter
+    /// is attached under its own name, so other compressors may share the model. The result is in eval mode.
     /// </summary>
     public static Compressor Load(LlamaForCausalLM baseModel, string dir)
     {
-        var options = ReadOptions(dir) with { Lora = PeftAdapter.ReadConfig(dir) };
+        var options = ReadOptions(dir);
         PeftAdapter.CheckWeights(baseModel, options.Lora, dir);
         string embeddingsPath = Path.Combine(dir, EmbeddingsFile);
         using (var reader = new SafeTensorsReader(embeddingsPath))
@@ -45,7 +45,7 @@ public static class CompressorFolder
         }
 
         var compressor = new Compressor(baseModel, options);
-        PeftAdapter.LoadWeights(baseModel, dir);
+        PeftAdapter.LoadWeights(compressor, dir);
         var stored = SafeTensorsFile.Load(embeddingsPath);
         using (no_grad())
         {
@@ -63,7 +63,7 @@ public static class CompressorFolder
     /// </summary>
     public static string Fingerprint(Compressor compressor) =>
         Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora),
-            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(ModelFolder.AdapterParameters(compressor.Model)));
+            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(compressor.AdapterParameters().Select(p => (p.Name, (Tensor)p.Parameter))));
 
     static Dictionary<string, Tensor> Embeddings(Compressor compressor) => new()
     {
@@ -78,13 +78,16 @@ public static class CompressorFolder
         ["ratio"] = options.Ratio,
         ["chunk_length"] = options.ChunkLength,
         ["policy"] = options.Policy.Name(),
-        ["placement"] = FolderJson.KebabName(options.Placement),
-        ["positions"] = FolderJson.KebabName(options.Positions),
-        ["kind"] = FolderJson.KebabName(options.Kind),
+        ["placement"] = KebabCase.Name(options.Placement),
+        ["positions"] = KebabCase.Name(options.Positions),
+        ["kind"] = KebabCase.Name(options.Kind),
         ["fast_path"] = options.FastPath,
     }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-    static CompressorOptions ReadOptions(string dir)
+    /// <summary>The options of a compressor folder: compressor.json and the LoRA settings of adapter_config.json.</summary>
+    public static CompressorOptions ReadOptions(string dir) => ReadCompressorJson(dir) with { Lora = PeftAdapter.ReadConfig(dir) };
+
+    static CompressorOptions ReadCompressorJson(string dir)
     {
         string path = Path.Combine(dir, OptionsFile);
         InvalidDataException Error(string message) => new($"{path}: {message}");

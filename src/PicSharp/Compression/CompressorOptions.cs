@@ -28,6 +28,9 @@ public sealed record CompressorOptions
 
     public int MemorySlots => ChunkLength / Ratio;
 
+    /// <summary>Memory tokens a context of <paramref name="contextLength"/> tokens becomes.</summary>
+    public int MemoryCount(int contextLength) => new MemoryLayout(contextLength, Ratio, ChunkLength).MemoryCount;
+
     public void Validate()
     {
         MemoryLayout.Validate(1, Ratio, ChunkLength);

@@ -44,7 +44,7 @@ public static class MemoryFile
             ["version"] = "1",
             ["compressor_id"] = info.CompressorId,
             ["base_model_id"] = info.BaseModelId,
-            ["kind"] = FolderJson.KebabName(info.Kind),
+            ["kind"] = KebabCase.Name(info.Kind),
             ["policy"] = info.Policy.Name(),
             ["ratio"] = Text(info.Ratio),
             ["chunk_length"] = Text(info.ChunkLength),
@@ -94,7 +94,7 @@ public static class MemoryFile
         if (!metadata.TryGetValue("format", out string? format) || format != Format)
             throw Error($"not a PicSharp memory file (metadata 'format' is '{format}', expected '{Format}')");
         if (Field("version") != "1") throw Error($"memory file version {Field("version")} is not supported (only 1)");
-        if (!FolderJson.TryParseKebab(Field("kind"), out MemoryKind kind))
+        if (!KebabCase.TryParse(Field("kind"), out MemoryKind kind))
             throw Error($"metadata field 'kind' = '{Field("kind")}' is not embeddings or key-values");
         MaskPolicy policy;
         try { policy = MaskPolicyNames.Parse(Field("policy")); }

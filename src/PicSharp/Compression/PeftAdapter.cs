@@ -15,7 +15,7 @@ public static class PeftAdapter
 {
     public const string ConfigFile = "adapter_config.json";
     public const string WeightsFile = "adapter_model.safetensors";
-    const string KeyPrefix = "base_model.model.";
+    const string KeyPrefix = Compressor.AdapterPrefix;
 
     public static void Save(Compressor compressor, string dir, string? baseModelNameOrPath = null)
     {
@@ -37,7 +37,7 @@ public static class PeftAdapter
             ["inference_mode"] = true,
         };
         using var scope = NewDisposeScope();
-        var weights = ModelFolder.AdapterParameters(compressor.Model).ToDictionary(p => KeyPrefix + p.Name, p => p.Tensor.detach());
+        var weights = compressor.AdapterParameters().ToDictionary(p => KeyPrefix + p.Name, p => p.Parameter.detach());
         SafeTensorsFile.Save(Path.Combine(dir, WeightsFile), weights, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
@@ -84,12 +84,12 @@ public static class PeftAdapter
             throw new InvalidDataException($"{path}: the adapter does not fit the model; {problems}");
     }
 
-    /// <summary>Copies the adapter weights into the LoRA layers the model already has (names were checked).</summary>
-    public static void LoadWeights(LlamaForCausalLM model, string dir)
+    /// <summary>Copies the adapter weights into the compressor's LoRA matrices (names were checked).</summary>
+    public static void LoadWeights(Compressor compressor, string dir)
     {
         using var reader = new SafeTensorsReader(Path.Combine(dir, WeightsFile));
         using var _ = no_grad();
-        foreach (var (name, parameter) in ModelFolder.AdapterParameters(model))
+        foreach (var (name, parameter) in compressor.AdapterParameters())
         {
             using var stored = reader.Read(KeyPrefix + name);
             parameter.copy_(stored);

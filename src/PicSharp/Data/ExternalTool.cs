@@ -4,7 +4,11 @@ using System.Diagnostics;
 namespace PicSharp.Data;
 
 /// <summary>A required program is not installed, or it ran and failed; the message says what to do.</summary>
-public sealed class ExternalToolException(string message) : Exception(message);
+/// <param name="exitCode">the program's exit code when it ran and failed; null when it could not be started.</param>
+public sealed class ExternalToolException(string message, int? exitCode = null) : Exception(message)
+{
+    public int? ExitCode { get; } = exitCode;
+}
 
 /// <summary>Runs a package client (npm, apt-get, dpkg, tar) as a child process and captures its output.</summary>
 public static class ExternalTool
@@ -48,7 +52,7 @@ public static class ExternalTool
             if (process.ExitCode != 0)
                 throw new ExternalToolException(
                     $"`{program} {string.Join(' ', args)}` failed (exit code {process.ExitCode}) while trying to {purpose}:\n"
-                    + stderr.Result.Trim());
+                    + stderr.Result.Trim(), process.ExitCode);
             return stdout;
         }
     }

@@ -8,9 +8,18 @@ public sealed record PassageSize(int MinTokens = 100, int MaxTokens = 2000, int?
 {
     public bool ByEntities => MinEntities is not null || MaxEntities is not null;
 
-    /// <summary>The token estimate used for context lengths (no tokenizer needed): words × 1.3.</summary>
-    public static int EstimateTokens(string text) =>
-        (int)Math.Ceiling(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length * 1.3);
+    /// <summary>
+    /// The token estimate used for context lengths (no tokenizer needed): words × 1.3, plus one per UTF-8 byte of
+    /// every non-ASCII character, because an English byte-level BPE has few merges for them (a Greek letter is about
+    /// two tokens, a Han character three). ASCII text is estimated as words × 1.3 alone.
+    /// </summary>
+    public static int EstimateTokens(string text)
+    {
+        double tokens = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length * 1.3;
+        foreach (char c in text)
+            if (c > 127) tokens += c < 0x800 ? 2 : 3;
+        return (int)Math.Ceiling(tokens);
+    }
 }
 
 /// <summary>

@@ -16,7 +16,12 @@ public sealed class PackageCache(string rawDirectory, Action<string>? log = null
     readonly string rawDirectory = Path.GetFullPath(rawDirectory);
     readonly Action<string> log = log ?? (_ => { });
 
+    bool aptListsUpdated;
+
     string ManifestPath => Path.Combine(rawDirectory, "manifest.json");
+
+    /// <summary>The apt-get program to run (tests substitute a script that behaves like it).</summary>
+    internal string AptGet { get; init; } = "apt-get";
 
     /// <summary>Fetches (or reuses) and unpacks every package; returns each package's extracted folder.</summary>
     public IReadOnlyDictionary<DataPackage, string> Fetch(IReadOnlyList<DataPackage> packages)
@@ -68,16 +73,27 @@ public sealed class PackageCache(string rawDirectory, Action<string>? log = null
         return target;
     }
 
-    static void RunAptDownload(DataPackage package, string staging, string purpose)
+    void RunAptDownload(DataPackage package, string staging, string purpose)
     {
         try
         {
-            ExternalTool.Run("apt-get", ["download", package.Spec], staging, purpose);
+            ExternalTool.Run(AptGet, ["download", package.Spec], staging, purpose);
         }
-        catch (ExternalToolException e) when (e.Message.Contains("failed"))
+        catch (ExternalToolException e) when (e.ExitCode is not null && !aptListsUpdated)
         {
-            throw new ExternalToolException(e.Message + $"\nIf apt does not know {package.Name} {package.Version}, "
-                + "run `apt-get update` first (the package is in Debian 12 \"bookworm\" main).");
+            // A fresh Debian machine (a new container) knows no packages until its lists are downloaded once.
+            log($"apt could not download {package.Spec}; running `apt-get update` to refresh its package lists, then trying again");
+            aptListsUpdated = true;
+            try
+            {
+                ExternalTool.Run(AptGet, ["update"], staging, "refresh apt's package lists");
+            }
+            catch (ExternalToolException update) when (update.ExitCode is not null)
+            {
+                throw new ExternalToolException(update.Message + $"\n{package.Spec} needs apt's package lists: run `apt-get update` as root, " +
+                    "then `pic data fetch` again (the package is in Debian 12 \"bookworm\" main).", update.ExitCode);
+            }
+            ExternalTool.Run(AptGet, ["download", package.Spec], staging, purpose);
         }
     }
 

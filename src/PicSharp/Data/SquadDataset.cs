@@ -27,7 +27,7 @@ public sealed class SquadDataset(IReadOnlyList<SquadExample> examples, string ve
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"SQuAD file {path} not found", path);
         JsonDocument json;
-        try { json = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { json = JsonDocument.Parse(Utf8File.ReadAllBytes(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message})"); }
         using (json) return Parse(json.RootElement, path);
     }
@@ -64,8 +64,9 @@ public sealed class SquadDataset(IReadOnlyList<SquadExample> examples, string ve
     static SquadAnswer ParseAnswer(JsonElement answer, string context, string path, string where)
     {
         string text = StringField(answer, "text", path, where);
-        if (!answer.TryGetProperty("answer_start", out var start) || !start.TryGetInt32(out int offset))
-            throw new InvalidDataException($"{path}: {where}.answer_start is missing or not an integer");
+        if (!answer.TryGetProperty("answer_start", out var start) || start.ValueKind != JsonValueKind.Number || !start.TryGetInt32(out int offset))
+            throw new InvalidDataException($"{path}: {where}.answer_start is missing or not an integer" +
+                (start.ValueKind == JsonValueKind.String ? $" (it is the string \"{start.GetString()}\"; write the number without quotes)" : ""));
         if (offset != -1 && (offset < 0 || offset + text.Length > context.Length
                              || string.CompareOrdinal(context, offset, text, 0, text.Length) != 0))
             throw new InvalidDataException(

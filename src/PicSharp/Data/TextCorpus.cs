@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using PicSharp.Storage;
 
 namespace PicSharp.Data;
 
@@ -12,8 +12,6 @@ public sealed record TextDocument(string Name, string Text);
 /// </summary>
 public static class TextCorpus
 {
-    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>The documents' texts.</summary>
     public static IEnumerable<string> Read(string path) => ReadDocuments(path).Select(d => d.Text);
 
@@ -28,14 +26,7 @@ public static class TextCorpus
         return [new TextDocument(Path.GetFileName(path), ReadUtf8(path))];
     }
 
-    static string ReadUtf8(string file)
-    {
-        try { return File.ReadAllText(file, StrictUtf8); }
-        catch (DecoderFallbackException e)
-        {
-            throw new InvalidDataException($"{file}: not valid UTF-8 (byte {e.Index} of a bad sequence); convert the file to UTF-8");
-        }
-    }
+    static string ReadUtf8(string file) => Utf8File.ReadAllText(file);
 
     static IEnumerable<TextDocument> ReadJsonLines(string path)
     {

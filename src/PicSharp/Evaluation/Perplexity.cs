@@ -25,6 +25,8 @@ public static class Perplexity
     {
         int window = windowLength ?? model.Config.MaxPositionEmbeddings;
         if (window < 2) throw new ArgumentException($"a window needs at least 2 tokens, got {window}");
+        if (window > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"a window of {window} tokens is longer than the model reads (max_position_embeddings {model.Config.MaxPositionEmbeddings})");
         Validate(tokenIds, model.Config.VocabSize);
 
         using var _ = no_grad();

@@ -14,6 +14,16 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; } = 0;
     public IReadOnlyCollection<int> StopTokenIds { get; init; } = [];
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting generation cannot use.</summary>
+    public void Validate()
+    {
+        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be at least 1, got {MaxNewTokens}");
+        if (!double.IsFinite(Temperature) || Temperature < 0)
+            throw new ArgumentException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
+        if (!(TopP is > 0 and <= 1)) throw new ArgumentException($"top_p must be in (0, 1], got {TopP}");
+        if (StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty: it would stop before the first token");
+    }
 }
 
 public enum StopReason { StopToken, StopString, MaxNewTokens }
@@ -64,9 +74,9 @@ public static class TextGeneration
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var batch = new DecodingBatch(model, prompts, options.MaxNewTokens);
+        var rows = prompts.Select(_ => new RowState(options.Seed)).ToArray();
         try
         {
-            var rows = prompts.Select(_ => new RowState(options.Seed)).ToArray();
             var logits = batch.Prefill();
             for (int step = 0; ; step++)
             {
@@ -84,6 +94,7 @@ public static class TextGeneration
         finally
         {
             batch.Dispose();
+            foreach (var row in rows) row.Dispose();
         }
     }
 
@@ -92,8 +103,7 @@ public static class TextGeneration
         if (prompts.Count == 0) throw new ArgumentException("no prompts to continue");
         if (options.StopStrings.Count > 0 && decode is null)
             throw new ArgumentException("stop strings need a decode function");
-        if (options.TopP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(options), options.TopP, "top_p must be in (0, 1]");
-        if (options.MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxNewTokens, "max new tokens must be positive");
+        options.Validate();
         for (int b = 0; b < prompts.Count; b++)
         {
             var p = prompts[b];
@@ -127,7 +137,7 @@ public static class TextGeneration
     }
 
     /// <summary>One row's tokens, generator and stopping state.</summary>
-    sealed class RowState(ulong seed)
+    sealed class RowState(ulong seed) : IDisposable
     {
         readonly List<int> tokens = [];
         StopReason reason = StopReason.MaxNewTokens;
@@ -158,6 +168,8 @@ public static class TextGeneration
         }
 
         public GenerationResult Result() => new(tokens, reason, stopString);
+
+        public void Dispose() => Generator.Dispose();
     }
 }
 

@@ -32,30 +32,42 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// Rotary position embedding with HF's rotate-half convention: dimension i is paired with i + head_dim/2.
-/// Frequencies come from rope_theta, optionally rescaled the Llama 3 way.
+/// Frequencies come from rope_theta, optionally rescaled the Llama 3 way. They are a non-persistent buffer (HF's
+/// `inv_freq`): they follow the model to another device but stay out of state_dict and checkpoints, and they stay
+/// fp32 when the weights are converted, as HF computes the angles in fp32.
 /// </summary>
 /// <remarks>
-/// cos and sin of every position up to max_position_embeddings are tabulated once in fp32 (angles formed in fp32 as
-/// in HF; non-persistent buffers, so they never reach a checkpoint) and, per compute dtype, rounded once; a forward
-/// looks its positions up instead of recomputing them. The sin table carries the sign of rotate-half (−sin on the
-/// first half), so applying the rotation needs no negation. Positions past the table are computed directly.
+/// cos and sin of every position up to max_position_embeddings are tabulated once in fp32 (also non-persistent
+/// buffers) and, per compute dtype, rounded once; a forward looks its positions up instead of recomputing them. The
+/// sin table carries the sign of rotate-half (−sin on the first half), so applying the rotation needs no negation.
+/// Positions past the table are computed directly.
 /// </remarks>
 public sealed class RotaryEmbedding : nn.Module
 {
-    readonly float[] inverseFrequencies; // [head_dim / 2]
-    readonly Tensor cos_table;           // [max_positions, head_dim]
-    readonly Tensor signed_sin_table;    // [max_positions, head_dim]
+    // fp32 buffers, reassigned by TorchSharp when the module moves.
+    Tensor inv_freq;         // [head_dim / 2]
+    Tensor cos_table;        // [max_positions, head_dim]
+    Tensor signed_sin_table; // [max_positions, head_dim]
     readonly Dictionary<ScalarType, (Tensor Cos, Tensor Sin)> roundedTables = [];
 
     public RotaryEmbedding(LlamaConfig config) : base(nameof(RotaryEmbedding))
     {
-        inverseFrequencies = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling).Select(v => (float)v).ToArray();
-        using var scope = NewDisposeScope();
-        var (cos, sin) = Direct(arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64));
-        cos_table = cos.DetachFromDisposeScope();
-        signed_sin_table = sin.DetachFromDisposeScope();
-        register_buffer("cos_table", cos_table, persistent: false);
-        register_buffer("signed_sin_table", signed_sin_table, persistent: false);
+        double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
+        inv_freq = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
+        register_buffer(nameof(inv_freq), inv_freq, persistent: false);
+        (cos_table, signed_sin_table) = Direct(arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64));
+        cos_table.DetachFromDisposeScope();
+        signed_sin_table.DetachFromDisposeScope();
+        register_buffer(nameof(cos_table), cos_table, persistent: false);
+        register_buffer(nameof(signed_sin_table), signed_sin_table, persistent: false);
+    }
+
+    // Converting the model's weights must not round the frequencies; moving it to a device must move them.
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        DisposeRoundedTables();
+        return base._to(device, ScalarType.Float32, non_blocking);
     }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
@@ -82,7 +94,7 @@ public sealed class RotaryEmbedding : nn.Module
     (Tensor Cos, Tensor SignedSin) Direct(Tensor positions)
     {
         using var scope = NewDisposeScope();
-        var freqs = positions.flatten().to(ScalarType.Float32).unsqueeze(-1) * tensor(inverseFrequencies);
+        var freqs = positions.flatten().to(ScalarType.Float32).unsqueeze(-1) * inv_freq;
         var sin = freqs.sin();
         return (cat([freqs, freqs], dim: -1).cos().MoveToOuterDisposeScope(), cat([-sin, sin], dim: -1).MoveToOuterDisposeScope());
     }
@@ -119,11 +131,15 @@ public sealed class RotaryEmbedding : nn.Module
         return (cos.index_select(0, flat).view(batch, 1, seq, -1), sin.index_select(0, flat).view(batch, 1, seq, -1));
     }
 
+    void DisposeRoundedTables()
+    {
+        foreach (var (cos, sin) in roundedTables.Values) { cos.Dispose(); sin.Dispose(); }
+        roundedTables.Clear();
+    }
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
-            foreach (var (cos, sin) in roundedTables.Values) { cos.Dispose(); sin.Dispose(); }
-        roundedTables.Clear();
+        if (disposing) DisposeRoundedTables();
         base.Dispose(disposing);
     }
 
@@ -260,10 +276,21 @@ public sealed class LlamaModel : nn.Module
 
     public Tensor Forward(Tensor embeddings, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache)
     {
+        // A dispose scope per layer: a layer's temporaries (q, k, v, scores, MLP activations) are freed before the
+        // next layer runs instead of all living until the forward ends (autograd keeps what backward needs).
         Tensor x = embeddings;
         for (int i = 0; i < layers.Count; i++)
-            x = layers[i].Forward(x, rope, mask, cache, i);
-        return norm.forward(x);
+        {
+            Tensor next;
+            using (var scope = NewDisposeScope())
+                next = layers[i].Forward(x, rope, mask, cache, i).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, embeddings)) x.Dispose();
+            x = next;
+        }
+        using var normScope = NewDisposeScope();
+        var result = norm.forward(x).MoveToOuterDisposeScope();
+        if (!ReferenceEquals(x, embeddings)) x.Dispose();
+        return result;
     }
 }
 
@@ -356,12 +383,16 @@ public sealed class LlamaForCausalLM : nn.Module
     static Tensor? DefaultMask(long seq, int past) =>
         past == 0 || seq == 1 ? null : AttentionMask.Causal(seq, past).unsqueeze(0).unsqueeze(0);
 
-    /// <summary>Switches every LoRA adapter on (compressor) or off (frozen decoder) for the scope's lifetime.</summary>
-    public IDisposable AdaptersEnabled(bool enabled)
+    /// <summary>
+    /// Runs the named LoRA adapter (null: none, the frozen base) in every projection that has it, until the returned
+    /// scope is disposed; the previous selection then comes back. The selection belongs to the calling flow, so
+    /// concurrent callers may select different adapters of one model.
+    /// </summary>
+    public IDisposable UseAdapter(string? name)
     {
-        var previous = Projections.Select(p => (p.Projection, p.Projection.LoraEnabled)).ToList();
-        foreach (var (_, projection) in Projections) projection.LoraEnabled = enabled;
-        return new Restore(() => { foreach (var (projection, was) in previous) projection.LoraEnabled = was; });
+        var previous = Projections.Select(p => (p.Projection, p.Projection.ActiveAdapter)).ToList();
+        foreach (var (_, projection) in Projections) projection.ActiveAdapter = name;
+        return new Restore(() => { foreach (var (projection, was) in previous) projection.ActiveAdapter = was; });
     }
 
     sealed class Restore(Action action) : IDisposable

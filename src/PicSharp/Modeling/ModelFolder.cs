@@ -29,15 +29,9 @@ public static class ModelFolder
     public static string TorchDtypeName(ScalarType dtype) => TorchDtypes.FirstOrDefault(p => p.Value == dtype).Key
         ?? throw new ArgumentException($"dtype {dtype} is not supported for model weights; supported: {string.Join(", ", TorchDtypes.Keys)}");
 
-    /// <summary>The base checkpoint's tensors: every parameter except LoRA adapters (those live in PEFT files).</summary>
+    /// <summary>The base checkpoint's tensors: every parameter (LoRA adapters belong to compressors, not the model).</summary>
     public static IEnumerable<(string Name, Tensor Tensor)> BaseParameters(LlamaForCausalLM model) =>
-        model.named_parameters().Where(p => !IsAdapter(p.name)).Select(p => (p.name, (Tensor)p.parameter));
-
-    /// <summary>The LoRA adapter parameters (`….lora_A.weight`, `….lora_B.weight`): what PEFT files hold.</summary>
-    public static IEnumerable<(string Name, Tensor Tensor)> AdapterParameters(LlamaForCausalLM model) =>
-        model.named_parameters().Where(p => IsAdapter(p.name)).Select(p => (p.name, (Tensor)p.parameter));
-
-    static bool IsAdapter(string parameterName) => parameterName.Contains(".lora_");
+        model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
 
     /// <param name="dtype">weights are converted to this; default: the config's torch_dtype.</param>
     public static LlamaForCausalLM Load(string dir, ScalarType? dtype = null)

@@ -8,9 +8,19 @@ namespace PicSharp.Storage;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Whether <paramref name="name"/> is the temporary file of an unfinished <see cref="Write"/>
+    /// (".target.guid.tmp"; a process killed while writing leaves one behind).</summary>
+    public static bool IsTemporary(string name)
+    {
+        if (!name.StartsWith('.') || !name.EndsWith(".tmp", StringComparison.Ordinal)) return false;
+        string[] parts = name[..^".tmp".Length].Split('.');
+        return parts.Length >= 3 && Guid.TryParseExact(parts[^1], "N", out _);
+    }
+
     public static void Write(string path, Action<Stream> write)
     {
         string fullPath = Path.GetFullPath(path);
+        OutputPath.RequireFile(fullPath);
         string folder = Path.GetDirectoryName(fullPath)!;
         Directory.CreateDirectory(folder);
         string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");

@@ -8,12 +8,23 @@ namespace PicSharp.Storage;
 /// </summary>
 public static class AtomicFolder
 {
+    const string TemporaryInfix = ".tmp-";
+
+    /// <summary>Whether <paramref name="name"/> is the temporary folder of an unfinished <see cref="Write"/> (a process
+    /// killed while writing leaves one behind).</summary>
+    public static bool IsTemporary(string name)
+    {
+        int at = name.LastIndexOf(TemporaryInfix, StringComparison.Ordinal);
+        return at > 0 && Guid.TryParseExact(name[(at + TemporaryInfix.Length)..], "N", out _);
+    }
+
     public static void Write(string dir, Action<string> writeContents)
     {
         string full = Path.GetFullPath(dir);
+        OutputPath.RequireFolder(full);
         string parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
-        string temp = $"{full}.tmp-{Guid.NewGuid():N}";
+        string temp = $"{full}{TemporaryInfix}{Guid.NewGuid():N}";
         string old = full + ".old";
         Directory.CreateDirectory(temp);
         try

@@ -38,19 +38,8 @@ sealed class FolderJson(JsonObject root, Func<string, Exception> error)
     public T Enum<T>(string key) where T : struct, System.Enum
     {
         string name = String(key);
-        return TryParseKebab(name, out T value)
+        return KebabCase.TryParse(name, out T value)
             ? value
-            : throw error($"field '{key}' = '{name}' is not one of {string.Join(", ", System.Enum.GetValues<T>().Select(KebabName))}");
+            : throw error($"field '{key}' = '{name}' is not one of {string.Join(", ", System.Enum.GetValues<T>().Select(KebabCase.Name))}");
     }
-
-    public static bool TryParseKebab<T>(string name, out T value) where T : struct, System.Enum
-    {
-        foreach (var candidate in System.Enum.GetValues<T>())
-            if (KebabName(candidate) == name) { value = candidate; return true; }
-        value = default;
-        return false;
-    }
-
-    public static string KebabName<T>(T value) where T : struct, System.Enum =>
-        string.Concat(value.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

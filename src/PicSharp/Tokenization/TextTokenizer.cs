@@ -33,6 +33,8 @@ public sealed class TextTokenizer
     /// <summary>Builds the tokenizer; <paramref name="source"/> names the model's origin in error messages.</summary>
     public TextTokenizer(ByteLevelBpeModel model, string source = "tokenizer")
     {
+        CheckIds(model, source);
+        CheckMerges(model, source);
         Model = model;
         idOfToken = new Dictionary<string, int>(model.Vocabulary, StringComparer.Ordinal);
         foreach (var token in model.AddedTokens)
@@ -97,6 +99,34 @@ public sealed class TextTokenizer
                 if (token.Content == name)
                     return token.Id;
         return null;
+    }
+
+    /// <summary>One token per id: a second token on an id would make decoding ambiguous (an added token may repeat its own
+    /// vocabulary entry, as HF files do for special tokens).</summary>
+    static void CheckIds(ByteLevelBpeModel model, string source)
+    {
+        var tokenOf = new Dictionary<int, (string Token, string Where)>();
+        var entries = model.Vocabulary.Select(e => (e.Key, e.Value, Where: "model.vocab"))
+            .Concat(model.AddedTokens.Select(t => (t.Content, t.Id, Where: "added_tokens")));
+        foreach (var (token, id, where) in entries)
+        {
+            if (tokenOf.TryGetValue(id, out var first) && first.Token != token)
+                throw new TokenizerFormatException($"{source}: id {id} is given twice, to \"{first.Token}\" ({first.Where}) and to \"{token}\" ({where})");
+            tokenOf.TryAdd(id, (token, where));
+        }
+    }
+
+    /// <summary>Both halves of every merge and their concatenation must be vocabulary tokens (HF refuses such files too).</summary>
+    static void CheckMerges(ByteLevelBpeModel model, string source)
+    {
+        for (int i = 0; i < model.Merges.Count; i++)
+        {
+            var (left, right) = model.Merges[i];
+            foreach (string token in new[] { left, right, left + right })
+                if (!model.Vocabulary.ContainsKey(token))
+                    throw new TokenizerFormatException(
+                        $"{source}: model.merges[{i}] (\"{left}\" + \"{right}\") needs \"{token}\", which is not in model.vocab");
+        }
     }
 
     static BpeTokenizer CreateBpe(ByteLevelBpeModel model, string source)

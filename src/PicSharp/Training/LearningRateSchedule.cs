@@ -4,13 +4,18 @@ namespace PicSharp.Training;
 public static class LearningRateSchedule
 {
     /// <param name="step">0-based optimizer step.</param>
-    public static double At(int step, TrainingOptions options)
+    public static double At(int step, TrainingOptions options) =>
+        At(step, options.LearningRate, options.MinLearningRateRatio, options.WarmupSteps, options.TotalSteps);
+
+    /// <summary>The rate at <paramref name="step"/> of a schedule peaking at <paramref name="peak"/>; any parameter group
+    /// with its own peak follows the same shape.</summary>
+    public static double At(int step, double peak, double minRatio, int warmupSteps, int totalSteps)
     {
-        double peak = options.LearningRate, floor = peak * options.MinLearningRateRatio;
-        if (step < options.WarmupSteps) return peak * (step + 1) / options.WarmupSteps;
-        int decaySteps = options.TotalSteps - options.WarmupSteps;
-        if (decaySteps <= 0 || step >= options.TotalSteps) return floor;
-        double progress = (double)(step - options.WarmupSteps) / decaySteps;
+        double floor = peak * minRatio;
+        if (step < warmupSteps) return peak * (step + 1) / warmupSteps;
+        int decaySteps = totalSteps - warmupSteps;
+        if (decaySteps <= 0 || step >= totalSteps) return floor;
+        double progress = (double)(step - warmupSteps) / decaySteps;
         return floor + 0.5 * (peak - floor) * (1 + Math.Cos(Math.PI * progress));
     }
 }

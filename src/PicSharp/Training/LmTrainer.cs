@@ -32,7 +32,7 @@ public sealed class LmTrainer : IDisposable
     {
         options.Validate();
         if (model.Dtype != ScalarType.Float32)
-            throw new TrainingException($"the model to train must hold fp32 weights (master copy), got {model.Dtype}");
+            throw new TrainingException($"the model to train must hold float32 weights (the master copy), got {ModelFolder.TorchDtypeName(model.Dtype)}");
         this.options = options;
         master = model;
         master.train();
@@ -67,7 +67,8 @@ public sealed class LmTrainer : IDisposable
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double lr = LearningRateSchedule.At(Step, options);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-        optimizer.zero_grad();
+        // zero_grad hands back a handle per gradient; without a scope they (and the old gradients) wait for the GC.
+        using (NewDisposeScope()) optimizer.zero_grad();
         SyncComputeWeights();
 
         double loss = 0;

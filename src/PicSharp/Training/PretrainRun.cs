@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using PicSharp.Storage;
 using PicSharp.Modeling;
@@ -66,26 +65,19 @@ public sealed class PretrainRun : IDisposable
     /// then writes a checkpoint. Returns the final state.</summary>
     public RunState Run(int? stopAtStep = null, TimeSpan? maxDuration = null, CancellationToken cancel = default)
     {
-        var clock = Stopwatch.StartNew();
-        var sinceCheckpoint = Stopwatch.StartNew();
-        int lastStep = Math.Min(options.TotalSteps, stopAtStep ?? int.MaxValue);
-        while (trainer.Step < lastStep && !cancel.IsCancellationRequested && (maxDuration is null || clock.Elapsed < maxDuration))
-        {
-            var result = trainer.TrainStep(sampler);
-            tokensSeen += result.Tokens;
-            var state = State(clock.Elapsed.TotalSeconds);
-            metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss,
-                result.LearningRate, result.GradNorm, result.Tokens / result.Seconds));
-            StepCompleted?.Invoke(result, state);
-            if (result.Step % options.EvalEverySteps == 0 || result.Step == options.TotalSteps) Evaluate(state);
-            if (sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes)
+        RunState final = State(0);
+        TrainingLoop.Run(() => trainer.Step, Math.Min(options.TotalSteps, stopAtStep ?? int.MaxValue), maxDuration, cancel, options.CheckpointMinutes,
+            trainStep: elapsed =>
             {
-                SaveCheckpoint(State(clock.Elapsed.TotalSeconds));
-                sinceCheckpoint.Restart();
-            }
-        }
-        var final = State(clock.Elapsed.TotalSeconds);
-        SaveCheckpoint(final);
+                var result = trainer.TrainStep(sampler);
+                tokensSeen += result.Tokens;
+                var state = State(elapsed());
+                metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss,
+                    result.LearningRate, result.GradNorm, result.Tokens / result.Seconds));
+                StepCompleted?.Invoke(result, state);
+                if (result.Step % options.EvalEverySteps == 0 || result.Step == options.TotalSteps) Evaluate(state);
+            },
+            saveCheckpoint: elapsed => SaveCheckpoint(final = State(elapsed())));
         return final;
     }
 

@@ -11,9 +11,15 @@ public sealed record EvalResult(int Step, long TokensSeen, double Loss)
 }
 
 /// <summary>One line of metrics.jsonl: a training step (Kind "train") or an evaluation (Kind "eval").</summary>
+/// <param name="Values">further named numbers a recipe records (e.g. token accuracy, EM, F1), written as top-level keys.</param>
 public sealed record MetricsRecord(string Kind, int Step, long TokensSeen, double ElapsedSeconds, double Loss,
-    double? LearningRate = null, double? GradNorm = null, double? TokensPerSecond = null)
+    double? LearningRate = null, double? GradNorm = null, double? TokensPerSecond = null,
+    IReadOnlyDictionary<string, double>? Values = null)
 {
+    static readonly string[] FixedKeys = ["kind", "step", "tokens", "elapsed_s", "loss", "perplexity", "lr", "grad_norm", "tokens_per_s"];
+
+    public double? Value(string name) => Values is not null && Values.TryGetValue(name, out double v) ? v : null;
+
     public string ToJson()
     {
         var node = new JsonObject
@@ -25,16 +31,19 @@ public sealed record MetricsRecord(string Kind, int Step, long TokensSeen, doubl
         if (LearningRate is { } lr) node["lr"] = lr;
         if (GradNorm is { } g) node["grad_norm"] = g;
         if (TokensPerSecond is { } tps) node["tokens_per_s"] = Math.Round(tps, 1);
+        foreach (var (name, value) in Values ?? new Dictionary<string, double>()) node[name] = value;
         return node.ToJsonString();
     }
 
     public static MetricsRecord Parse(string line)
     {
-        var node = JsonNode.Parse(line) ?? throw new TrainingException("empty metrics line");
+        var node = JsonNode.Parse(line)?.AsObject() ?? throw new TrainingException("empty metrics line");
+        var values = node.Where(p => !FixedKeys.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value!.GetValue<double>());
         return new MetricsRecord(
             node["kind"]!.GetValue<string>(), node["step"]!.GetValue<int>(), node["tokens"]!.GetValue<long>(),
             node["elapsed_s"]!.GetValue<double>(), node["loss"]!.GetValue<double>(),
-            node["lr"]?.GetValue<double>(), node["grad_norm"]?.GetValue<double>(), node["tokens_per_s"]?.GetValue<double>());
+            node["lr"]?.GetValue<double>(), node["grad_norm"]?.GetValue<double>(), node["tokens_per_s"]?.GetValue<double>(),
+            values.Count == 0 ? null : values);
     }
 }
 

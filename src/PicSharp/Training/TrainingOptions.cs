@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PicSharp.Modeling;
 
 namespace PicSharp.Training;
 
@@ -25,8 +26,8 @@ public sealed record TrainingOptions
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.95;
     public long Seed { get; init; } = 1234;
-    /// <summary>"fp32" or "bf16" (bf16 forward/backward with fp32 master weights and optimizer).</summary>
-    public string Dtype { get; init; } = "fp32";
+    /// <summary>"float32" or "bfloat16" (bf16 forward/backward with fp32 master weights and optimizer).</summary>
+    public string Dtype { get; init; } = "float32";
     /// <summary>Share of training sequences drawn from QA examples; the rest are corpus windows.</summary>
     public double QaShare { get; init; } = 0.5;
     public double CheckpointMinutes { get; init; } = 10;
@@ -40,7 +41,7 @@ public sealed record TrainingOptions
     public long TokensPerStep => (long)MicroBatchSize * SequenceLength * GradientAccumulation;
 
     [JsonIgnore]
-    public bool UseBf16 => Dtype == "bf16";
+    public bool UseBf16 => Dtype == "bfloat16";
 
     public void Validate()
     {
@@ -55,7 +56,7 @@ public sealed record TrainingOptions
         Require(MaxGradNorm > 0, $"max grad norm must be positive, got {MaxGradNorm}");
         Require(WeightDecay >= 0, $"weight decay must be ≥ 0, got {WeightDecay}");
         Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"betas must be in [0, 1), got ({Beta1}, {Beta2})");
-        Require(Dtype is "fp32" or "bf16", $"dtype must be 'fp32' or 'bf16', got '{Dtype}'");
+        Require(Dtype is "float32" or "bfloat16", $"dtype must be 'float32' or 'bfloat16', got '{Dtype}'");
         Require(QaShare is >= 0 and <= 1, $"qa share must be in [0, 1], got {QaShare}");
         Require(CheckpointMinutes > 0, $"checkpoint interval must be positive, got {CheckpointMinutes} minutes");
         Require(LogEverySteps > 0, $"log interval must be positive, got {LogEverySteps}");
@@ -67,6 +68,10 @@ public sealed record TrainingOptions
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static TrainingOptions FromJson(string json) =>
-        JsonSerializer.Deserialize<TrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
+    public static TrainingOptions FromJson(string json)
+    {
+        var options = JsonSerializer.Deserialize<TrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
+        // Checkpoints written before the dtype names were unified say fp32/bf16; they resume as the same run.
+        return options with { Dtype = DtypeNames.Canonical(options.Dtype) };
+    }
 }

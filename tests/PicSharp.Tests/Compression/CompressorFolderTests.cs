@@ -24,7 +24,7 @@ public sealed class CompressorFolderTests : IDisposable
         };
         var compressor = new Compressor(TinyModels.Create(TinyModels.Config()), options, seed: 5);
         using (no_grad())
-            foreach (var (name, p) in compressor.Model.named_parameters())
+            foreach (var (name, p) in compressor.named_parameters())
                 if (name.Contains("lora_B")) p.normal_(0, 0.05, new Generator(9));
         return compressor;
     }

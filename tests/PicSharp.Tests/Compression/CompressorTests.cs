@@ -16,7 +16,7 @@ public class CompressorTests
         using (no_grad())
         {
             var generator = new Generator(seed + 100);
-            foreach (var (name, p) in compressor.Model.named_parameters())
+            foreach (var (name, p) in compressor.named_parameters())
                 if (name.Contains("lora_B")) p.normal_(0, 0.05, generator);
         }
         return compressor;
@@ -33,7 +33,7 @@ public class CompressorTests
     {
         var layout = compressor.Layout(context.Length);
         var blocks = new List<Tensor>();
-        using var adapters = compressor.Model.AdaptersEnabled(true);
+        using var adapters = compressor.Model.UseAdapter(compressor.AdapterName);
         foreach (var chunk in layout.Chunks)
         {
             var text = compressor.Model.Embed(tensor(context[chunk.Start..(chunk.Start + chunk.Length)].Select(t => (long)t).ToArray()));
@@ -197,9 +197,9 @@ public class CompressorTests
         int[] a = Tokens(20, 1), b = Tokens(7, 2);
         var memory = compressor.Compress([a, b]);
         DecoderExample[] examples = [new(TaskToken.Autoencode, [], a), new(TaskToken.Answer, [5, 6], [7, 8, 9])];
-        var batchLoss = decoder.Loss(memory, examples).item<float>();
-        var lossA = decoder.Loss(memory.Row(0), [examples[0]]).item<float>();
-        var lossB = decoder.Loss(memory.Row(1), [examples[1]]).item<float>();
+        var batchLoss = decoder.Loss(memory, examples).Mean.item<float>();
+        var lossA = decoder.Loss(memory.Row(0), [examples[0]]).Mean.item<float>();
+        var lossB = decoder.Loss(memory.Row(1), [examples[1]]).Mean.item<float>();
         // Token-weighted mean of the two rows.
         Assert.Equal((lossA * 20 + lossB * 3) / 23, batchLoss, 4);
     }

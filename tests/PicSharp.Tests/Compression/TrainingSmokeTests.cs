@@ -22,7 +22,7 @@ public class TrainingSmokeTests
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var memory = compressor.Compress(passages);
-            var loss = decoder.Loss(memory, passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList());
+            var loss = decoder.Loss(memory, passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList()).Mean;
             loss.backward();
             optimizer.step();
             losses.Add(loss.item<float>());
@@ -43,7 +43,7 @@ public class TrainingSmokeTests
     public void Base_weights_never_receive_gradients_while_adapters_and_memory_do()
     {
         var (_, _, compressor) = TrainAutoencoder(MemoryKind.Embeddings, steps: 1);
-        foreach (var (name, p) in compressor.Model.named_parameters())
+        foreach (var (name, p) in compressor.AdapterParameters().Concat(compressor.Model.named_parameters().Select(p => (p.name, p.parameter))))
         {
             // With B = 0 at the first step only B's gradient is non-zero; A's exists but is zero (dL/dA = Bᵀ·…).
             if (name.Contains(".lora_B")) Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"{name} got no gradient");

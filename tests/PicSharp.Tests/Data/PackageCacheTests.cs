@@ -56,6 +56,61 @@ public class PackageCacheTests
         Assert.Contains("download the package demo", e.Message);
     }
 
+    /// <summary>An apt-get that, like a fresh Debian machine's, knows no package until `apt-get update` (or, with
+    /// <paramref name="updateFails"/>, cannot update: not root). It logs its calls and "downloads" a 3-byte .deb.</summary>
+    static string FakeAptGet(TempDirectory dir, bool updateFails)
+    {
+        string script = dir.File("apt-get");
+        File.WriteAllText(script, $$"""
+            #!/bin/sh
+            here='{{dir.Path}}'
+            echo "$@" >> "$here/calls"
+            case "$1" in
+              update) {{(updateFails ? "echo 'E: Could not open lock file - open (13: Permission denied)' >&2; exit 100" : "touch \"$here/lists\"")}} ;;
+              download) [ -f "$here/lists" ] || { echo "E: Unable to locate package $2" >&2; exit 100; }; printf deb > pkg_1.0_all.deb ;;
+            esac
+            """.Replace("\r", ""));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return script;
+    }
+
+    static DataPackage DebianPackage(TempDirectory dir)
+    {
+        File.WriteAllText(dir.File("probe"), "deb");
+        var package = new DataPackage("picsharp-test-pkg", "1.0", PackageRegistry.Debian, FileSha256.Hex(dir.File("probe")));
+        Directory.CreateDirectory(Path.Combine(dir.File("raw"), "extracted", package.FolderName)); // no dpkg run in the test
+        return package;
+    }
+
+    [Fact]
+    public void On_a_machine_whose_apt_knows_no_packages_the_fetch_updates_the_lists_once_and_says_so()
+    {
+        using var dir = new TempDirectory();
+        var package = DebianPackage(dir);
+        var log = new List<string>();
+        var cache = new PackageCache(dir.File("raw"), log.Add) { AptGet = FakeAptGet(dir, updateFails: false) };
+
+        cache.Fetch([package]);
+
+        Assert.Equal(["download picsharp-test-pkg=1.0", "update", "download picsharp-test-pkg=1.0"], File.ReadAllLines(dir.File("calls")));
+        Assert.Contains(log, line => line.Contains("running `apt-get update`"));
+        Assert.True(File.Exists(Path.Combine(dir.File("raw"), "pkg_1.0_all.deb")));
+    }
+
+    [Fact]
+    public void When_apt_cannot_update_the_error_says_what_to_run()
+    {
+        using var dir = new TempDirectory();
+        var package = DebianPackage(dir);
+        var cache = new PackageCache(dir.File("raw")) { AptGet = FakeAptGet(dir, updateFails: true) };
+
+        var e = Assert.Throws<ExternalToolException>(() => cache.Fetch([package]));
+
+        Assert.Contains("Permission denied", e.Message);
+        Assert.Contains("run `apt-get update` as root", e.Message);
+        Assert.Equal(["download picsharp-test-pkg=1.0", "update"], File.ReadAllLines(dir.File("calls")));
+    }
+
     [Fact]
     public void A_failing_client_reports_its_exit_code_and_stderr()
     {

@@ -61,6 +61,34 @@ public class SquadDatasetTests
         Assert.Contains(expected, e.Message);
     }
 
+    const string OneQuestion = """{"version":"1.1","data":[{"title":"t","paragraphs":[{"context":"abc déf","qas":[{"id":"x","question":"q?","answers":[{"text":"déf","answer_start":4}]}]}]}]}""";
+
+    [Fact]
+    public void An_answer_start_given_as_a_string_is_refused_naming_its_location()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("string-start.json");
+        File.WriteAllText(path, OneQuestion.Replace("\"answer_start\":4", "\"answer_start\":\"4\""));
+        var e = Assert.Throws<InvalidDataException>(() => SquadDataset.Load(path));
+        Assert.Contains($"{path}: $.data[0].paragraphs[0].qas[0].answers[0].answer_start is missing or not an integer", e.Message);
+        Assert.Contains("the string \"4\"", e.Message);
+    }
+
+    [Fact]
+    public void A_byte_order_mark_is_accepted_and_invalid_utf8_is_refused_naming_the_byte()
+    {
+        using var dir = new TempDirectory();
+        string withBom = dir.File("bom.json");
+        File.WriteAllBytes(withBom, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(OneQuestion)]);
+        Assert.Equal("déf", SquadDataset.Load(withBom).Examples.Single().Answers.Single().Text);
+
+        string latin1 = dir.File("latin1.json");
+        byte[] bytes = System.Text.Encoding.Latin1.GetBytes(OneQuestion); // é as the single byte 0xE9
+        File.WriteAllBytes(latin1, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => SquadDataset.Load(latin1));
+        Assert.Contains($"{latin1}: invalid UTF-8 at byte {Array.IndexOf(bytes, (byte)0xE9)} (0xE9)", e.Message);
+    }
+
     [Fact]
     public void Qa_prompt_matches_the_shared_contract()
     {

@@ -114,7 +114,7 @@ public sealed class ModelFolderTests : IDisposable
     {
         using var scope = NewDisposeScope();
         var model = TinyModels.Create(TinyModels.Config(tied: true));
-        foreach (var (_, projection) in model.Projections) projection.AttachLora(2, alpha: 4, dropout: 0);
+        using var compressor = new PicSharp.Compression.Compressor(model, new() { Lora = new() { Rank = 2 } });
         ModelFolder.Save(model, dir);
         string weights = Path.Combine(dir, ModelFolder.WeightsFile);
         var tensors = SafeTensorsFile.Load(weights);

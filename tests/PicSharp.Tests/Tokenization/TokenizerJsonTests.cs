@@ -117,6 +117,37 @@ public sealed class TokenizerJsonTests
         Assert.Contains("model.merges[1]", LoadFails(json => json["model"]!["merges"]![1] = "l l l", out _).Message);
 
     [Fact]
+    public void Merge_naming_a_token_outside_the_vocabulary_is_refused_naming_the_file_and_merge()
+    {
+        var refused = LoadFails(json => json["model"]!["merges"]!.AsArray().Add("he zz"), out string path);
+        Assert.Contains(path, refused.Message);
+        Assert.Contains("merges[3]", refused.Message);
+        Assert.Contains("zz", refused.Message);
+    }
+
+    [Fact]
+    public void Merge_whose_result_is_not_in_the_vocabulary_is_refused()
+    {
+        var refused = LoadFails(json => json["model"]!["merges"]!.AsArray().Add("ll he"), out string path);
+        Assert.Contains(path, refused.Message);
+        Assert.Contains("\"llhe\"", refused.Message);
+    }
+
+    [Fact]
+    public void Two_tokens_with_one_id_are_refused_naming_the_file_and_both_tokens()
+    {
+        var inVocab = LoadFails(json => json["model"]!["vocab"]!["hel"] = 256, out string path);
+        Assert.Contains(path, inVocab.Message);
+        Assert.Contains("id 256", inVocab.Message);
+        Assert.Contains("\"he\"", inVocab.Message);
+        Assert.Contains("\"hel\"", inVocab.Message);
+
+        var added = LoadFails(json => json["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 259, ["content"] = "<|pad|>", ["special"] = true }), out path);
+        Assert.Contains(path, added.Message);
+        Assert.Contains("id 259", added.Message);
+    }
+
+    [Fact]
     public void Invalid_json_is_refused()
     {
         using var directory = new TemporaryDirectory();

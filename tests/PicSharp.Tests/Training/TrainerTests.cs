@@ -17,8 +17,8 @@ public class TrainerTests
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
     [Theory]
-    [InlineData("fp32")]
-    [InlineData("bf16")]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
     public void Resumed_run_equals_an_uninterrupted_one(string dtype)
     {
         string straightDir = TrainingFixtures.TempDir(), resumedDir = TrainingFixtures.TempDir();
@@ -92,7 +92,7 @@ public class TrainerTests
     {
         var fp32 = TrainingFixtures.Options(steps: 5);
         using var exact = new LmTrainer(TrainingFixtures.Model(), fp32);
-        using var mixed = new LmTrainer(TrainingFixtures.Model(), fp32 with { Dtype = "bf16" });
+        using var mixed = new LmTrainer(TrainingFixtures.Model(), fp32 with { Dtype = "bfloat16" });
         var sampler = Sampler(fp32);
         for (int i = 0; i < 5; i++)
         {

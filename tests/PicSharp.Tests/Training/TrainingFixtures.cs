@@ -28,7 +28,7 @@ static class TrainingFixtures
     public static TokenizedMix Mix() => TokenizedMix.Build(
         Enumerable.Range(0, 4).SelectMany(_ => Documents).ToArray(), QaTexts, CharEncoder);
 
-    public static TrainingOptions Options(int steps = 8, string dtype = "fp32") => new()
+    public static TrainingOptions Options(int steps = 8, string dtype = "float32") => new()
     {
         LearningRate = 3e-3, WarmupSteps = 2, TotalSteps = steps, MicroBatchSize = 2, SequenceLength = 32,
         GradientAccumulation = 2, Seed = 5, Dtype = dtype, QaShare = 0.5, EvalEverySteps = 4, EvalSequences = 2,

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using PicSharp.Compression;
+using PicSharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PicSharp.CompressorTraining;
+
+/// <summary>What one optimizer step did; Tokens counts the text tokens of its examples (see CompressorExample.Tokens).</summary>
+public sealed record CompressorStep(int Step, double Loss, double Accuracy, double LearningRate, double GradNorm, long Tokens, double Seconds);
+
+/// <summary>Teacher-forced decoder loss and token accuracy on held-out examples.</summary>
+public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
+
+/// <summary>
+/// One optimizer step of a compressor: compress each micro-batch's contexts, score the frozen decoder on its targets,
+/// backpropagate into the LoRA matrices and the memory and task embeddings (everything else is frozen and runs in its
+/// stored dtype, so there is no master copy to keep), clip, and take an AdamW step. LoRA and the embeddings are two
+/// parameter groups with their own peak rates on the same warmup + cosine schedule.
+/// </summary>
+public sealed class CompressorTrainer : IDisposable
+{
+    public const string OptimizerFile = "optimizer.dat";
+
+    readonly MemoryDecoder decoder;
+    readonly AdamW optimizer;
+    readonly CompressorTrainingOptions options;
+    readonly Parameter[] trainable;
+
+    public Compressor Compressor { get; }
+    /// <summary>Optimizer steps completed.</summary>
+    public int Step { get; private set; }
+
+    public CompressorTrainer(Compressor compressor, CompressorTrainingOptions options)
+    {
+        options.Validate();
+        this.options = options;
+        Compressor = compressor;
+        decoder = new MemoryDecoder(compressor);
+        compressor.train();
+        Parameter[] embeddings = [compressor.MemoryTokens, compressor.TaskTokens];
+        trainable = [.. compressor.TrainableParameters()];
+        var lora = trainable.Where(p => !embeddings.Contains(p)).ToArray();
+        optimizer = optim.AdamW(
+            [
+                new AdamW.ParamGroup(lora, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
+                new AdamW.ParamGroup(embeddings, lr: options.MemoryLearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
+            ],
+            lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+    }
+
+    double Rate(double peak) => LearningRateSchedule.At(Step, peak, options.MinLearningRateRatio, options.WarmupSteps, options.TotalSteps);
+
+    public CompressorStep TrainStep(CompressorBatches batches)
+    {
+        var watch = Stopwatch.StartNew();
+        var groups = optimizer.ParamGroups.ToArray();
+        double lr = Rate(options.LearningRate);
+        groups[0].LearningRate = lr;
+        groups[1].LearningRate = Rate(options.MemoryLearningRate);
+        optimizer.zero_grad();
+
+        double loss = 0;
+        long correct = 0, scored = 0, tokens = 0;
+        for (int micro = 0; micro < options.GradientAccumulation; micro++)
+        {
+            using var scope = NewDisposeScope();
+            var examples = batches.Sample(Step, micro, options.MicroBatchSize);
+            using var memory = Compressor.Compress(examples.Select(e => e.Context).ToList());
+            var result = decoder.Loss(memory, examples.Select(e => e.Decoder).ToList());
+            (result.Mean / options.GradientAccumulation).backward();
+            loss += result.Mean.item<float>() / options.GradientAccumulation;
+            correct += result.Correct;
+            scored += result.Tokens;
+            tokens += examples.Sum(e => e.Tokens);
+        }
+
+        double gradNorm;
+        using (var scope = NewDisposeScope())
+            gradNorm = nn.utils.clip_grad_norm_(trainable, options.MaxGradNorm);
+        using (var scope = NewDisposeScope())
+            optimizer.step();
+        Step++;
+        return new CompressorStep(Step, loss, (double)correct / scored, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Teacher-forced loss (mean over target tokens) and token accuracy on held-out examples, no gradients.</summary>
+    public DecoderScore Evaluate(IReadOnlyList<CompressorExample> examples)
+    {
+        if (examples.Count == 0) return new DecoderScore(double.NaN, double.NaN, 0);
+        using var _ = no_grad();
+        Compressor.eval();
+        try
+        {
+            double lossSum = 0;
+            long correct = 0, count = 0;
+            foreach (var batch in examples.Chunk(options.MicroBatchSize))
+            {
+                using var scope = NewDisposeScope();
+                using var memory = Compressor.Compress(batch.Select(e => e.Context).ToList());
+                var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList());
+                lossSum += result.Mean.item<float>() * result.Tokens;
+                correct += result.Correct;
+                count += result.Tokens;
+            }
+            return new DecoderScore(lossSum / count, (double)correct / count, count);
+        }
+        finally { Compressor.train(); }
+    }
+
+    /// <summary>Writes the compressor folder (PEFT adapter, compressor.json/safetensors) and the optimizer state.</summary>
+    public void Save(string dir, string? baseModelNameOrPath)
+    {
+        CompressorFolder.Save(Compressor, dir, baseModelNameOrPath);
+        optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
+    }
+
+    /// <summary>Restores the optimizer state written by <see cref="Save"/> (the compressor was loaded from the same
+    /// folder) and the step count.</summary>
+    public void LoadOptimizer(string dir, int step)
+    {
+        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        Step = step;
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PicSharp.Compression;
+using PicSharp.Training;
+
+namespace PicSharp.CompressorTraining;
+
+/// <summary>
+/// Everything that decides the trajectory of `pic train-compressor`: the compressor's shape, the objective and its
+/// data shapes, and the optimiser. Saved as options.json in each checkpoint so a resumed run continues with the same
+/// settings (only the logging and checkpoint intervals may change on resume).
+/// </summary>
+public sealed record CompressorTrainingOptions
+{
+    public CompressorOptions Compressor { get; init; } = new();
+    public CompressorObjective Objective { get; init; } = CompressorObjective.Pretrain;
+
+    /// <summary>Peak learning rate of the LoRA matrices.</summary>
+    public double LearningRate { get; init; } = 2e-3;
+    /// <summary>Peak learning rate of the memory-token and task-token embeddings (their own parameter group).</summary>
+    public double MemoryLearningRate { get; init; } = 2e-3;
+    public double MinLearningRateRatio { get; init; } = 0.1;
+    public int WarmupSteps { get; init; } = 50;
+    public int TotalSteps { get; init; } = 1000;
+    public int MicroBatchSize { get; init; } = 8;
+    public int GradientAccumulation { get; init; } = 1;
+    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Decoupled weight decay of the LoRA matrices; the memory and task embeddings are never decayed
+    /// (shrinking them would move them away from the scale the frozen decoder reads).</summary>
+    public double WeightDecay { get; init; } = 0.0;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+    public long Seed { get; init; } = 1234;
+
+    /// <summary>Pretrain: share of windows used for LM continuation; the rest are autoencoded.</summary>
+    public double LmShare { get; init; } = 0.5;
+    /// <summary>Pretrain: context tokens per window (what is compressed).</summary>
+    public int WindowLength { get; init; } = 256;
+    /// <summary>Pretrain: tokens the decoder continues after the window (LM task).</summary>
+    public int ContinuationLength { get; init; } = 64;
+
+    public double CheckpointMinutes { get; init; } = 10;
+    public int LogEverySteps { get; init; } = 10;
+    public int EvalEverySteps { get; init; } = 100;
+    /// <summary>Held-out windows and dev questions of each probe.</summary>
+    public int EvalSamples { get; init; } = 32;
+
+    [JsonIgnore]
+    public bool HasLmTask => Objective == CompressorObjective.Pretrain && LmShare > 0;
+
+    public void Validate()
+    {
+        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
+        try { Compressor.Validate(); }
+        catch (ArgumentException e) { throw new TrainingException(e.Message); }
+        Require(LearningRate > 0, $"--lr must be positive, got {LearningRate}");
+        Require(MemoryLearningRate > 0, $"--memory-lr must be positive, got {MemoryLearningRate}");
+        Require(MinLearningRateRatio is >= 0 and <= 1, $"--min-lr-ratio must be in [0, 1], got {MinLearningRateRatio}");
+        Require(WarmupSteps >= 0, $"--warmup must be ≥ 0, got {WarmupSteps}");
+        Require(TotalSteps > 0, $"--steps must be positive, got {TotalSteps}");
+        Require(MicroBatchSize > 0, $"--batch must be positive, got {MicroBatchSize}");
+        Require(GradientAccumulation > 0, $"--accumulation must be positive, got {GradientAccumulation}");
+        Require(MaxGradNorm > 0, $"--clip must be positive, got {MaxGradNorm}");
+        Require(WeightDecay >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
+        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"betas must be in [0, 1), got ({Beta1}, {Beta2})");
+        Require(LmShare is >= 0 and <= 1, $"--lm-share must be in [0, 1], got {LmShare}");
+        Require(WindowLength > 0, $"--window must be positive, got {WindowLength}");
+        Require(ContinuationLength > 0, $"--continuation must be positive, got {ContinuationLength}");
+        Require(CheckpointMinutes > 0, $"--checkpoint-minutes must be positive, got {CheckpointMinutes}");
+        Require(LogEverySteps > 0, $"--log-every must be positive, got {LogEverySteps}");
+        Require(EvalEverySteps > 0, $"--eval-every must be positive, got {EvalEverySteps}");
+        Require(EvalSamples >= 0, $"--eval-samples must be ≥ 0, got {EvalSamples}");
+    }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static CompressorTrainingOptions FromJson(string json) =>
+        JsonSerializer.Deserialize<CompressorTrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
+
+    /// <summary>Same trajectory: equal options apart from the intervals a resume may change.</summary>
+    public bool SameTrajectory(CompressorTrainingOptions other) =>
+        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+}

@@ -1,0 +1,92 @@
+using PicSharp.Storage;
+using PicSharp.Tokenization;
+
+namespace PicSharp.Tests.Cli;
+
+/// <summary>`pic pretrain-lm` on a tiny config, tokenizer and corpus: the run folder's claim and its hostile inputs.</summary>
+public sealed class PretrainCommandsTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("pic-pretrain-").FullName;
+    readonly string configPath, tokenizerPath, corpusPath;
+
+    public PretrainCommandsTests()
+    {
+        var texts = Enumerable.Range(0, 30).Select(i => $"the cat sat on the mat {i} times and the dog ran.").ToList();
+        tokenizerPath = Path.Combine(root, "tokenizer.json");
+        var tokenizer = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 280 });
+        tokenizer.Save(tokenizerPath);
+        configPath = Path.Combine(root, "config.json");
+        File.WriteAllText(configPath, (TinyModels.Config() with { VocabSize = 300, BosTokenId = null, EosTokenIds = [] }).ToJson());
+        corpusPath = Path.Combine(root, "corpus");
+        Directory.CreateDirectory(corpusPath);
+        for (int i = 0; i < texts.Count; i++) File.WriteAllText(Path.Combine(corpusPath, $"{i}.txt"), texts[i]);
+    }
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    PicCli.Result Pretrain(string run, params string[] extra) => PicCli.Run(["pretrain-lm", .. PicCli.WithDefaults(["--config", configPath,
+        "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", run, "--steps", "2", "--batch", "1", "--seq-len", "16",
+        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1"], extra)]);
+
+    static string Refused(PicCli.Result result)
+    {
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("pic pretrain-lm: ", result.Error);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        return result.Error;
+    }
+
+    [Fact]
+    public void Threads_and_sequence_lengths_it_cannot_use_are_refused_in_one_line()
+    {
+        string run = Path.Combine(root, "run");
+        Assert.Contains("--threads must be between 1 and", Refused(Pretrain(run, "--threads", "0")));
+        Assert.Contains("got 10000", Refused(Pretrain(run, "--threads", "10000")));
+        Assert.Contains("--seq-len 600 is longer than the model reads (max_position_embeddings 512)", Refused(Pretrain(run, "--seq-len", "600")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoint")));
+    }
+
+    [Fact]
+    public void Resume_refuses_training_options_that_differ_from_the_checkpoint_and_takes_equal_ones()
+    {
+        string run = Path.Combine(root, "run");
+        Assert.Equal(0, Pretrain(run, "--stop-at-step", "1", "--threads", "1").ExitCode);
+        string error = Refused(Pretrain(run, "--resume", "--steps", "5", "--lr", "0.5"));
+        Assert.Contains("--steps 5 (checkpoint: 2)", error);
+        Assert.Contains("--lr 0.5 (checkpoint: 0.001)", error);
+        var resumed = Pretrain(run, "--resume", "--steps", "2", "--dtype", "fp32"); // the same values, fp32 as float32
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("stopped at step 2/2", resumed.Output);
+    }
+
+    [Fact]
+    public void A_second_run_into_a_claimed_folder_is_refused_naming_the_holder()
+    {
+        string run = Path.Combine(root, "run");
+        using (RunFolderLock.Acquire(run))
+        {
+            var refused = Pretrain(run);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.StartsWith("pic pretrain-lm: ", refused.Error);
+            Assert.Contains($"in use by process {Environment.ProcessId}", refused.Error);
+            Assert.Single(refused.Error.Trim().Split('\n'));
+            Assert.False(Directory.Exists(Path.Combine(run, "checkpoint")));
+        }
+        Assert.Equal(0, Pretrain(run).ExitCode);
+        Assert.True(Directory.Exists(Path.Combine(run, "model")));
+    }
+
+    [Fact]
+    public void Resume_removes_the_temporary_folder_of_a_killed_checkpoint_write()
+    {
+        string run = Path.Combine(root, "run");
+        var first = Pretrain(run, "--stop-at-step", "1");
+        Assert.True(first.ExitCode == 0, first.Error);
+        string stale = Path.Combine(run, $"checkpoint.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(stale);
+        var resumed = Pretrain(run, "--resume");
+        Assert.Equal(0, resumed.ExitCode);
+        Assert.Contains($"removed {stale}", resumed.Output);
+        Assert.False(Directory.Exists(stale));
+    }
+}
