@@ -114,10 +114,14 @@ public static class TextGeneration
         }
     }
 
-    // Greedy for all rows with one read-back, else each row samples from its own generator.
+    // Greedy for all rows at once, else each row samples from its own generator. The largest logit also tells
+    // whether a row went NaN or infinite (max propagates NaN), so broken weights fail loudly at no extra pass.
     static long[] Choose(Tensor logits, GenerationOptions options, RowState[] rows)
     {
-        if (options.Temperature <= 0) return logits.argmax(-1).data<long>().ToArray();
+        var (largest, argmax) = logits.max(-1);
+        if (largest.to(ScalarType.Float32).data<float>().ToArray().Any(v => !float.IsFinite(v)))
+            throw new InvalidOperationException("the model produced NaN or infinite logits: its weights or config values are broken");
+        if (options.Temperature <= 0) return argmax.data<long>().ToArray();
         var probabilities = logits.to(ScalarType.Float32);
         return rows.Select((row, b) => row.Done ? 0L : Choose(probabilities[b], options, row.Generator)).ToArray();
     }
