@@ -36,8 +36,15 @@ public sealed class CorpusWindows : ICompressorExampleSource
 
     static CompressorExample Autoencode(int[] context) => new(context, new DecoderExample(TaskToken.Autoencode, [], context));
 
-    /// <summary>Held-out autoencoding examples: consecutive non-overlapping windows from the start of a token stream.</summary>
-    public static IReadOnlyList<CompressorExample> Consecutive(int[] tokens, int window, int count) =>
-        Enumerable.Range(0, Math.Min(count, tokens.Length / window))
-            .Select(i => Autoencode(tokens[(i * window)..((i + 1) * window)])).ToList();
+    /// <summary>
+    /// Held-out autoencoding examples: <paramref name="count"/> non-overlapping windows spread evenly over a token
+    /// stream, so they sample every kind of text in it (consecutive windows from its start would all be one document).
+    /// </summary>
+    public static IReadOnlyList<CompressorExample> Spread(int[] tokens, int window, int count)
+    {
+        int windows = Math.Min(count, tokens.Length / window);
+        if (windows == 0) return [];
+        long stride = tokens.Length / windows;
+        return Enumerable.Range(0, windows).Select(i => Autoencode(tokens[(int)(i * stride)..(int)(i * stride + window)])).ToList();
+    }
 }
