@@ -46,8 +46,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
             "--window", "16", "--continuation", "4", "--chunk-length", "8", "--batch", "2", "--eval-every", "1", "--eval-samples", "2",
             "--lora-rank", "2",
         ];
-        var kept = defaults.Chunk(2).Where(pair => !extra.Contains(pair[0])).SelectMany(pair => pair);
-        return ["train-compressor", .. kept, .. extra];
+        return ["train-compressor", .. PicCli.WithDefaults(defaults, extra)];
     }
 
     [Fact]
@@ -61,6 +60,9 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "loss.png")));
         Assert.Equal(2, new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll().Count(m => m.Kind == "train"));
 
+        var (refused, why) = Pic(Train("run", "--steps", "5", "--resume")); // a resumed run keeps its checkpoint's schedule
+        Assert.Equal(1, refused);
+        Assert.Contains("--steps 5 (checkpoint: 3)", why);
         Assert.Equal(0, Pic(Train("run", "--steps", "3", "--resume")).ExitCode);
         var metrics = new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll();
         Assert.Equal([1, 2, 3], metrics.Where(m => m.Kind == "train").Select(m => m.Step));
