@@ -20,6 +20,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Measure throughput of the reference model (~32M parameters, random weights)");
         bench.Subcommands.Add(Forward());
         bench.Subcommands.Add(Compress());
+        foreach (var command in MemoryBenchCommands.Create()) bench.Subcommands.Add(command);
         return bench;
     }
 

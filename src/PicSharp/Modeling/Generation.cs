@@ -62,6 +62,8 @@ public static class TextGeneration
                 {
                     var hidden = model.Forward(input, cache: cache);
                     var logits = model.Logits(hidden[.., -1]).to(ScalarType.Float32)[0];
+                    if (!double.IsFinite(logits.sum().item<float>()))
+                        throw new InvalidOperationException("the model produced NaN or infinite logits: its weights or config values are broken");
                     next = Choose(logits, options, generator);
                     if (options.StopTokenIds.Contains(next)) return new GenerationResult(tokens, StopReason.StopToken, null);
                     tokens.Add(next);

@@ -11,10 +11,10 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     readonly Parameter weight;
     readonly double eps;
 
-    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    public RmsNorm(int size, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         this.eps = eps;
-        weight = new Parameter(ones(size));
+        weight = new Parameter(ones(size, dtype));
         register_parameter("weight", weight);
     }
 
@@ -44,9 +44,26 @@ public sealed class RotaryEmbedding : nn.Module
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
     }
 
-    // Converting the model's weights must not round the frequencies; moving it to a device must move them.
+    /// <summary>The inverse frequencies [head_dim / 2] (TorchSharp does not list non-persistent buffers in named_buffers).</summary>
+    public Tensor InverseFrequencyBuffer => inv_freq;
+
+    // Converting the model's weights must not round the frequencies; moving it to a device must move them. (Done
+    // here: TorchSharp's generic move skips non-persistent buffers.)
     protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => base._to(device, ScalarType.Float32, non_blocking);
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => Replace(inv_freq.to(device, non_blocking: non_blocking));
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) =>
+        Replace(inv_freq.to(new Device(deviceType, deviceIndex), non_blocking: non_blocking));
+
+    RotaryEmbedding Replace(Tensor moved)
+    {
+        if (ReferenceEquals(moved, inv_freq)) return this;
+        moved.DetachFromDisposeScope();
+        _internal_buffers.Remove(nameof(inv_freq));
+        inv_freq.Dispose();
+        inv_freq = moved;
+        register_buffer(nameof(inv_freq), inv_freq, persistent: false);
+        return this;
+    }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
     {
@@ -86,21 +103,30 @@ public sealed class RotaryEmbedding : nn.Module
     }
 }
 
-/// <summary>Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache.</summary>
+/// <summary>
+/// Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache; Qwen3 normalises
+/// each head's queries and keys before RoPE.
+/// </summary>
 public sealed class LlamaAttention : nn.Module
 {
     readonly Projection q_proj, k_proj, v_proj, o_proj;
+    readonly RmsNorm? q_norm, k_norm;
     readonly int heads, kvHeads, headDim;
 
-    public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaAttention))
     {
         heads = config.NumAttentionHeads;
         kvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        q_proj = new Projection(config.HiddenSize, heads * headDim, config.QkvBias);
-        k_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
-        v_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
-        o_proj = new Projection(heads * headDim, config.HiddenSize, config.OutputBias);
+        q_proj = new Projection(config.HiddenSize, heads * headDim, config.QkvBias, dtype);
+        k_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias, dtype);
+        v_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias, dtype);
+        o_proj = new Projection(heads * headDim, config.HiddenSize, config.OutputBias, dtype);
+        if (config.QkNorm)
+        {
+            q_norm = new RmsNorm(headDim, config.RmsNormEps, dtype);
+            k_norm = new RmsNorm(headDim, config.RmsNormEps, dtype);
+        }
         RegisterComponents();
     }
 
@@ -111,8 +137,11 @@ public sealed class LlamaAttention : nn.Module
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
     {
         long batch = x.shape[0], seq = x.shape[1];
-        var q = q_proj.forward(x).view(batch, seq, heads, headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
+        var q = q_proj.forward(x).view(batch, seq, heads, headDim);
+        var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim);
+        if (q_norm is not null && k_norm is not null) (q, k) = (q_norm.forward(q), k_norm.forward(k));
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
         var v = v_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
         k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
@@ -136,11 +165,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     readonly Projection gate_proj, up_proj, down_proj;
 
-    public LlamaMlp(LlamaConfig config) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaMlp))
     {
-        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false, dtype);
+        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false, dtype);
+        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, hasBias: false, dtype);
         RegisterComponents();
     }
 
@@ -156,12 +185,12 @@ public sealed class LlamaDecoderLayer : nn.Module
     readonly LlamaAttention self_attn;
     readonly LlamaMlp mlp;
 
-    public LlamaDecoderLayer(LlamaConfig config) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaDecoderLayer))
     {
-        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        self_attn = new LlamaAttention(config);
-        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        mlp = new LlamaMlp(config);
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
+        self_attn = new LlamaAttention(config, dtype);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
+        mlp = new LlamaMlp(config, dtype);
         RegisterComponents();
     }
 
@@ -183,11 +212,11 @@ public sealed class LlamaModel : nn.Module
     readonly ModuleList<LlamaDecoderLayer> layers;
     readonly RmsNorm norm;
 
-    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaModel))
     {
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
-        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config, dtype)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         RegisterComponents();
     }
 
@@ -215,8 +244,8 @@ public sealed class LlamaModel : nn.Module
 }
 
 /// <summary>
-/// A Llama-family causal LM (HF's LlamaForCausalLM / Qwen2ForCausalLM). Parameter names equal the Hugging Face
-/// checkpoint names, so weights load by name.
+/// A Llama-family causal LM (HF's LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM).
+/// Parameter names equal the Hugging Face checkpoint names, so weights load by name.
 /// </summary>
 public sealed class LlamaForCausalLM : nn.Module
 {
@@ -226,17 +255,20 @@ public sealed class LlamaForCausalLM : nn.Module
 
     public LlamaConfig Config { get; }
 
-    public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
+    /// <param name="dtype">dtype the parameters are created in (a checkpoint is loaded straight into its own dtype,
+    /// never through an fp32 copy).</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
     {
         config.Validate();
         Config = config;
-        model = new LlamaModel(config);
-        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, hasBias: false);
+        model = new LlamaModel(config, dtype);
+        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, hasBias: false, dtype);
         rotary = new RotaryEmbedding(config);
         RegisterComponents();
     }
 
     public LlamaModel Body => model;
+    public RotaryEmbedding Rotary => rotary;
     public ScalarType Dtype => model.EmbedTokens.weight!.dtype;
 
     /// <summary>Every linear layer of the decoder stack, named by its path (for attaching LoRA).</summary>
@@ -270,6 +302,9 @@ public sealed class LlamaForCausalLM : nn.Module
         using var scope = NewDisposeScope();
         long seq = embeddings.shape[1];
         int past = cache?.Length ?? 0;
+        if (Config.SlidingWindow is int window && past + seq > window)
+            throw new ArgumentException($"{past + seq} tokens exceed the model's sliding_window of {window}: sliding-window attention " +
+                "is not implemented here, so longer sequences are refused rather than attended in full");
         long start = cache?.NextPosition ?? 0;
         positionIds ??= arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0);
         var rope = rotary.Angles(positionIds, embeddings.dtype);

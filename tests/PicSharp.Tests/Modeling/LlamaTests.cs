@@ -35,6 +35,33 @@ public class LlamaTests
     }
 
     [Fact]
+    public void Rotary_frequencies_are_a_buffer_outside_state_dict_that_stays_fp32()
+    {
+        using var model = new LlamaForCausalLM(TinyModels.Config());
+        Assert.DoesNotContain(model.state_dict().Keys, k => k.Contains("inv_freq"));
+        var before = model.Rotary.InverseFrequencyBuffer.clone();
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, model.Dtype);
+        Assert.Equal(ScalarType.Float32, model.Rotary.InverseFrequencyBuffer.dtype);
+        Assert.Equal(0, TinyModels.MaxAbsDiff(before, model.Rotary.InverseFrequencyBuffer));
+        // It follows the model to another device (the meta device stands in for a GPU here).
+        model.to(new Device(DeviceType.META));
+        Assert.Equal(DeviceType.META, model.Rotary.InverseFrequencyBuffer.device_type);
+        Assert.Equal(ScalarType.Float32, model.Rotary.InverseFrequencyBuffer.dtype);
+    }
+
+    [Fact]
+    public void Generation_stops_with_an_error_on_non_finite_logits()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        using (no_grad()) model.named_parameters().First(p => p.name == "model.norm.weight").parameter[0] = float.NaN;
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            TextGeneration.Generate(model, model.Embed(TinyModels.RandomTokens(61, 1, 4)), new GenerationOptions { MaxNewTokens = 3 }));
+        Assert.Contains("NaN or infinite logits", error.Message);
+    }
+
+    [Fact]
     public void Parameter_names_are_hugging_face_names()
     {
         var model = new LlamaForCausalLM(TinyModels.Config());
