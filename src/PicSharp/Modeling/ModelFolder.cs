@@ -41,7 +41,8 @@ public static class ModelFolder
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{dir}: no {ConfigFile} (not a model folder?)", configPath);
         var config = LlamaConfig.Load(configPath);
         var model = new LlamaForCausalLM(config, dtype ?? ParseTorchDtype(config.TorchDtype));
-        LoadWeights(model, dir);
+        try { LoadWeights(model, dir); }
+        catch { model.Dispose(); throw; } // a refused checkpoint must not hold its memory until a collection
         model.eval();
         return model;
     }

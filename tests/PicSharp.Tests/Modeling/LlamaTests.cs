@@ -61,6 +61,15 @@ public class LlamaTests
         Assert.Contains("NaN or infinite logits", error.Message);
     }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Parameters_are_created_in_the_requested_dtype(ScalarType dtype)
+    {
+        using var model = new LlamaForCausalLM(TinyModels.Config("qwen2"), dtype);
+        Assert.All(model.named_parameters(), p => Assert.Equal(dtype, p.parameter.dtype));
+    }
+
     [Fact]
     public void Parameter_names_are_hugging_face_names()
     {
