@@ -224,7 +224,7 @@ public static class TrainCompressorCommand
         else if (Directory.Exists(request.Validation) || File.Exists(request.Validation))
         {
             var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
-            heldOut = CorpusWindows.Consecutive(held.CorpusTokens, options.WindowLength, options.EvalSamples);
+            heldOut = CorpusWindows.Spread(held.CorpusTokens, options.WindowLength, options.EvalSamples);
         }
         else heldOut = [];
         Log($"probe every {options.EvalEverySteps} steps: {heldOut.Count} held-out {(options.Objective == CompressorObjective.Qa && dev.Count > 0 ? "questions (answer loss)" : "windows (autoencoding)")}" +
