@@ -14,6 +14,7 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
+        MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
         BenchCommands.Create(),
     ];
