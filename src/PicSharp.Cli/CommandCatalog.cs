@@ -16,6 +16,9 @@ static class CommandCatalog
         TrainCompressorCommand.Create(),
         MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
+        InitCompressorCommand.Create(),
+        .. MemoryCommands.Create(),
+        ServeCommand.Create(),
         BenchCommands.Create(),
     ];
 }
