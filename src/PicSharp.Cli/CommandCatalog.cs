@@ -15,6 +15,7 @@ static class CommandCatalog
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
         ExperimentsReportCommand.Create(),
+        MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
         BenchCommands.Create(),
     ];
