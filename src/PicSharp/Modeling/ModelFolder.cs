@@ -70,8 +70,10 @@ public static class ModelFolder
                 var reader = located[name];
                 if (reader.Entry(name).Dtype == parameter.dtype && parameter.is_contiguous()) reader.ReadInto(name, parameter);
                 else parameter.copy_(reader.Read(name));
-                // A sum in fp64 is NaN or infinite exactly when some element is, and needs no mask as large as the tensor.
-                if (!double.IsFinite(parameter.sum(ScalarType.Float64).item<double>()))
+                // A sum is NaN or infinite exactly when some element is (torch accumulates bf16 in fp32; fp16 could
+                // overflow, so it sums in fp32), and needs no mask as large as the tensor.
+                var sum = parameter.dtype == ScalarType.Float16 ? parameter.sum(ScalarType.Float32) : parameter.sum();
+                if (!float.IsFinite(sum.to(ScalarType.Float32).item<float>()))
                     throw new SafeTensorsException($"{reader.Path}: tensor '{name}' holds NaN or infinite values");
             }
         }
