@@ -17,6 +17,9 @@ static class CommandCatalog
         ExperimentsReportCommand.Create(),
         MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
+        InitCompressorCommand.Create(),
+        .. MemoryCommands.Create(),
+        ServeCommand.Create(),
         BenchCommands.Create(),
     ];
 }

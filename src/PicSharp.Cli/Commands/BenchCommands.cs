@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
 
-/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine.</summary>
+/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine (and the serving benches).</summary>
 public static class BenchCommands
 {
     static readonly ScalarType[] Dtypes = [ScalarType.Float32, ScalarType.BFloat16];
@@ -21,6 +21,7 @@ public static class BenchCommands
         bench.Subcommands.Add(Forward());
         bench.Subcommands.Add(Compress());
         foreach (var command in MemoryBenchCommands.Create()) bench.Subcommands.Add(command);
+        foreach (var command in ServeBenchCommands.Create()) bench.Subcommands.Add(command);
         return bench;
     }
 
