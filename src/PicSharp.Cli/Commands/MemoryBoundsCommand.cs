@@ -20,7 +20,7 @@ static class MemoryBoundsCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => "models/picsharp-small" };
-        var compressor = new Option<string?>("--compressor") { Description = "take the <ae> task token of this compressor folder (default: an untrained one; its task token hardly matters)" };
+        var compressor = new Option<string?>("--compressor") { Description = "also score this trained compressor's memory (and use its <ae> task token for the bounds; without it an untrained one, whose task token hardly matters)" };
         var validation = new Option<string>("--validation") { Description = "held-out text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/validation" };
         var window = new Option<int>("--window") { Description = "tokens per held-out window", DefaultValueFactory = _ => 128 };
         var samples = new Option<int>("--samples") { Description = "held-out windows, spread evenly over the text", DefaultValueFactory = _ => 64 };
@@ -56,9 +56,12 @@ static class MemoryBoundsCommand
 
             string? compressorDir = parse.GetValue(compressor);
             using var reader = compressorDir is null ? new Compressor(baseModel, new CompressorOptions()) : CompressorFolder.Load(baseModel, compressorDir);
-            var bounds = MemoryBounds.Measure(reader, windows, perBatch);
+            var bounds = MemoryBounds.Measure(reader, windows, perBatch, measureCompressor: compressorDir is not null);
             Console.WriteLine($"{loaded.Describe()}; {windows.Count} held-out windows of {length} tokens from {validationPath}");
             Console.WriteLine($"floor   (no memory):            token accuracy {bounds.Floor.Accuracy:F3}, loss {bounds.Floor.Loss:F4}");
+            if (bounds.Compressed is { } compressed)
+                Console.WriteLine($"{compressorDir}: token accuracy {compressed.Accuracy:F3}, loss {compressed.Loss:F4} " +
+                    $"({reader.Options.Policy.Name()} {KebabCase.Name(reader.Options.Kind)} {reader.Options.Ratio}x)");
             Console.WriteLine($"ceiling (the text as memory):   token accuracy {bounds.Ceiling.Accuracy:F3}, loss {bounds.Ceiling.Loss:F4}");
             if (jsonPath is not null)
                 AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(new
@@ -66,6 +69,7 @@ static class MemoryBoundsCommand
                     model = loaded.Directory, validation = validationPath, window = length, windows = windows.Count,
                     floor = new { accuracy = bounds.Floor.Accuracy, loss = bounds.Floor.Loss },
                     ceiling = new { accuracy = bounds.Ceiling.Accuracy, loss = bounds.Ceiling.Loss },
+                    compressor = bounds.Compressed is { } c ? new { folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss } : null,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));

@@ -3,10 +3,11 @@ using static TorchSharp.torch;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>The two bounds of autoencoding on one frozen decoder, on the same held-out windows.</summary>
+/// <summary>The two bounds of autoencoding on one frozen decoder, and a compressor between them, on the same windows.</summary>
 /// <param name="Floor">reconstructing each window from no memory at all: what the decoder guesses as a plain LM.</param>
 /// <param name="Ceiling">reconstructing it from a lossless memory, the window's own token embeddings (ratio 1).</param>
-public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling);
+/// <param name="Compressed">reconstructing it from the compressor's memory of it (when a trained compressor is measured).</param>
+public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling, DecoderScore? Compressed);
 
 /// <summary>
 /// Where any compressor over a frozen decoder must land: between the decoder's reconstruction with no memory and its
@@ -16,7 +17,8 @@ public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling
 /// </summary>
 public static class MemoryBounds
 {
-    public static MemoryBoundsResult Measure(Compressor compressor, IReadOnlyList<int[]> windows, int batchSize)
+    /// <param name="measureCompressor">also score the reconstruction from <paramref name="compressor"/>'s own memory.</param>
+    public static MemoryBoundsResult Measure(Compressor compressor, IReadOnlyList<int[]> windows, int batchSize, bool measureCompressor = false)
     {
         if (windows.Count == 0) throw new ArgumentException("no held-out windows to measure on");
         var decoder = new MemoryDecoder(compressor);
@@ -24,23 +26,29 @@ public static class MemoryBounds
         using var _ = no_grad();
         return new MemoryBoundsResult(
             Score(decoder, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
-            Score(decoder, windows, batchSize, ids => model.Embed(ids)));
+            Score(decoder, windows, batchSize, ids => model.Embed(ids)),
+            measureCompressor ? Score(decoder, windows, batchSize, compressor.Compress) : null);
     }
 
-    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> memoryOf)
+    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> embeddingsOf) =>
+        Score(decoder, windows, batchSize, (IReadOnlyList<int[]> batch) =>
+        {
+            int length = batch[0].Length;
+            if (batch.Any(w => w.Length != length)) throw new ArgumentException("held-out windows must share one length");
+            var embeddings = embeddingsOf(tensor(batch.SelectMany(w => w.Select(t => (long)t)).ToArray()).reshape(batch.Count, length));
+            int slots = (int)embeddings.shape[1];
+            return new CompressedMemory(MemoryKind.Embeddings, embeddings, null,
+                batch.Select(_ => slots).ToArray(), batch.Select(_ => (long)slots).ToArray(), batch.Select(_ => length).ToArray());
+        });
+
+    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<IReadOnlyList<int[]>, CompressedMemory> memoryOf)
     {
         double lossSum = 0;
         long correct = 0, count = 0;
         foreach (var batch in windows.Chunk(batchSize))
         {
             using var scope = NewDisposeScope();
-            int length = batch[0].Length;
-            if (batch.Any(w => w.Length != length)) throw new ArgumentException("held-out windows must share one length");
-            var ids = tensor(batch.SelectMany(w => w.Select(t => (long)t)).ToArray()).reshape(batch.Length, length);
-            var embeddings = memoryOf(ids);
-            int slots = (int)embeddings.shape[1];
-            using var memory = new CompressedMemory(MemoryKind.Embeddings, embeddings, null,
-                batch.Select(_ => slots).ToArray(), batch.Select(_ => (long)slots).ToArray(), batch.Select(_ => length).ToArray());
+            using var memory = memoryOf(batch);
             using var result = decoder.Loss(memory, batch.Select(w => new DecoderExample(TaskToken.Autoencode, [], w)).ToList());
             lossSum += result.Mean.item<float>() * result.Tokens;
             correct += result.Correct;

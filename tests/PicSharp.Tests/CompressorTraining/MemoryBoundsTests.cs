@@ -51,6 +51,21 @@ public class MemoryBoundsTests
     }
 
     [Fact]
+    public void The_compressors_score_equals_the_training_probe_on_the_same_windows()
+    {
+        using var model = TinyModels.Create(TinyModels.Config() with { InitializerRange = 0.25 });
+        using var compressor = new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 8 }, seed: 2);
+        var bounds = MemoryBounds.Measure(compressor, Windows, batchSize: 2, measureCompressor: true);
+        using var trainer = new CompressorTrainer(compressor, new CompressorTrainingOptions { MicroBatchSize = 2 });
+        var probe = trainer.Evaluate(Windows.Select(w => new CompressorExample(w, new DecoderExample(TaskToken.Autoencode, [], w))).ToList());
+
+        Assert.NotNull(bounds.Compressed);
+        Assert.Equal(probe.Loss, bounds.Compressed.Loss, 4);
+        Assert.Equal(probe.Accuracy, bounds.Compressed.Accuracy, 6);
+        Assert.Null(MemoryBounds.Measure(compressor, Windows, batchSize: 2).Compressed);
+    }
+
+    [Fact]
     public void Spread_windows_cover_the_whole_stream_without_overlap()
     {
         int[] stream = Enumerable.Range(0, 1000).ToArray();
