@@ -112,7 +112,9 @@ public static class ServeLoad
                     {
                         Interlocked.Increment(ref state.Rejected);
                         if (response.Headers.RetryAfter?.Delta is not TimeSpan wait) { Garble(state, kind, "429 without Retry-After"); continue; }
-                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, 1000) * (0.5 + random.NextDouble())), stop);
+                        // The rejected request is counted; a wait cut short by the end of the run must not uncount it.
+                        try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, 1000) * (0.5 + random.NextDouble())), stop); }
+                        catch (OperationCanceledException) { return; }
                         continue;
                     }
                     if (!response.IsSuccessStatusCode) { Interlocked.Increment(ref state.Errors); state.Problem($"{kind}: {(int)response.StatusCode} {body}"); continue; }

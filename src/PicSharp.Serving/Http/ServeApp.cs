@@ -61,6 +61,8 @@ public static class ServeApp
         if (configureLogging is not null) configureLogging(builder.Logging);
         else if (options.JsonLogs) builder.Logging.AddJsonConsole(json => json.IncludeScopes = true);
         else builder.Logging.AddSimpleConsole(console => { console.IncludeScopes = true; console.SingleLine = true; });
+        // ASP.NET's own per-request lines repeat what the request log says; its warnings and errors still show.
+        if (configureLogging is null) builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(store);
