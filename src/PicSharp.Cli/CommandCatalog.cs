@@ -14,6 +14,7 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
+        ExperimentsReportCommand.Create(),
         MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
         InitCompressorCommand.Create(),
