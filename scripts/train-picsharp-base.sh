@@ -57,21 +57,16 @@ gen "$qa/facts-train.json" --kind facts --split train --count "$(n 42000)" --see
 gen "$qa/spans-train.json" --kind spans --split train --count "$(n 40000)" --seed 67 --min-tokens 60 --max-tokens 430 --questions-per-context 4
 gen "$qa/spans-train-long.json" --kind spans --split train --count "$(n 8000)" --seed 68 --min-tokens 430 --max-tokens 1000 --questions-per-context 6
 
-# done_steps OUT: the step OUT's checkpoint reached (0 without one); total_steps OUT: the steps it was planned for.
-done_steps() { [ -f "$1/checkpoint/state.json" ] && grep -o '"step": *[0-9]*' "$1/checkpoint/state.json" | grep -o '[0-9]*$' || echo 0; }
-total_steps() { grep -o '"total_steps": *[0-9]*' "$1/checkpoint/options.json" | grep -o '[0-9]*$'; }
+source scripts/checkpoint-steps.sh
 
 # train_stage OUT ARGS...: the arguments every stage shares, --resume when OUT has a checkpoint, nothing when OUT's
 # checkpoint already reached its planned steps.
 train_stage() {
   local out=$1; shift
-  local resume=()
-  if [ -d "$out/checkpoint" ]; then
-    [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ] && return 0
-    resume=(--resume)
-  fi
+  local resume
+  resume=$(resume_flag "$out") || return 0
   pic pretrain-lm --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
-    --out "$out" --log-every 20 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" "${resume[@]}"
+    --out "$out" --log-every 20 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" $resume
 }
 
 # Stage 1 from random init, 8 x 1,024-token rows per step: 90 % QA rows drawn uniformly over the contexts of the

@@ -14,7 +14,12 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
+        ExperimentsReportCommand.Create(),
+        MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
+        InitCompressorCommand.Create(),
+        .. MemoryCommands.Create(),
+        ServeCommand.Create(),
         BenchCommands.Create(),
     ];
 }

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
 
-/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine.</summary>
+/// <summary>`pic bench forward` and `pic bench compress`: throughput of the reference model on this machine (and the serving benches).</summary>
 public static class BenchCommands
 {
     static readonly ScalarType[] Dtypes = [ScalarType.Float32, ScalarType.BFloat16];
@@ -20,11 +20,14 @@ public static class BenchCommands
         var bench = new Command("bench", "Measure throughput of the reference model (~32M parameters, random weights)");
         bench.Subcommands.Add(Forward());
         bench.Subcommands.Add(Compress());
+        foreach (var command in MemoryBenchCommands.Create()) bench.Subcommands.Add(command);
+        foreach (var command in LatencyBenchCommands.Create()) bench.Subcommands.Add(command);
+        foreach (var command in ServeBenchCommands.Create()) bench.Subcommands.Add(command);
         return bench;
     }
 
-    static Option<bool> QuickOption() => new("--quick") { Description = "fewer, smaller runs: checks that everything works, numbers are rough" };
-    static Option<FileInfo?> JsonOption() => new("--json") { Description = "also write the results to this JSON file" };
+    internal static Option<bool> QuickOption() => new("--quick") { Description = "fewer, smaller runs: checks that everything works, numbers are rough" };
+    internal static Option<FileInfo?> JsonOption() => new("--json") { Description = "also write the results to this JSON file" };
 
     static Command Forward()
     {
@@ -54,7 +57,7 @@ public static class BenchCommands
                 AnsiConsole.MarkupLine($"[grey]matmul 2048x2048 {name}: {peaks[name]:F1} GFLOP/s[/]");
                 foreach (var result in ForwardBenchmark.Run(dtype, peaks[name], options))
                 {
-                    AnsiConsole.MarkupLine($"[grey]{result.Workload} {name}: {result.TokensPerSecond:F1} tokens/s[/]");
+                    AnsiConsole.MarkupLine($"[grey]{result.Workload} {name}: {result.TokensPerSecond:F1} tokens/s, {1000 / result.TokensPerSecond:F2} ms/token[/]");
                     results.Add(result);
                 }
             }
@@ -67,11 +70,11 @@ public static class BenchCommands
 
     static Table ForwardTable(Dictionary<string, double> peaks, IReadOnlyList<WorkloadResult> results)
     {
-        var table = new Table().AddColumns("workload", "dtype", "tokens/s", "median s", "runs", "GFLOP/s", "MFU");
+        var table = new Table().AddColumns("workload", "dtype", "tokens/s", "ms/token", "median s", "runs", "GFLOP/s", "MFU");
         foreach (var (dtype, peak) in peaks)
-            table.AddRow("matmul 2048x2048", dtype, "", "", "", $"{peak:F1}", "(peak)");
+            table.AddRow("matmul 2048x2048", dtype, "", "", "", "", $"{peak:F1}", "(peak)");
         foreach (var r in results)
-            table.AddRow(r.Workload, r.Dtype, $"{r.TokensPerSecond:F1}", $"{r.Timing.Median:F3}", $"{r.Timing.Seconds.Count}",
+            table.AddRow(r.Workload, r.Dtype, $"{r.TokensPerSecond:F1}", $"{1000 / r.TokensPerSecond:F2}", $"{r.Timing.Median:F3}", $"{r.Timing.Seconds.Count}",
                 $"{r.GigaFlopsPerSecond:F1}", $"{r.Utilisation:P1}");
         return table;
     }
@@ -150,7 +153,7 @@ public static class BenchCommands
 
     static JsonNode ReferenceConfigJson() => JsonNode.Parse(BenchmarkModels.Reference.ToJson())!;
 
-    static void PrintMachine(MachineDescription machine, bool quick)
+    internal static void PrintMachine(MachineDescription machine, bool quick)
     {
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(machine.Cpu)}[/], {machine.LogicalCores} logical cores, {machine.TorchThreads} torch threads, " +
             $"{Markup.Escape(machine.Runtime)}, TorchSharp {Markup.Escape(machine.TorchSharp)}, {machine.Date}{(quick ? " [yellow](quick: rough numbers)[/]" : "")}");
@@ -169,12 +172,12 @@ public static class BenchCommands
     };
 
     /// <summary>Checked before the runs: a minute of measuring must not end in "cannot write".</summary>
-    static void RequireJsonOutput(FileInfo? file)
+    internal static void RequireJsonOutput(FileInfo? file)
     {
         if (file is not null) OutputPath.RequireFile(file.FullName);
     }
 
-    static void WriteJson(FileInfo? file, object report)
+    internal static void WriteJson(FileInfo? file, object report)
     {
         if (file is null) return;
         AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(report, JsonOptions));

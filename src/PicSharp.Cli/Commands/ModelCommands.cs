@@ -24,9 +24,10 @@ public static class ModelCommands
         var dtype = new DtypeOption("--dtype", "weights (default: the config's torch_dtype)",
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16]);
         var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
+        var shardSize = new Option<double?>("--max-shard-gb") { Description = "write shards of at most this size plus an index (default: one file)" };
         var threads = TorchThreads.Option();
         var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
-        { config, output, tokenizer, seed, dtype.Option, force, threads };
+        { config, output, tokenizer, seed, dtype.Option, force, shardSize, threads };
         command.SetAction(parse => Run("pic init", () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
@@ -43,10 +44,13 @@ public static class ModelCommands
                     throw new ArgumentException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
             }
             var weightsDtype = dtype.Value(parse) ?? ModelFolder.ParseTorchDtype(modelConfig.TorchDtype);
+            long? maxShardBytes = parse.GetValue(shardSize) is double gb
+                ? gb > 0 ? (long)(gb * 1e9) : throw new ArgumentException("--max-shard-gb must be positive")
+                : null;
 
-            using var model = new LlamaForCausalLM(modelConfig);
+            using var model = new LlamaForCausalLM(modelConfig, weightsDtype);
             model.InitializeWeights(parse.GetValue(seed));
-            ModelFolder.Save(model, dir.FullName, weightsDtype);
+            ModelFolder.Save(model, dir.FullName, weightsDtype, maxShardBytes);
             string tokenizerTarget = Path.Combine(dir.FullName, ModelFolder.TokenizerFile);
             if (tokenizerFile is not null) ModelFolder.CopyTokenizer(tokenizerFile.FullName, dir.FullName);
             else File.Delete(tokenizerTarget); // a --force rewrite must not keep another model's tokenizer
@@ -64,7 +68,7 @@ public static class ModelCommands
         {
             var folder = parse.GetValue(dir)!;
             LoadedModel.RequireFolder(folder.FullName);
-            var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile));
+            var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile), out var ignoredKeys);
             var weights = ModelFolder.WeightFiles(folder.FullName);
             var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
             long Count(Func<string, bool> which) => entries.Where(e => which(e.Name)).Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
@@ -72,7 +76,7 @@ public static class ModelCommands
             long embedding = Count(n => n.Contains("embed_tokens") || n == "lm_head.weight");
 
             var table = new Table().HideHeaders().AddColumns("", "");
-            table.AddRow("architecture", $"{config.ModelType} ({(config.ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM")})");
+            table.AddRow("architecture", $"{config.ModelType} ({config.Architecture})" + (config.SlidingWindow is int window ? $", sliding window {window}" : ""));
             table.AddRow("layers", $"{config.NumHiddenLayers}");
             table.AddRow("hidden / intermediate", $"{config.HiddenSize} / {config.IntermediateSize}");
             table.AddRow("heads / kv heads / head dim", $"{config.NumAttentionHeads} / {config.NumKeyValueHeads} / {config.HeadDim}");
@@ -80,9 +84,12 @@ public static class ModelCommands
             table.AddRow("tied embeddings", $"{config.TieWordEmbeddings}");
             table.AddRow("max positions / rope theta", $"{config.MaxPositionEmbeddings} / {config.RopeTheta}" + (config.RopeScaling is null ? "" : $" (llama3 scaling ×{config.RopeScaling.Factor})"));
             table.AddRow("parameters", $"{total:N0} total, {embedding:N0} embedding, {total - embedding:N0} non-embedding");
-            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.DtypeName).Distinct()) + $" (config: {config.TorchDtype})");
+            // Named as config.json names them (float32, bfloat16), not as safetensors headers do (F32, BF16).
+            table.AddRow("dtype", string.Join(", ", entries.Select(e => e.Dtype).Distinct().Select(d =>
+                d is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 ? ModelFolder.TorchDtypeName(d) : $"{d}")) + $" (config: {config.TorchDtype})");
             table.AddRow("weights", $"{weights.Count} file(s), {weights.Sum(w => new FileInfo(w).Length) / 1e6:F1} MB");
             table.AddRow("tokenizer", LoadedModel.TokenizerIn(folder.FullName) is { } tokenizer ? $"vocab {tokenizer.VocabSize}" : "none");
+            table.AddRow("ignored config keys", ignoredKeys.Count == 0 ? "none" : Markup.Escape(string.Join(", ", ignoredKeys)));
             AnsiConsole.Write(table);
         }));
         return command;

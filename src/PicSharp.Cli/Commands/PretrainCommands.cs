@@ -44,14 +44,13 @@ public static class PretrainCommands
         var exportDtype = new DtypeOption("--export-dtype", "RUN_DIR/model's weights (default: float32)",
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
         var threads = TorchThreads.Option();
-        // What decides the trajectory: a resumed run takes these from its checkpoint, so giving one that differs is refused.
-        (Option Option, Func<TrainingOptions, object> Value)[] trajectory =
+        var resumeGuard = new ResumeGuard<TrainingOptions>(
         [
             (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (seqLen, o => o.SequenceLength), (accum, o => o.GradientAccumulation),
             (lr, o => o.LearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
             (weightDecay, o => o.WeightDecay), (maxGradNorm, o => o.MaxGradNorm), (dtype.Option, o => o.Dtype), (seed, o => o.Seed),
             (qaShare, o => o.QaShare), (evalEvery, o => o.EvalEverySteps), (evalSequences, o => o.EvalSequences),
-        ];
+        ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
         {
@@ -74,7 +73,7 @@ public static class PretrainCommands
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
                 options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
-                [.. trajectory.Where(t => parse.GetResult(t.Option) is { Implicit: false }).Select(t => (t.Option.Name, t.Value))]);
+                resumeGuard.For(parse));
             return Pretrain(request);
         }));
         return command;
@@ -82,7 +81,7 @@ public static class PretrainCommands
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
         FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,
-        IReadOnlyList<(string Name, Func<TrainingOptions, object> Value)> GivenTrajectoryOptions);
+        ResumeGuard<TrainingOptions>.Given GivenTrajectory);
 
     static int Pretrain(PretrainRequest request)
     {
@@ -149,16 +148,12 @@ public static class PretrainCommands
         return 0;
     }
 
-    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change); an option given on
-    /// the command line that differs from them is refused, never silently ignored.</summary>
+    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
     static TrainingOptions ResumedOptions(PretrainRequest request)
     {
         var saved = PretrainRun.ReadCheckpointOptions(request.RunDir);
-        var differing = request.GivenTrajectoryOptions.Where(o => !Equals(o.Value(request.Options), o.Value(saved)))
-            .Select(o => $"{o.Name} {o.Value(request.Options)} (checkpoint: {o.Value(saved)})").ToList();
-        if (differing.Count > 0)
-            throw new TrainingException($"--resume continues with the checkpoint's training options, but {string.Join(", ", differing)} differ; " +
-                $"leave them out, or start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
+        request.GivenTrajectory.RequireMatch(request.Options, saved,
+            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
         return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
     }
 

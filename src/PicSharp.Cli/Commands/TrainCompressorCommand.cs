@@ -66,6 +66,17 @@ public static class TrainCompressorCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
         Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets];
+        var resumeGuard = new ResumeGuard<CompressorTrainingOptions>(
+        [
+            (objective, o => o.Objective == CompressorObjective.Qa ? "qa" : "pretrain"), (policy, o => o.Compressor.Policy.Name()),
+            (kind, o => KebabCase.Name(o.Compressor.Kind)), (ratio, o => o.Compressor.Ratio), (chunkLength, o => o.Compressor.ChunkLength),
+            (placement, o => KebabCase.Name(o.Compressor.Placement)), (positions, o => KebabCase.Name(o.Compressor.Positions)),
+            (loraRank, o => o.Compressor.Lora.Rank), (loraAlpha, o => o.Compressor.Lora.Alpha), (loraTargets, o => string.Join(',', o.Compressor.Lora.TargetModules)),
+            (lr, o => o.LearningRate), (memoryLr, o => o.MemoryLearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
+            (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (accumulation, o => o.GradientAccumulation), (clip, o => o.MaxGradNorm),
+            (weightDecay, o => o.WeightDecay), (seed, o => o.Seed), (lmShare, o => o.LmShare), (window, o => o.WindowLength),
+            (continuation, o => o.ContinuationLength), (evalEvery, o => o.EvalEverySteps), (evalSamples, o => o.EvalSamples),
+        ]);
         var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA")
         {
             model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets, lr, memoryLr,
@@ -105,19 +116,29 @@ public static class TrainCompressorCommand
             };
             var request = new Request(parse.GetValue(model)!, options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
                 parse.GetValue(qa) ?? [], parse.GetValue(devQa), fromDir, parse.GetValue(resume), parse.GetValue(maxMinutes),
-                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName);
+                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, resumeGuard.For(parse));
             return Train(request);
         }));
         return command;
     }
 
     sealed record Request(string Model, CompressorTrainingOptions Options, string Corpus, string Validation, FileInfo[] Qa,
-        FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir);
+        FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir,
+        ResumeGuard<CompressorTrainingOptions>.Given GivenTrajectory);
 
     static T ParseKebab<T>(string option, string value) where T : struct, Enum =>
         KebabCase.TryParse(value, out T parsed)
             ? parsed
             : throw new ArgumentException($"{option}: unknown value '{value}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => KebabCase.Name(v)))}");
+
+    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
+    static CompressorTrainingOptions ResumedOptions(Request request)
+    {
+        var saved = CompressorRun.ReadCheckpointOptions(request.RunDir);
+        request.GivenTrajectory.RequireMatch(request.Options, saved,
+            $"start a new run from {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)} with --from");
+        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
+    }
 
     static int Train(Request request)
     {
@@ -125,9 +146,7 @@ public static class TrainCompressorCommand
         // Held to the end: a second run into this folder is refused, naming this one.
         using var claim = RunFolderLock.Acquire(request.RunDir);
         foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
-        var options = request.Resume
-            ? CompressorRun.ReadCheckpointOptions(request.RunDir) with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps }
-            : request.Options;
+        var options = request.Resume ? ResumedOptions(request) : request.Options;
         options.Validate();
         if (options.Objective == CompressorObjective.Qa && request.Qa.Length == 0)
             throw new ArgumentException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
@@ -205,7 +224,7 @@ public static class TrainCompressorCommand
         else if (Directory.Exists(request.Validation) || File.Exists(request.Validation))
         {
             var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
-            heldOut = CorpusWindows.Consecutive(held.CorpusTokens, options.WindowLength, options.EvalSamples);
+            heldOut = CorpusWindows.Spread(held.CorpusTokens, options.WindowLength, options.EvalSamples);
         }
         else heldOut = [];
         Log($"probe every {options.EvalEverySteps} steps: {heldOut.Count} held-out {(options.Objective == CompressorObjective.Qa && dev.Count > 0 ? "questions (answer loss)" : "windows (autoencoding)")}" +

@@ -112,14 +112,34 @@ public sealed class MemoryDecoder(Compressor compressor)
         Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null)
     {
         if (memory.Batch != 1) throw new ArgumentException("generate from one context's memory at a time (use memory.Row(b))");
+        return GenerateBatch([new MemoryQuestion(memory, 0, prompt)], task, options, decode,
+            onToken is null ? null : (_, token) => onToken(token))[0];
+    }
+
+    /// <summary>
+    /// Answers several questions at once, each from its own memory row (one memory may serve several questions):
+    /// the rows decode together as one batch, each stopping on its own. Result i answers question i.
+    /// </summary>
+    /// <param name="onToken">called with (question, token) as soon as a question's token is chosen.</param>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<MemoryQuestion> questions, TaskToken task, GenerationOptions options,
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null)
+    {
+        foreach (var q in questions)
+            if (q.Row < 0 || q.Row >= q.Memory.Batch) throw new ArgumentException($"memory row {q.Row} does not exist (the memory has {q.Memory.Batch})");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         using var adapters = Model.UseAdapter(null);
-        var promptEmbeddings = cat([compressor.TaskEmbedding(task).unsqueeze(0), TokenEmbeddings(prompt)], dim: 0).unsqueeze(0);
-        if (memory.Kind == MemoryKind.Embeddings)
-            return TextGeneration.Generate(Model, cat([memory.Embeddings!.to(Model.Dtype), promptEmbeddings], dim: 1), options, decode: decode, onToken: onToken);
-
-        using var cache = KvCache.FromPrefix(memory.KeyValues!.Select(kv => (kv.Keys.to(Model.Dtype), kv.Values.to(Model.Dtype))).ToList(), memory.NextPositions[0]);
-        return TextGeneration.Generate(Model, promptEmbeddings, options, cache, decode, onToken);
+        var taskEmbedding = compressor.TaskEmbedding(task).unsqueeze(0);
+        var prompts = questions.Select(q =>
+        {
+            int count = q.Memory.Counts[q.Row];
+            var question = cat([taskEmbedding, TokenEmbeddings(q.Prompt)], dim: 0);
+            return q.Memory.Kind == MemoryKind.Embeddings
+                ? new GenerationPrompt(cat([q.Memory.Embeddings![q.Row, ..count].to(Model.Dtype), question], dim: 0))
+                : new GenerationPrompt(question,
+                    q.Memory.KeyValues!.Select(kv => (kv.Keys[q.Row..(q.Row + 1), .., ..count], kv.Values[q.Row..(q.Row + 1), .., ..count])).ToList(),
+                    q.Memory.NextPositions[q.Row]);
+        }).ToList();
+        return TextGeneration.GenerateBatch(Model, prompts, options, decode, onToken);
     }
 }

@@ -19,13 +19,16 @@ public sealed record MemoryFileInfo(string CompressorId, string BaseModelId, Mem
 /// <summary>
 /// One context's compressed memory as a safetensors file: `embeddings` [1, K, hidden], or `layers.N.keys` and
 /// `layers.N.values` [1, kv_heads, K, head_dim] for the key-values kind; the metadata holds <see cref="MemoryFileInfo"/>
-/// plus the memory's token count, context length and next decoder position.
+/// plus the memory's token count, context length and next decoder position. An optional `context_ids` tensor
+/// [1, context_length] (int32) keeps the context's token ids, which appending to the memory needs.
 /// </summary>
 public static class MemoryFile
 {
     const string Format = "picsharp-memory";
+    const string ContextIdsName = "context_ids";
 
-    public static void Save(string path, CompressedMemory memory, MemoryFileInfo info)
+    /// <param name="contextIds">the context's token ids, kept so the memory can be extended later (optional).</param>
+    public static void Save(string path, CompressedMemory memory, MemoryFileInfo info, IReadOnlyList<int>? contextIds = null)
     {
         if (memory.Batch != 1) throw new ArgumentException($"a memory file holds one context; take memory.Row(b) of the {memory.Batch} rows");
         if (memory.Kind != info.Kind) throw new ArgumentException($"the memory is of kind {memory.Kind} but the info says {info.Kind}");
@@ -37,6 +40,12 @@ public static class MemoryFile
         {
             tensors[$"layers.{layer}.keys"] = row.KeyValues![layer].Keys;
             tensors[$"layers.{layer}.values"] = row.KeyValues[layer].Values;
+        }
+        if (contextIds is not null)
+        {
+            if (contextIds.Count != memory.ContextLengths[0])
+                throw new ArgumentException($"{contextIds.Count} context ids for a memory of a {memory.ContextLengths[0]}-token context");
+            tensors[ContextIdsName] = tensor(contextIds.ToArray()).unsqueeze(0);
         }
         var metadata = new Dictionary<string, string>
         {
@@ -70,12 +79,23 @@ public static class MemoryFile
                 $"not by the loaded compressor {expectedCompressorId}; compress the context again with this compressor");
 
         var tensors = SafeTensorsFile.Load(path);
+        if (tensors.Remove(ContextIdsName, out var ids)) ids.Dispose();
         var memory = info.Kind == MemoryKind.Embeddings
             ? new CompressedMemory(info.Kind, tensors["embeddings"], null, [counts.Memory], [counts.NextPosition], [counts.Context])
             : new CompressedMemory(info.Kind, null,
                 Enumerable.Range(0, counts.Layers).Select(l => (tensors[$"layers.{l}.keys"], tensors[$"layers.{l}.values"])).ToList(),
                 [counts.Memory], [counts.NextPosition], [counts.Context]);
         return (memory, info);
+    }
+
+    /// <summary>The context's token ids, or null when the file was saved without them.</summary>
+    public static int[]? ReadContextIds(string path)
+    {
+        ReadHeader(path);
+        using var reader = new SafeTensorsReader(path);
+        if (!reader.Names.Contains(ContextIdsName)) return null;
+        using var ids = reader.Read(ContextIdsName);
+        return ids.data<int>().ToArray();
     }
 
     sealed record Counts(int Memory, int Context, long NextPosition, int Layers);
@@ -102,7 +122,10 @@ public static class MemoryFile
         var info = new MemoryFileInfo(Field("compressor_id"), Field("base_model_id"), kind, policy, (int)Number("ratio", 1), (int)Number("chunk_length", 1));
         var counts = new Counts((int)Number("memory_count", 1), (int)Number("context_length", 1), Number("next_position", 0), (int)Number("layers", kind == MemoryKind.KeyValues ? 1 : 0));
 
-        var stored = reader.Header.Tensors.ToDictionary(t => t.Name, t => t.Shape);
+        var stored = reader.Header.Tensors.Where(t => t.Name != ContextIdsName).ToDictionary(t => t.Name, t => t.Shape);
+        if (reader.Header.Tensors.FirstOrDefault(t => t.Name == ContextIdsName) is { } ids &&
+            (ids.Dtype != ScalarType.Int32 || ids.Shape.Length != 2 || ids.Shape[0] != 1 || ids.Shape[1] != counts.Context))
+            throw Error($"tensor '{ContextIdsName}' is {ids.DtypeName} [{string.Join(", ", ids.Shape)}], expected I32 [1, {counts.Context}]");
         var expected = ExpectedNames(kind, counts.Layers).ToHashSet();
         if (!expected.SetEquals(stored.Keys))
             throw Error($"tensors [{string.Join(", ", stored.Keys.Order())}] do not match a {Field("kind")} memory with {counts.Layers} layers");

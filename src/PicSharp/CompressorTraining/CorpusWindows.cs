@@ -36,8 +36,23 @@ public sealed class CorpusWindows : ICompressorExampleSource
 
     static CompressorExample Autoencode(int[] context) => new(context, new DecoderExample(TaskToken.Autoencode, [], context));
 
-    /// <summary>Held-out autoencoding examples: consecutive non-overlapping windows from the start of a token stream.</summary>
-    public static IReadOnlyList<CompressorExample> Consecutive(int[] tokens, int window, int count) =>
-        Enumerable.Range(0, Math.Min(count, tokens.Length / window))
-            .Select(i => Autoencode(tokens[(i * window)..((i + 1) * window)])).ToList();
+    /// <summary>
+    /// Held-out autoencoding examples: <paramref name="count"/> non-overlapping windows spread evenly over the whole
+    /// token stream, so the probe samples every document of the held-out text rather than the first one or two.
+    /// </summary>
+    public static IReadOnlyList<CompressorExample> Spread(int[] tokens, int window, int count) =>
+        SpreadWindows(tokens, window, count).Select(Autoencode).ToList();
+
+    /// <summary>The windows of <see cref="Spread"/> (fewer when the stream holds fewer than count).</summary>
+    public static IReadOnlyList<int[]> SpreadWindows(int[] tokens, int window, int count)
+    {
+        int available = tokens.Length / window;
+        int taken = Math.Min(count, available);
+        // Window i starts at slot floor(i·available/taken): evenly spaced, never overlapping, deterministic.
+        return Enumerable.Range(0, taken).Select(i =>
+        {
+            int start = (int)((long)i * available / taken) * window;
+            return tokens[start..(start + window)];
+        }).ToList();
+    }
 }

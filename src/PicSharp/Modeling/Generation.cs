@@ -9,6 +9,7 @@ public sealed record GenerationOptions
     public int MaxNewTokens { get; init; } = 64;
     public double Temperature { get; init; }
     public double TopP { get; init; } = 1.0;
+    /// <summary>Sampling seed; every row of a batch draws from its own generator with this seed.</summary>
     public ulong Seed { get; init; } = 0;
     public IReadOnlyCollection<int> StopTokenIds { get; init; } = [];
     public IReadOnlyList<string> StopStrings { get; init; } = [];
@@ -29,11 +30,23 @@ public enum StopReason { StopToken, StopString, MaxNewTokens }
 /// <param name="Tokens">generated ids, without the stop token (a stop string's tokens are kept; see StopString).</param>
 public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, string? StopString);
 
-/// <summary>Token-by-token generation with a KV cache: one forward over the prompt, then one per new token.</summary>
+/// <summary>
+/// One sequence to continue: its prompt embeddings [seq, hidden] (token embeddings, or memory embeddings followed by
+/// them) and, for a key-values memory, the per-layer K/V prefix [1, kv_heads, n, head_dim] it reads first; the prompt's
+/// positions start at <paramref name="StartPosition"/> (after the prefix's own positions).
+/// </summary>
+public sealed record GenerationPrompt(Tensor Embeddings, IReadOnlyList<(Tensor Keys, Tensor Values)>? Prefix = null, long StartPosition = 0);
+
+/// <summary>
+/// Token-by-token generation with a KV cache: one forward over the prompts, then one per new token. Several prompts
+/// (of any lengths, with or without K/V prefixes of any lengths) decode together as one batch; each row stops on its
+/// own and gets the tokens it would get alone.
+/// </summary>
 public static class TextGeneration
 {
     /// <param name="promptEmbeddings">[1, seq, hidden]: token embeddings, or memory embeddings followed by them.</param>
-    /// <param name="cache">optional pre-filled cache (a KV-prefix memory); consumed and extended.</param>
+    /// <param name="cache">optional pre-filled cache (a KV-prefix memory), read as the prompt's prefix; the prompt
+    /// continues at its NextPosition. The cache itself is left as it is.</param>
     /// <param name="decode">turns generated ids into text; needed only for stop strings.</param>
     /// <param name="onToken">called with each new token as soon as it is chosen (streaming).</param>
     public static GenerationResult Generate(
@@ -42,48 +55,74 @@ public static class TextGeneration
     {
         if (promptEmbeddings.dim() != 3 || promptEmbeddings.shape[0] != 1)
             throw new ArgumentException($"generation takes one sequence [1, seq, hidden], got [{string.Join(", ", promptEmbeddings.shape)}]");
-        if (options.StopStrings.Count > 0 && decode is null)
-            throw new ArgumentException("stop strings need a decode function");
-        options.Validate();
+        using var scope = NewDisposeScope();
+        var prompt = cache is null || cache.Length == 0
+            ? new GenerationPrompt(promptEmbeddings[0], null, cache?.NextPosition ?? 0)
+            : new GenerationPrompt(promptEmbeddings[0],
+                Enumerable.Range(0, cache.Layers).Select(layer => (cache.Keys(layer), cache.Values(layer))).ToList(), cache.NextPosition);
+        return GenerateBatch(model, [prompt], options, decode, onToken is null ? null : (_, token) => onToken(token))[0];
+    }
 
+    /// <summary>Continues every prompt at once; result b belongs to prompt b.</summary>
+    /// <param name="onToken">called with (row, token) as soon as a row's token is chosen.</param>
+    public static IReadOnlyList<GenerationResult> GenerateBatch(
+        LlamaForCausalLM model, IReadOnlyList<GenerationPrompt> prompts, GenerationOptions options,
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null)
+    {
+        Validate(model, prompts, options, decode);
         using var _ = no_grad();
-        bool ownsCache = cache is null;
-        cache ??= new KvCache(model.Config.NumHiddenLayers);
-        // The prompt is the caller's; each later input (one token's embedding) is ours to free.
-        Tensor input = promptEmbeddings;
+        using var scope = NewDisposeScope();
+        var batch = new DecodingBatch(model, prompts, options.MaxNewTokens);
+        var rows = prompts.Select(_ => new RowState(options.Seed)).ToArray();
         try
         {
-            using var generator = new Generator(options.Seed);
-            var tokens = new List<int>();
-            for (int step = 0; step < options.MaxNewTokens; step++)
+            var logits = batch.Prefill();
+            for (int step = 0; ; step++)
             {
-                int next;
-                using (var scope = NewDisposeScope())
-                {
-                    var hidden = model.Forward(input, cache: cache);
-                    var logits = model.Logits(hidden[.., -1]).to(ScalarType.Float32)[0];
-                    next = Choose(logits, options, generator);
-                    if (options.StopTokenIds.Contains(next)) return new GenerationResult(tokens, StopReason.StopToken, null);
-                    tokens.Add(next);
-                    onToken?.Invoke(next);
-                    var previous = input;
-                    input = model.Embed(tensor(new long[] { next }).unsqueeze(0)).DetachFromDisposeScope();
-                    if (!ReferenceEquals(previous, promptEmbeddings)) previous.Dispose();
-                }
-                if (options.StopStrings.Count > 0)
-                {
-                    string text = decode!(tokens);
-                    string? hit = options.StopStrings.FirstOrDefault(text.Contains);
-                    if (hit is not null) return new GenerationResult(tokens, StopReason.StopString, hit);
-                }
+                long[] next;
+                using (var stepScope = NewDisposeScope())
+                    next = Choose(logits, options, rows);
+                logits.Dispose();
+                for (int b = 0; b < rows.Length; b++)
+                    if (!rows[b].Done) rows[b].Accept((int)next[b], options, decode, token => onToken?.Invoke(b, token));
+                if (rows.All(r => r.Done) || step + 1 == options.MaxNewTokens) break;
+                logits = batch.Step(next);
             }
-            return new GenerationResult(tokens, StopReason.MaxNewTokens, null);
+            return rows.Select(r => r.Result()).ToArray();
         }
         finally
         {
-            if (!ReferenceEquals(input, promptEmbeddings)) input.Dispose();
-            if (ownsCache) cache.Dispose();
+            batch.Dispose();
+            foreach (var row in rows) row.Dispose();
         }
+    }
+
+    static void Validate(LlamaForCausalLM model, IReadOnlyList<GenerationPrompt> prompts, GenerationOptions options, Func<IReadOnlyList<int>, string>? decode)
+    {
+        if (prompts.Count == 0) throw new ArgumentException("no prompts to continue");
+        if (options.StopStrings.Count > 0 && decode is null)
+            throw new ArgumentException("stop strings need a decode function");
+        options.Validate();
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            var p = prompts[b];
+            if (p.Embeddings.dim() != 2 || p.Embeddings.shape[0] == 0 || p.Embeddings.shape[1] != model.Config.HiddenSize)
+                throw new ArgumentException($"prompt {b}: embeddings must be [seq > 0, {model.Config.HiddenSize}], got [{string.Join(", ", p.Embeddings.shape)}]");
+            if (p.Prefix is not null && p.Prefix.Count != model.Config.NumHiddenLayers)
+                throw new ArgumentException($"prompt {b}: a K/V prefix needs {model.Config.NumHiddenLayers} layers, got {p.Prefix.Count}");
+        }
+    }
+
+    // Greedy for all rows at once, else each row samples from its own generator. The largest logit also tells
+    // whether a row went NaN or infinite (max propagates NaN), so broken weights fail loudly at no extra pass.
+    static long[] Choose(Tensor logits, GenerationOptions options, RowState[] rows)
+    {
+        var (largest, argmax) = logits.max(-1);
+        if (largest.to(ScalarType.Float32).data<float>().ToArray().Any(v => !float.IsFinite(v)))
+            throw new InvalidOperationException("the model produced NaN or infinite logits: its weights or config values are broken");
+        if (options.Temperature <= 0) return argmax.data<long>().ToArray();
+        var probabilities = logits.to(ScalarType.Float32);
+        return rows.Select((row, b) => row.Done ? 0L : Choose(probabilities[b], options, row.Generator)).ToArray();
     }
 
     /// <summary>Greedy at temperature 0; otherwise nucleus sampling over the smallest set with mass ≥ top_p.</summary>
@@ -98,5 +137,41 @@ public static class TextGeneration
         var kept = sorted.masked_fill(massBefore >= options.TopP, 0);
         var pick = multinomial(kept / kept.sum(), 1, generator: generator);
         return (int)order[pick].item<long>();
+    }
+
+    /// <summary>One row's tokens, generator and stopping state.</summary>
+    sealed class RowState(ulong seed) : IDisposable
+    {
+        readonly List<int> tokens = [];
+        StopReason reason = StopReason.MaxNewTokens;
+        string? stopString;
+
+        public Generator Generator { get; } = new(seed);
+        public bool Done { get; private set; }
+
+        public void Accept(int token, GenerationOptions options, Func<IReadOnlyList<int>, string>? decode, Action<int> onToken)
+        {
+            if (options.StopTokenIds.Contains(token)) { Stop(StopReason.StopToken, null); return; }
+            tokens.Add(token);
+            onToken(token);
+            if (options.StopStrings.Count > 0)
+            {
+                string text = decode!(tokens);
+                string? hit = options.StopStrings.FirstOrDefault(text.Contains);
+                if (hit is not null) { Stop(StopReason.StopString, hit); return; }
+            }
+            if (tokens.Count == options.MaxNewTokens) Done = true;
+        }
+
+        void Stop(StopReason why, string? hit)
+        {
+            reason = why;
+            stopString = hit;
+            Done = true;
+        }
+
+        public GenerationResult Result() => new(tokens, reason, stopString);
+
+        public void Dispose() => Generator.Dispose();
     }
 }

@@ -7,24 +7,36 @@ namespace PicSharp.Modeling;
 /// GQA repetition). Generation appends to it one token at a time; the key-values memory kind pre-fills it with the
 /// compressor's memory-token K/V so the decoder reads them as a prefix. The cache owns its tensors.
 /// </summary>
+/// <remarks>
+/// Each layer's K/V live in one buffer [batch, kv_heads, capacity, head_dim] that new tokens are copied into in place;
+/// readers get a view of the filled part. Appending a token therefore costs one small copy instead of a copy of the
+/// whole cache. A buffer that fills up is replaced by one of twice the capacity (amortised constant cost); give the
+/// expected length up front to avoid even that.
+/// </remarks>
 public sealed class KvCache : IDisposable
 {
     readonly Tensor?[] keys;
     readonly Tensor?[] values;
+    readonly int[] lengths;
+    readonly int initialCapacity;
 
-    public KvCache(int layers)
+    /// <param name="capacity">tokens to make room for at the first append (more are still accepted).</param>
+    public KvCache(int layers, int capacity = 0)
     {
         keys = new Tensor?[layers];
         values = new Tensor?[layers];
+        lengths = new int[layers];
+        initialCapacity = capacity;
     }
 
     /// <summary>
     /// A cache that starts with the given per-layer (K, V) prefix; tokens that follow it get positions from
     /// <paramref name="nextPosition"/> on (the prefix keys carry whatever positions they were computed at).
     /// </summary>
-    public static KvCache FromPrefix(IReadOnlyList<(Tensor Keys, Tensor Values)> prefix, long nextPosition)
+    /// <param name="capacity">total tokens (prefix included) to make room for.</param>
+    public static KvCache FromPrefix(IReadOnlyList<(Tensor Keys, Tensor Values)> prefix, long nextPosition, int capacity = 0)
     {
-        var cache = new KvCache(prefix.Count);
+        var cache = new KvCache(prefix.Count, capacity);
         for (int layer = 0; layer < prefix.Count; layer++)
             cache.Append(layer, prefix[layer].Keys, prefix[layer].Values);
         cache.NextPosition = nextPosition;
@@ -37,25 +49,42 @@ public sealed class KvCache : IDisposable
     public int Layers => keys.Length;
 
     /// <summary>Tokens held, read from the first layer (the forward reads it once, before any layer appends).</summary>
-    public int Length => keys[0] is null ? 0 : (int)keys[0]!.shape[2];
+    public int Length => lengths[0];
 
-    public Tensor Keys(int layer) => keys[layer] ?? throw new InvalidOperationException($"layer {layer} has no cached keys");
-    public Tensor Values(int layer) => values[layer] ?? throw new InvalidOperationException($"layer {layer} has no cached values");
+    /// <summary>Tokens each layer's buffer holds before it has to grow.</summary>
+    public int Capacity => keys[0] is null ? 0 : (int)keys[0]!.shape[2];
 
-    /// <summary>Appends new keys/values along the sequence axis and returns the full cached tensors for the layer.</summary>
+    public Tensor Keys(int layer) => Filled(keys[layer], layer) ?? throw new InvalidOperationException($"layer {layer} has no cached keys");
+    public Tensor Values(int layer) => Filled(values[layer], layer) ?? throw new InvalidOperationException($"layer {layer} has no cached values");
+
+    Tensor? Filled(Tensor? buffer, int layer) => buffer?.narrow(2, 0, lengths[layer]);
+
+    /// <summary>Writes new keys/values after the cached ones and returns views of the layer's filled keys/values.</summary>
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor newKeys, Tensor newValues)
     {
-        keys[layer] = Concatenate(keys[layer], newKeys);
-        values[layer] = Concatenate(values[layer], newValues);
-        return (keys[layer]!, values[layer]!);
+        int added = (int)newKeys.shape[2];
+        int length = lengths[layer] + added;
+        keys[layer] = WithRoom(keys[layer], newKeys, lengths[layer], length);
+        values[layer] = WithRoom(values[layer], newValues, lengths[layer], length);
+        keys[layer]!.narrow(2, lengths[layer], added).copy_(newKeys);
+        values[layer]!.narrow(2, lengths[layer], added).copy_(newValues);
+        lengths[layer] = length;
+        return (Keys(layer), Values(layer));
     }
 
-    static Tensor Concatenate(Tensor? old, Tensor fresh)
+    // The layer's buffer if it has room for `needed` tokens, else a bigger one holding the first `filled` tokens.
+    Tensor WithRoom(Tensor? buffer, Tensor fresh, int filled, int needed)
     {
-        Tensor merged = old is null ? fresh.alias() : cat([old, fresh], dim: 2);
-        old?.Dispose();
-        merged.DetachFromDisposeScope();
-        return merged;
+        if (buffer is not null && buffer.shape[2] >= needed) return buffer;
+        int capacity = Math.Max(needed, Math.Max(initialCapacity, 2 * (int)(buffer?.shape[2] ?? 0)));
+        var grown = empty([fresh.shape[0], fresh.shape[1], capacity, fresh.shape[3]], dtype: fresh.dtype, device: fresh.device);
+        grown.DetachFromDisposeScope();
+        if (buffer is not null)
+        {
+            if (filled > 0) grown.narrow(2, 0, filled).copy_(buffer.narrow(2, 0, filled));
+            buffer.Dispose();
+        }
+        return grown;
     }
 
     public void Dispose()
@@ -64,5 +93,6 @@ public sealed class KvCache : IDisposable
         foreach (var t in values) t?.Dispose();
         Array.Clear(keys);
         Array.Clear(values);
+        Array.Clear(lengths);
     }
 }

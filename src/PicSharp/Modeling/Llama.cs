@@ -11,19 +11,22 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     readonly Parameter weight;
     readonly double eps;
 
-    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    public RmsNorm(int size, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         this.eps = eps;
-        weight = new Parameter(ones(size));
+        weight = new Parameter(ones(size, dtype));
         register_parameter("weight", weight);
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
-        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+        // Same arithmetic as x32 * rsqrt(mean(x32²) + eps), with the small statistics updated in place and no
+        // conversions where the input is already fp32 (decoding runs this 2 × layers times per token).
+        var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        var inverseRms = x32.pow(2).mean([-1], keepdim: true).add_(eps).rsqrt_();
+        var normed = x32 * inverseRms;
+        return (weight * (x.dtype == ScalarType.Float32 ? normed : normed.to(x.dtype))).MoveToOuterDisposeScope();
     }
 }
 
@@ -33,20 +36,61 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 /// `inv_freq`): they follow the model to another device but stay out of state_dict and checkpoints, and they stay
 /// fp32 when the weights are converted, as HF computes the angles in fp32.
 /// </summary>
+/// <remarks>
+/// cos and sin of every position up to max_position_embeddings are tabulated once in fp32 (also non-persistent
+/// buffers) and, per compute dtype, rounded once; a forward looks its positions up instead of recomputing them. The
+/// sin table carries the sign of rotate-half (−sin on the first half), so applying the rotation needs no negation.
+/// Positions past the table are computed directly.
+/// </remarks>
 public sealed class RotaryEmbedding : nn.Module
 {
-    Tensor inv_freq; // [head_dim / 2], fp32; reassigned by TorchSharp when the module moves
+    // fp32 buffers, reassigned when the module moves.
+    Tensor inv_freq;         // [head_dim / 2]
+    Tensor cos_table;        // [max_positions, head_dim]
+    Tensor signed_sin_table; // [max_positions, head_dim]
+    readonly Dictionary<ScalarType, (Tensor Cos, Tensor Sin)> roundedTables = [];
 
     public RotaryEmbedding(LlamaConfig config) : base(nameof(RotaryEmbedding))
     {
         double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
         inv_freq = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
+        (cos_table, signed_sin_table) = Direct(arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64));
+        cos_table.DetachFromDisposeScope();
+        signed_sin_table.DetachFromDisposeScope();
+        register_buffer(nameof(cos_table), cos_table, persistent: false);
+        register_buffer(nameof(signed_sin_table), signed_sin_table, persistent: false);
     }
 
-    // Converting the model's weights must not round the frequencies; moving it to a device must move them.
+    /// <summary>The inverse frequencies [head_dim / 2] (TorchSharp does not list non-persistent buffers in named_buffers).</summary>
+    public Tensor InverseFrequencyBuffer => inv_freq;
+
+    // Converting the model's weights must not round the frequencies; moving it to a device must move them. (Done
+    // here: TorchSharp's generic move skips non-persistent buffers.)
     protected override nn.Module _to(ScalarType dtype, bool non_blocking) => this;
-    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => base._to(device, ScalarType.Float32, non_blocking);
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => MoveTo(device, non_blocking);
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) =>
+        MoveTo(new Device(deviceType, deviceIndex), non_blocking);
+
+    RotaryEmbedding MoveTo(Device device, bool nonBlocking)
+    {
+        inv_freq = Replace(nameof(inv_freq), inv_freq, device, nonBlocking);
+        cos_table = Replace(nameof(cos_table), cos_table, device, nonBlocking);
+        signed_sin_table = Replace(nameof(signed_sin_table), signed_sin_table, device, nonBlocking);
+        DisposeRoundedTables();
+        return this;
+    }
+
+    Tensor Replace(string name, Tensor buffer, Device device, bool nonBlocking)
+    {
+        var moved = buffer.to(device, non_blocking: nonBlocking);
+        if (ReferenceEquals(moved, buffer)) return buffer;
+        moved.DetachFromDisposeScope();
+        _internal_buffers.Remove(name);
+        buffer.Dispose();
+        register_buffer(name, moved, persistent: false);
+        return moved;
+    }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
     {
@@ -68,39 +112,88 @@ public sealed class RotaryEmbedding : nn.Module
         return (1 - smooth) * frequency / s.Factor + smooth * frequency;
     }
 
-    /// <summary>cos and sin for position ids [batch, seq], each [batch, 1, seq, head_dim] in the given dtype.</summary>
-    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, ScalarType dtype)
+    // fp32 cos and signed sin [n, head_dim] of the given positions (any shape, flattened).
+    (Tensor Cos, Tensor SignedSin) Direct(Tensor positions)
     {
         using var scope = NewDisposeScope();
-        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * inv_freq;
-        var emb = cat([freqs, freqs], dim: -1).unsqueeze(1);
-        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+        var freqs = positions.flatten().to(ScalarType.Float32).unsqueeze(-1) * inv_freq;
+        var sin = freqs.sin();
+        return (cat([freqs, freqs], dim: -1).cos().MoveToOuterDisposeScope(), cat([-sin, sin], dim: -1).MoveToOuterDisposeScope());
     }
 
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x * cos + RotateHalf(x) * sin;
+    long TableLength => cos_table.shape[0];
 
-    static Tensor RotateHalf(Tensor x)
+    (Tensor Cos, Tensor Sin) Tables(ScalarType dtype)
     {
-        long half = x.shape[^1] / 2;
-        return cat([-x[.., .., .., (int)half..], x[.., .., .., ..(int)half]], dim: -1);
+        if (dtype == cos_table.dtype) return (cos_table, signed_sin_table);
+        if (!roundedTables.TryGetValue(dtype, out var tables))
+            roundedTables[dtype] = tables = (cos_table.to(dtype).DetachFromDisposeScope(), signed_sin_table.to(dtype).DetachFromDisposeScope());
+        return tables;
     }
+
+    /// <summary>cos and signed sin for positions start..start+seq of every row, each [1, 1, seq, head_dim].</summary>
+    public (Tensor Cos, Tensor Sin) Angles(long start, long seq, ScalarType dtype)
+    {
+        if (start + seq > TableLength) return Angles(arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0), start + seq, dtype);
+        var (cos, sin) = Tables(dtype);
+        return (cos.narrow(0, start, seq).view(1, 1, seq, -1), sin.narrow(0, start, seq).view(1, 1, seq, -1));
+    }
+
+    /// <summary>cos and signed sin for position ids [batch, seq] below <paramref name="end"/>, each [batch, 1, seq, head_dim].</summary>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, long end, ScalarType dtype)
+    {
+        long batch = positionIds.shape[0], seq = positionIds.shape[1];
+        if (end > TableLength)
+        {
+            var (directCos, directSin) = Direct(positionIds);
+            return (directCos.view(batch, 1, seq, -1).to(dtype), directSin.view(batch, 1, seq, -1).to(dtype));
+        }
+        var (cos, sin) = Tables(dtype);
+        var flat = positionIds.flatten();
+        return (cos.index_select(0, flat).view(batch, 1, seq, -1), sin.index_select(0, flat).view(batch, 1, seq, -1));
+    }
+
+    void DisposeRoundedTables()
+    {
+        foreach (var (cos, sin) in roundedTables.Values) { cos.Dispose(); sin.Dispose(); }
+        roundedTables.Clear();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) DisposeRoundedTables();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin, where rotate_half(x) = [−x₂, x₁] is x rolled by half times the signed sin.</summary>
+    public static Tensor Apply(Tensor x, (Tensor Cos, Tensor Sin) angles) =>
+        x * angles.Cos + x.roll(x.shape[^1] / 2, -1) * angles.Sin;
 }
 
-/// <summary>Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache.</summary>
+/// <summary>
+/// Grouped-query self-attention with an optional boolean mask (True = may attend) and KV cache; Qwen3 normalises
+/// each head's queries and keys before RoPE.
+/// </summary>
 public sealed class LlamaAttention : nn.Module
 {
     readonly Projection q_proj, k_proj, v_proj, o_proj;
+    readonly RmsNorm? q_norm, k_norm;
     readonly int heads, kvHeads, headDim;
 
-    public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaAttention))
     {
         heads = config.NumAttentionHeads;
         kvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        q_proj = new Projection(config.HiddenSize, heads * headDim, config.QkvBias);
-        k_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
-        v_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias);
-        o_proj = new Projection(heads * headDim, config.HiddenSize, config.OutputBias);
+        q_proj = new Projection(config.HiddenSize, heads * headDim, config.QkvBias, dtype);
+        k_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias, dtype);
+        v_proj = new Projection(config.HiddenSize, kvHeads * headDim, config.QkvBias, dtype);
+        o_proj = new Projection(heads * headDim, config.HiddenSize, config.OutputBias, dtype);
+        if (config.QkNorm)
+        {
+            q_norm = new RmsNorm(headDim, config.RmsNormEps, dtype);
+            k_norm = new RmsNorm(headDim, config.RmsNormEps, dtype);
+        }
         RegisterComponents();
     }
 
@@ -111,14 +204,23 @@ public sealed class LlamaAttention : nn.Module
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
     {
         long batch = x.shape[0], seq = x.shape[1];
-        var q = q_proj.forward(x).view(batch, seq, heads, headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
+        var q = q_proj.forward(x).view(batch, seq, heads, headDim);
+        var k = k_proj.forward(x).view(batch, seq, kvHeads, headDim);
+        if (q_norm is not null && k_norm is not null) (q, k) = (q_norm.forward(q), k_norm.forward(k));
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
         var v = v_proj.forward(x).view(batch, seq, kvHeads, headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, rope.Cos, rope.Sin);
-        k = RotaryEmbedding.Apply(k, rope.Cos, rope.Sin);
+        q = RotaryEmbedding.Apply(q, rope);
+        k = RotaryEmbedding.Apply(k, rope);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
+        var attended = seq == 1 ? AttendOneQuery(q, k, v, mask) : Attend(q, k, v, mask);
+        return o_proj.forward(attended);
+    }
 
-        // GQA: each K/V head serves heads/kvHeads consecutive query heads (HF's repeat_kv order).
+    // GQA: each K/V head serves heads/kvHeads consecutive query heads (HF's repeat_kv order).
+    Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long batch = q.shape[0], seq = q.shape[2];
         if (kvHeads != heads)
         {
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
@@ -127,7 +229,19 @@ public sealed class LlamaAttention : nn.Module
         var attended = mask is null
             ? F.scaled_dot_product_attention(q, k, v, is_casual: seq > 1)
             : F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
-        return o_proj.forward(attended.transpose(1, 2).reshape(batch, seq, heads * headDim));
+        return attended.transpose(1, 2).reshape(batch, seq, heads * headDim);
+    }
+
+    // One query per row (a decoding step): the query heads that share a K/V head become that head's query rows, so
+    // K/V are read in place instead of being repeated (the same sums as Attend, per query head).
+    Tensor AttendOneQuery(Tensor q, Tensor k, Tensor v, Tensor? mask)
+    {
+        long batch = q.shape[0];
+        var grouped = q.reshape(batch, kvHeads, heads / kvHeads, headDim);
+        var attended = mask is null
+            ? F.scaled_dot_product_attention(grouped, k, v)
+            : F.scaled_dot_product_attention(grouped, k, v, attn_mask: mask);
+        return attended.reshape(batch, 1, heads * headDim);
     }
 }
 
@@ -136,11 +250,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     readonly Projection gate_proj, up_proj, down_proj;
 
-    public LlamaMlp(LlamaConfig config) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaMlp))
     {
-        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false, dtype);
+        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, hasBias: false, dtype);
+        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, hasBias: false, dtype);
         RegisterComponents();
     }
 
@@ -156,12 +270,12 @@ public sealed class LlamaDecoderLayer : nn.Module
     readonly LlamaAttention self_attn;
     readonly LlamaMlp mlp;
 
-    public LlamaDecoderLayer(LlamaConfig config) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaDecoderLayer))
     {
-        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        self_attn = new LlamaAttention(config);
-        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
-        mlp = new LlamaMlp(config);
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
+        self_attn = new LlamaAttention(config, dtype);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
+        mlp = new LlamaMlp(config, dtype);
         RegisterComponents();
     }
 
@@ -183,11 +297,11 @@ public sealed class LlamaModel : nn.Module
     readonly ModuleList<LlamaDecoderLayer> layers;
     readonly RmsNorm norm;
 
-    public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaModel))
     {
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
-        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
+        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config, dtype)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         RegisterComponents();
     }
 
@@ -215,8 +329,8 @@ public sealed class LlamaModel : nn.Module
 }
 
 /// <summary>
-/// A Llama-family causal LM (HF's LlamaForCausalLM / Qwen2ForCausalLM). Parameter names equal the Hugging Face
-/// checkpoint names, so weights load by name.
+/// A Llama-family causal LM (HF's LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM).
+/// Parameter names equal the Hugging Face checkpoint names, so weights load by name.
 /// </summary>
 public sealed class LlamaForCausalLM : nn.Module
 {
@@ -226,17 +340,20 @@ public sealed class LlamaForCausalLM : nn.Module
 
     public LlamaConfig Config { get; }
 
-    public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
+    /// <param name="dtype">dtype the parameters are created in (a checkpoint is loaded straight into its own dtype,
+    /// never through an fp32 copy).</param>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
     {
         config.Validate();
         Config = config;
-        model = new LlamaModel(config);
-        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, hasBias: false);
+        model = new LlamaModel(config, dtype);
+        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, hasBias: false, dtype);
         rotary = new RotaryEmbedding(config);
         RegisterComponents();
     }
 
     public LlamaModel Body => model;
+    public RotaryEmbedding Rotary => rotary;
     public ScalarType Dtype => model.EmbedTokens.weight!.dtype;
 
     /// <summary>Every linear layer of the decoder stack, named by its path (for attaching LoRA).</summary>
@@ -267,15 +384,27 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <param name="cache">receives this call's keys/values; earlier contents act as a prefix.</param>
     public Tensor Forward(Tensor embeddings, Tensor? positionIds = null, Tensor? mask = null, KvCache? cache = null)
     {
+        long start = cache?.NextPosition ?? 0;
+        // Default positions are known here; explicit ones are read back once (for the rotary table and the cache).
+        long end = positionIds is null ? start + embeddings.shape[1] : positionIds.max().item<long>() + 1;
+        return Forward(embeddings, positionIds, end, mask, cache);
+    }
+
+    /// <param name="end">one past the largest position id (a caller that knows it spares the read-back).</param>
+    internal Tensor Forward(Tensor embeddings, Tensor? positionIds, long end, Tensor? mask, KvCache? cache)
+    {
         using var scope = NewDisposeScope();
         long seq = embeddings.shape[1];
         int past = cache?.Length ?? 0;
-        long start = cache?.NextPosition ?? 0;
-        positionIds ??= arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0);
-        var rope = rotary.Angles(positionIds, embeddings.dtype);
+        if (Config.SlidingWindow is int window && past + seq > window)
+            throw new ArgumentException($"{past + seq} tokens exceed the model's sliding_window of {window}: sliding-window attention " +
+                "is not implemented here, so longer sequences are refused rather than attended in full");
+        var rope = positionIds is null
+            ? rotary.Angles(end - seq, seq, embeddings.dtype)
+            : rotary.Angles(positionIds, end, embeddings.dtype);
         Tensor? fullMask = mask is null ? DefaultMask(seq, past) : AttentionMask.ToFourDimensions(mask);
         var hidden = model.Forward(embeddings, rope, fullMask, cache);
-        if (cache is not null) cache.NextPosition = positionIds.max().item<long>() + 1;
+        if (cache is not null) cache.NextPosition = end;
         return hidden.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -10,12 +11,13 @@ public sealed class ModelConfigException(string message) : Exception(message);
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary>
-/// The Hugging Face config.json of a Llama-family decoder. Property names mirror the JSON keys; Qwen2 is the same
-/// architecture with biases on the q/k/v projections.
+/// The Hugging Face config.json of a Llama-family decoder. Property names mirror the JSON keys. The families differ
+/// in details only: Qwen2 puts biases on q, k, v; Qwen3 normalises each head's q and k (RMSNorm) before RoPE; Mistral
+/// may limit attention to a sliding window.
 /// </summary>
 public sealed record LlamaConfig
 {
-    public static readonly string[] SupportedModelTypes = ["llama", "qwen2"];
+    public static readonly string[] SupportedModelTypes = ["llama", "mistral", "qwen2", "qwen3"];
 
     public string ModelType { get; init; } = "llama";
     public int VocabSize { get; init; }
@@ -32,6 +34,8 @@ public sealed record LlamaConfig
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Llama's `attention_bias`: biases on q, k, v and o.</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>Mistral's `sliding_window`: how many keys a token may attend to (itself included); null = all.</summary>
+    public int? SlidingWindow { get; init; }
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? PadTokenId { get; init; }
@@ -41,32 +45,49 @@ public sealed record LlamaConfig
     /// <summary>Qwen2 puts biases on q, k, v but not on o; Llama's attention_bias covers all four.</summary>
     public bool QkvBias => AttentionBias || ModelType == "qwen2";
     public bool OutputBias => AttentionBias && ModelType != "qwen2";
+    /// <summary>Qwen3's per-head RMSNorm of queries and keys (`q_norm`, `k_norm`) before RoPE.</summary>
+    public bool QkNorm => ModelType == "qwen3";
 
-    // Keys that carry no meaning for inference or training here; accepted and dropped.
-    static readonly HashSet<string> IgnoredKeys =
-    [
-        "architectures", "transformers_version", "use_cache", "_name_or_path", "auto_map", "model_name",
-        "output_attentions", "output_hidden_states", "return_dict", "attention_dropout", "max_window_layers",
-        "sliding_window", "bos_token", "eos_token", "pad_token", "is_llama_config", "rope_interleaved",
-    ];
+    /// <summary>The transformers class that runs this config (config.json's `architectures`).</summary>
+    public string Architecture => ModelType switch
+    {
+        "mistral" => "MistralForCausalLM",
+        "qwen2" => "Qwen2ForCausalLM",
+        "qwen3" => "Qwen3ForCausalLM",
+        _ => "LlamaForCausalLM",
+    };
 
-    // Keys whose only supported value is the one given: anything else would silently compute a different model.
+    // Keys that would change what the model computes when they hold anything but the value given (absent is fine):
+    // refusing them is better than silently computing another model.
     static readonly Dictionary<string, string> RequiredValues = new()
     {
         ["hidden_act"] = "silu",
         ["use_sliding_window"] = "false",
         ["mlp_bias"] = "false",
         ["pretraining_tp"] = "1",
+        ["attn_logit_softcapping"] = "null",
+        ["final_logit_softcapping"] = "null",
+        ["partial_rotary_factor"] = "1",
+        ["rope_interleaved"] = "false",
     };
 
-    public static LlamaConfig Load(string path)
+    public static LlamaConfig Load(string path) => Load(path, out _);
+
+    /// <param name="ignoredKeys">the file's keys that do not affect the model here (tooling, caching, dropout, …).</param>
+    public static LlamaConfig Load(string path, out IReadOnlyList<string> ignoredKeys)
     {
         string text = File.ReadAllText(path);
-        try { return Parse(text); }
+        try { return Parse(text, out ignoredKeys); }
         catch (ModelConfigException e) { throw new ModelConfigException($"{path}: {e.Message}"); }
     }
 
-    public static LlamaConfig Parse(string json)
+    public static LlamaConfig Parse(string json) => Parse(json, out _);
+
+    /// <summary>
+    /// Reads a config.json. Keys this model does not use are accepted and reported in <paramref name="ignoredKeys"/>
+    /// (new transformers releases add keys often); values that would change the maths are refused.
+    /// </summary>
+    public static LlamaConfig Parse(string json, out IReadOnlyList<string> ignoredKeys)
     {
         JsonObject root;
         try
@@ -82,6 +103,14 @@ public sealed record LlamaConfig
 
         int hidden = reader.RequiredInt("hidden_size");
         int heads = reader.RequiredInt("num_attention_heads");
+        // transformers ≥ 5 gathers theta and scaling in rope_parameters; earlier releases use rope_theta and rope_scaling.
+        var ropeParameters = root["rope_parameters"];
+        var ropeReader = ropeParameters is JsonObject parameters ? new ConfigReader(parameters) : null;
+        reader.Consume("rope_parameters");
+        reader.Consume("rope_scaling");
+        int? slidingWindow = modelType == "mistral" ? reader.Int("sliding_window") : null;
+        // transformers ≥ 4.56 writes `dtype`; earlier releases `torch_dtype`.
+        string? dtype = reader.String("dtype") ?? reader.String("torch_dtype");
         var config = new LlamaConfig
         {
             ModelType = modelType,
@@ -91,37 +120,44 @@ public sealed record LlamaConfig
             NumHiddenLayers = reader.RequiredInt("num_hidden_layers"),
             NumAttentionHeads = heads,
             NumKeyValueHeads = reader.Int("num_key_value_heads") ?? heads,
-            HeadDim = reader.Int("head_dim") ?? hidden / heads,
+            HeadDim = reader.Int("head_dim") ?? (heads > 0 ? hidden / heads : 0),
             RmsNormEps = reader.Double("rms_norm_eps") ?? 1e-5,
-            RopeTheta = reader.Double("rope_theta") ?? 10000.0,
-            RopeScaling = ReadRopeScaling(root["rope_scaling"]),
+            RopeTheta = ropeReader?.Double("rope_theta") ?? reader.Double("rope_theta") ?? 10000.0,
+            RopeScaling = ReadRopeScaling(ropeParameters ?? root["rope_scaling"]),
             MaxPositionEmbeddings = reader.Int("max_position_embeddings") ?? 2048,
             TieWordEmbeddings = reader.Bool("tie_word_embeddings") ?? false,
             AttentionBias = reader.Bool("attention_bias") ?? false,
+            // Only Mistral reads sliding_window on its own; Qwen's needs use_sliding_window (refused below).
+            SlidingWindow = slidingWindow,
             BosTokenId = reader.Int("bos_token_id"),
             EosTokenIds = reader.IntOrList("eos_token_id"),
             PadTokenId = reader.Int("pad_token_id"),
-            TorchDtype = reader.String("torch_dtype") ?? "float32",
+            TorchDtype = dtype ?? "float32",
             InitializerRange = reader.Double("initializer_range") ?? 0.02,
         };
-        reader.Consume("rope_scaling");
         foreach (var (key, value) in RequiredValues)
         {
             string? found = reader.Raw(key);
-            if (found is not null && found != value)
+            if (found is not null && found != value && !SameNumber(found, value))
                 throw new ModelConfigException($"field '{key}' = {found} is not supported (only {value})");
         }
-        var unknown = root.Select(p => p.Key).Where(k => !reader.Consumed.Contains(k) && !IgnoredKeys.Contains(k)).ToList();
-        if (unknown.Count > 0)
-            throw new ModelConfigException($"unknown config field(s): {string.Join(", ", unknown)}");
+        if (reader.Raw("layer_types") is not null && root["layer_types"] is JsonArray layerTypes
+            && layerTypes.Any(t => t?.ToJsonString().Trim('"') != "full_attention"))
+            throw new ModelConfigException("field 'layer_types' names layers other than full_attention (sliding-window layers are not supported)");
+        ignoredKeys = root.Select(p => p.Key).Where(k => !reader.Consumed.Contains(k)).ToList();
         config.Validate();
         return config;
     }
+
+    static bool SameNumber(string a, string b) =>
+        double.TryParse(a, NumberStyles.Float, CultureInfo.InvariantCulture, out double x)
+        && double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double y) && x == y;
 
     static Llama3RopeScaling? ReadRopeScaling(JsonNode? node)
     {
         if (node is null) return null;
         if (node is not JsonObject scaling) throw new ModelConfigException("rope_scaling must be an object or null");
+        if (scaling["rope_type"] is null && scaling["type"] is null && scaling["factor"] is null) return null; // rope_parameters with theta only
         string? kind = (scaling["rope_type"] ?? scaling["type"])?.GetValue<string>();
         if (kind == "default") return null;
         if (kind != "llama3")
@@ -134,7 +170,7 @@ public sealed record LlamaConfig
             reader.Int("original_max_position_embeddings") ?? 8192);
     }
 
-    /// <summary>Checks the shape arithmetic that the modules rely on.</summary>
+    /// <summary>Checks the shape arithmetic the modules rely on and refuses values that make no sense.</summary>
     public void Validate()
     {
         void Require(bool ok, string message) { if (!ok) throw new ModelConfigException(message); }
@@ -143,13 +179,23 @@ public sealed record LlamaConfig
         Require(NumAttentionHeads % NumKeyValueHeads == 0, $"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})");
         Require(HeadDim > 0 && HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be positive and even for RoPE");
         Require(TorchDtype is "float32" or "bfloat16" or "float16", $"torch_dtype '{TorchDtype}' is not supported; supported: float32, bfloat16, float16");
+        Require(double.IsFinite(RmsNormEps) && RmsNormEps > 0, $"rms_norm_eps ({RmsNormEps}) must be a positive number");
+        Require(double.IsFinite(RopeTheta) && RopeTheta > 0, $"rope_theta ({RopeTheta}) must be a positive number");
+        Require(MaxPositionEmbeddings > 0, $"max_position_embeddings ({MaxPositionEmbeddings}) must be positive");
+        Require(double.IsFinite(InitializerRange) && InitializerRange >= 0, $"initializer_range ({InitializerRange}) must be a non-negative number");
+        Require(SlidingWindow is null or > 0, $"sliding_window ({SlidingWindow}) must be positive or null");
+        if (RopeScaling is { } s)
+            Require(double.IsFinite(s.Factor) && s.Factor > 0 && s.LowFreqFactor > 0 && s.HighFreqFactor > s.LowFreqFactor && s.OriginalMaxPositionEmbeddings > 0,
+                $"rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0 (found {s.Factor}, {s.LowFreqFactor}, {s.HighFreqFactor}, {s.OriginalMaxPositionEmbeddings})");
+        foreach (var (key, id) in new[] { ("bos_token_id", BosTokenId), ("pad_token_id", PadTokenId) }.Concat(EosTokenIds.Select(e => ("eos_token_id", (int?)e))))
+            Require(id is null || (id >= 0 && id < VocabSize), $"{key} {id} is outside the vocabulary (vocab_size {VocabSize})");
     }
 
     public string ToJson()
     {
         var o = new JsonObject
         {
-            ["architectures"] = new JsonArray(ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
+            ["architectures"] = new JsonArray(Architecture),
             ["model_type"] = ModelType,
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
@@ -174,7 +220,8 @@ public sealed record LlamaConfig
             ["torch_dtype"] = TorchDtype,
             ["initializer_range"] = InitializerRange,
         };
-        if (ModelType == "llama") o["attention_bias"] = AttentionBias;
+        if (ModelType is "llama" or "qwen3") o["attention_bias"] = AttentionBias;
+        if (ModelType == "mistral") o["sliding_window"] = SlidingWindow;
         if (BosTokenId is int bos) o["bos_token_id"] = bos;
         if (EosTokenIds.Count == 1) o["eos_token_id"] = EosTokenIds[0];
         else if (EosTokenIds.Count > 1) o["eos_token_id"] = new JsonArray(EosTokenIds.Select(i => (JsonNode)i).ToArray());
@@ -224,12 +271,19 @@ public sealed record LlamaConfig
         public IReadOnlyList<int> IntOrList(string key)
         {
             Consumed.Add(key);
-            return root[key] switch
+            try
             {
-                null => [],
-                JsonArray list => list.Select(n => n!.GetValue<int>()).ToList(),
-                JsonNode single => [single.GetValue<int>()],
-            };
+                return root[key] switch
+                {
+                    null => [],
+                    JsonArray list => list.Select(n => n!.GetValue<int>()).ToList(),
+                    JsonNode single => [single.GetValue<int>()],
+                };
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
+            {
+                throw new ModelConfigException($"field '{key}' has an invalid value {root[key]!.ToJsonString()} (expected an integer or a list of integers)");
+            }
         }
     }
 }

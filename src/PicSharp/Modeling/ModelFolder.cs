@@ -33,20 +33,24 @@ public static class ModelFolder
     public static IEnumerable<(string Name, Tensor Tensor)> BaseParameters(LlamaForCausalLM model) =>
         model.named_parameters().Select(p => (p.name, (Tensor)p.parameter));
 
-    /// <param name="dtype">weights are converted to this; default: the config's torch_dtype.</param>
+    /// <param name="dtype">the model's dtype; default: the config's torch_dtype. Parameters are created in it and
+    /// filled from the files, so a checkpoint stored in that dtype loads with no second copy of its weights.</param>
     public static LlamaForCausalLM Load(string dir, ScalarType? dtype = null)
     {
         string configPath = Path.Combine(dir, ConfigFile);
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{dir}: no {ConfigFile} (not a model folder?)", configPath);
         var config = LlamaConfig.Load(configPath);
-        var model = new LlamaForCausalLM(config);
-        model.to(dtype ?? ParseTorchDtype(config.TorchDtype));
-        LoadWeights(model, dir);
+        var model = new LlamaForCausalLM(config, dtype ?? ParseTorchDtype(config.TorchDtype));
+        try { LoadWeights(model, dir); }
+        catch { model.Dispose(); throw; } // a refused checkpoint must not hold its memory until a collection
         model.eval();
         return model;
     }
 
-    /// <summary>Fills the model's base parameters from the folder's safetensors, after checking names and shapes.</summary>
+    /// <summary>
+    /// Fills the model's base parameters from the folder's safetensors, after checking names and shapes; a tensor
+    /// holding NaN or infinity is an error (it would only surface later as garbage output).
+    /// </summary>
     public static void LoadWeights(LlamaForCausalLM model, string dir)
     {
         var readers = OpenWeights(dir);
@@ -62,8 +66,15 @@ public static class ModelFolder
             using var _ = no_grad();
             foreach (var (name, parameter) in expected)
             {
-                using var stored = located[name].Read(name);
-                parameter.copy_(stored);
+                using var scope = NewDisposeScope();
+                var reader = located[name];
+                if (reader.Entry(name).Dtype == parameter.dtype && parameter.is_contiguous()) reader.ReadInto(name, parameter);
+                else parameter.copy_(reader.Read(name));
+                // A sum is NaN or infinite exactly when some element is (torch accumulates bf16 in fp32; fp16 could
+                // overflow, so it sums in fp32), and needs no mask as large as the tensor.
+                var sum = parameter.dtype == ScalarType.Float16 ? parameter.sum(ScalarType.Float32) : parameter.sum();
+                if (!float.IsFinite(sum.to(ScalarType.Float32).item<float>()))
+                    throw new SafeTensorsException($"{reader.Path}: tensor '{name}' holds NaN or infinite values");
             }
         }
         finally

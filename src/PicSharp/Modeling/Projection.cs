@@ -22,15 +22,15 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     public int InFeatures { get; }
     public int OutFeatures { get; }
 
-    public Projection(int inFeatures, int outFeatures, bool hasBias) : base(nameof(Projection))
+    public Projection(int inFeatures, int outFeatures, bool hasBias, ScalarType dtype = ScalarType.Float32) : base(nameof(Projection))
     {
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        weight = new Parameter(empty(outFeatures, inFeatures));
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype));
         register_parameter("weight", weight);
         if (hasBias)
         {
-            bias = new Parameter(zeros(outFeatures));
+            bias = new Parameter(zeros(outFeatures, dtype));
             register_parameter("bias", bias);
         }
     }

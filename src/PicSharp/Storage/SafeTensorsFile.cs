@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PicSharp.Storage;
@@ -33,17 +34,30 @@ public sealed class SafeTensorsReader : IDisposable
     {
         var entry = Entry(name);
         var result = empty(entry.Shape, entry.Dtype);
+        try { ReadInto(name, result); }
+        catch { result.Dispose(); throw; }
+        return result;
+    }
+
+    /// <summary>
+    /// Reads the named tensor's data straight into <paramref name="target"/>, a contiguous CPU tensor of the stored dtype
+    /// and shape (a model parameter, say), so loading needs no second copy of the weights.
+    /// </summary>
+    public void ReadInto(string name, Tensor target)
+    {
+        var entry = Entry(name);
+        if (target.dtype != entry.Dtype || !target.shape.SequenceEqual(entry.Shape) || !target.is_contiguous() || target.device_type != DeviceType.CPU)
+            throw new ArgumentException($"{Path}: tensor '{name}' ({entry.DtypeName} [{string.Join(", ", entry.Shape)}]) cannot be read into a " +
+                $"{target.dtype} [{string.Join(", ", target.shape)}] tensor");
         try
         {
             stream.Position = Header.DataStart + entry.Begin;
-            TensorBytes.ForEachBlock(result, block => stream.ReadExactly(block));
+            TensorBytes.ForEachBlock(target, block => stream.ReadExactly(block));
         }
         catch (EndOfStreamException)
         {
-            result.Dispose();
             throw new SafeTensorsException($"{Path}: tensor '{name}': file ended while reading its data (truncated file?)");
         }
-        return result;
     }
 
     public void Dispose() => stream.Dispose();

@@ -32,7 +32,7 @@ public sealed class LmTrainer : IDisposable
     {
         options.Validate();
         if (model.Dtype != ScalarType.Float32)
-            throw new TrainingException($"the model to train must hold fp32 weights (master copy), got {model.Dtype}");
+            throw new TrainingException($"the model to train must hold float32 weights (the master copy), got {ModelFolder.TorchDtypeName(model.Dtype)}");
         this.options = options;
         master = model;
         master.train();

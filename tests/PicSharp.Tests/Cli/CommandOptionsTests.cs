@@ -17,7 +17,8 @@ public sealed class CommandOptionsTests
 
     // Every command that runs a model (the others read files, train a tokenizer or fetch packages).
     static readonly string[] ModelCommands =
-        ["init", "generate", "perplexity", "pretrain-lm", "train-compressor", "eval-lm", "demo", "bench forward", "bench compress"];
+        ["init", "generate", "perplexity", "pretrain-lm", "train-compressor", "memory-bounds", "eval-lm", "demo", "bench forward", "bench compress", "bench memory", "bench load",
+         "bench ask", "bench batch", "compress", "ask", "append", "serve"];
 
     [Fact]
     public void Every_model_command_has_threads_defaulting_to_all_cores()

@@ -53,6 +53,23 @@ public sealed class ModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Info_reads_a_config_written_by_current_transformers_and_init_refuses_nonsense_values()
+    {
+        string dir = Init("current");
+        string config = Path.Combine(dir, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"torch_dtype\"", "\"dtype\"").Replace("{", "{ \"a_key_from_the_future\": [1, 2],"));
+        Assert.Equal(0, Pic("info", dir).ExitCode);
+
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!;
+        json["rms_norm_eps"] = -1;
+        File.WriteAllText(configPath, json.ToJsonString());
+        var result = PicCli.Run("init", "--config", configPath, "--out", Path.Combine(root, "bad"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("rms_norm_eps (-1) must be a positive number", result.Error);
+        Assert.Single(result.Error.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Perplexity_json_of_a_uniform_logit_model_equals_the_vocabulary_size()
     {
         string dir = Init("uniform", "--tokenizer", tokenizerPath);

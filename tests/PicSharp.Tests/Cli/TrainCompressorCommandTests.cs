@@ -21,7 +21,8 @@ public sealed class TrainCompressorCommandTests : IDisposable
         var tokenizer = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 280 });
         modelDir = Path.Combine(root, "model");
         Directory.CreateDirectory(modelDir);
-        var config = TinyModels.Config() with { VocabSize = 300, BosTokenId = tokenizer.BosTokenId, EosTokenIds = [tokenizer.EosTokenId!.Value] };
+        // Positions for a whole demo passage in the tiny vocabulary's byte tokens.
+        var config = TinyModels.Config() with { VocabSize = 300, MaxPositionEmbeddings = 4096, BosTokenId = tokenizer.BosTokenId, EosTokenIds = [tokenizer.EosTokenId!.Value] };
         using (var model = TinyModels.Create(config)) ModelFolder.Save(model, modelDir);
         tokenizer.Save(Path.Combine(modelDir, ModelFolder.TokenizerFile));
         corpusDir = Path.Combine(root, "corpus");
@@ -46,8 +47,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
             "--window", "16", "--continuation", "4", "--chunk-length", "8", "--batch", "2", "--eval-every", "1", "--eval-samples", "2",
             "--lora-rank", "2",
         ];
-        var kept = defaults.Chunk(2).Where(pair => !extra.Contains(pair[0])).SelectMany(pair => pair);
-        return ["train-compressor", .. kept, .. extra];
+        return ["train-compressor", .. PicCli.WithDefaults(defaults, extra)];
     }
 
     [Fact]
@@ -61,6 +61,9 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "loss.png")));
         Assert.Equal(2, new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll().Count(m => m.Kind == "train"));
 
+        var (refused, why) = Pic(Train("run", "--steps", "5", "--resume")); // a resumed run keeps its checkpoint's schedule
+        Assert.Equal(1, refused);
+        Assert.Contains("--steps 5 (checkpoint: 3)", why);
         Assert.Equal(0, Pic(Train("run", "--steps", "3", "--resume")).ExitCode);
         var metrics = new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll();
         Assert.Equal([1, 2, 3], metrics.Where(m => m.Kind == "train").Select(m => m.Step));
@@ -73,7 +76,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("no checkpoint to resume from", "--resume")]
     [InlineData("--kind: unknown value 'prefix'", "--kind", "prefix")]
     [InlineData("unknown mask policy 'local'", "--policy", "local")]
-    [InlineData("--window 2000 needs", "--window", "2000")]
+    [InlineData("--window 5000 needs", "--window", "5000")]
     public void Bad_options_end_with_one_line_naming_the_problem(string expected, params string[] extra)
     {
         var (code, errors) = Pic(Train("bad", extra));
@@ -107,6 +110,19 @@ public sealed class TrainCompressorCommandTests : IDisposable
         var missing = PicCli.Run("eval-lm", "--model", modelDir, "--qa", qa, "--modes", "memory");
         Assert.Equal(1, missing.ExitCode);
         Assert.Equal("pic eval-lm: --modes memory needs --compressor DIR", missing.Error.Trim());
+    }
+
+    [Fact]
+    public void Demo_answers_from_the_passage_its_memory_and_nothing_and_names_a_missing_compressor()
+    {
+        Assert.Equal(0, Pic(Train("for-demo")).ExitCode);
+        var result = PicCli.Run("demo", "--model", modelDir, "--compressor", Path.Combine(root, "for-demo", CompressorRun.CheckpointDirName), "--questions", "1");
+        Assert.True(result.ExitCode == 0, result.Error);
+
+        var missing = PicCli.Run("demo", "--model", modelDir, "--compressor", Path.Combine(root, "nowhere"), "--questions", "1");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("pic demo: ", missing.Error);
+        Assert.Contains("nowhere", missing.Error);
     }
 
     [Fact]

@@ -44,6 +44,29 @@ public class MemoryDecoderTests
         Assert.Contains("3 memory rows for 2", Assert.Throws<ArgumentException>(() => decoder.Loss(memory, questions.Take(2).ToList(), rows)).Message);
     }
 
+    [Theory]
+    [InlineData(MemoryKind.Embeddings)]
+    [InlineData(MemoryKind.KeyValues)]
+    public void Questions_answered_together_get_the_answers_they_get_one_at_a_time(MemoryKind kind)
+    {
+        using var scope = NewDisposeScope();
+        var compressor = new Compressor(TinyModels.Create(TinyModels.Config()), new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind }, seed: 2);
+        var decoder = new MemoryDecoder(compressor);
+        var memory = compressor.Compress([Tokens(20, 1), Tokens(9, 2)]); // memories of 5 and 3 tokens
+        var other = compressor.Compress([Tokens(13, 3)]);
+        // Two questions on row 0, one on row 1, one on another memory; prompts of different lengths.
+        MemoryQuestion[] questions = [new(memory, 0, [5, 6]), new(memory, 0, Tokens(7, 4)), new(memory, 1, [9]), new(other, 0, Tokens(4, 5))];
+        var options = new PicSharp.Modeling.GenerationOptions { MaxNewTokens = 5 };
+
+        var together = decoder.GenerateBatch(questions, TaskToken.Answer, options);
+        for (int i = 0; i < questions.Length; i++)
+        {
+            using var row = questions[i].Memory.Row(questions[i].Row);
+            Assert.Equal(decoder.Generate(row, TaskToken.Answer, questions[i].Prompt, options).Tokens, together[i].Tokens);
+        }
+        Assert.Contains("memory row 2", Assert.Throws<ArgumentException>(() => decoder.GenerateBatch([new(memory, 2, [5])], TaskToken.Answer, options)).Message);
+    }
+
     // Pads row memories to a common count (the padding is masked or never read, as in a compressed batch).
     static Tensor PadEmbeddings(Tensor embeddings, int count) => nn.functional.pad(embeddings, [0, 0, 0, count - embeddings.shape[1]]);
     static Tensor PadHeads(Tensor keys, int count) => nn.functional.pad(keys, [0, 0, 0, count - keys.shape[2]]);

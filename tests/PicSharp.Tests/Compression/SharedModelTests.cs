@@ -54,6 +54,27 @@ public class SharedModelTests
     }
 
     [Fact]
+    public void Compressors_sharing_a_model_may_run_at_the_same_time_on_different_threads()
+    {
+        using var scope = NewDisposeScope();
+        var shared = TinyModels.Create(TinyModels.Config());
+        using var a = Randomized(shared, 1);
+        using var b = Randomized(shared, 2);
+        var (expectedA, expectedB) = (Compressed(a), Compressed(b));
+        // Each thread selects its own adapter; a selection made on one thread must never leak into the other's forward.
+        double Worst(Compressor compressor, Tensor expected) => Enumerable.Range(0, 20).Max(_ =>
+        {
+            using var result = Compressed(compressor);
+            return TinyModels.MaxAbsDiff(result, expected);
+        });
+        var worst = new double[2];
+        var threads = new[] { new Thread(() => worst[0] = Worst(a, expectedA)), new Thread(() => worst[1] = Worst(b, expectedB)) };
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        Assert.Equal([0.0, 0.0], worst);
+    }
+
+    [Fact]
     public void Disposing_a_compressor_leaves_the_model_and_the_other_compressor_usable()
     {
         using var scope = NewDisposeScope();

@@ -33,7 +33,7 @@ public sealed class CompressorRunTests : IDisposable
 
     static CompressorRun Run(string dir, CompressorTrainingOptions options, bool resume, LlamaForCausalLM? model = null, string? from = null) =>
         new(dir, model ?? Base(), options, new CorpusWindows(Corpus, options.WindowLength, options.ContinuationLength, options.LmShare),
-            new CompressorProbe(CorpusWindows.Consecutive(Corpus, options.WindowLength, options.EvalSamples)), "data-1", resume, from);
+            new CompressorProbe(CorpusWindows.Spread(Corpus, options.WindowLength, options.EvalSamples)), "data-1", resume, from);
 
     static Dictionary<string, Tensor> Trainable(Compressor compressor) =>
         compressor.named_parameters().Where(p => p.parameter.requires_grad).ToDictionary(p => p.name, p => p.parameter.detach().clone());

@@ -45,6 +45,74 @@ public class GenerationTests
     }
 
     [Fact]
+    public void Greedy_generation_after_a_kv_prefix_equals_argmax_of_full_forward_each_step()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        var tokens = TinyModels.RandomTokens(61, 1, 9);
+        using var prefix = new KvCache(model.Config.NumHiddenLayers);
+        model.ForwardTokens(tokens[.., ..5], cache: prefix);
+        var result = TextGeneration.Generate(model, model.Embed(tokens[.., 5..]), new GenerationOptions { MaxNewTokens = 5 }, prefix);
+
+        Assert.Equal(5, prefix.Length); // the caller's cache is read, not extended
+        var sequence = tokens[0].data<long>().ToList();
+        foreach (int produced in result.Tokens)
+        {
+            var logits = model.Logits(model.ForwardTokens(tensor(sequence.ToArray()).unsqueeze(0)));
+            Assert.Equal(logits[0, -1].argmax().item<long>(), produced);
+            sequence.Add(produced);
+        }
+    }
+
+    [Fact]
+    public void Each_row_of_a_batch_gets_the_tokens_it_gets_alone()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        // Rows of different prompt lengths, two of them after K/V prefixes of different lengths and start positions.
+        var prompts = new List<GenerationPrompt>();
+        int[] promptLengths = [3, 7, 1, 5];
+        int[] prefixLengths = [0, 4, 0, 2];
+        for (int b = 0; b < promptLengths.Length; b++)
+        {
+            var ids = TinyModels.RandomTokens(61, 1, prefixLengths[b] + promptLengths[b], seed: 10 + b);
+            if (prefixLengths[b] == 0) { prompts.Add(new GenerationPrompt(model.Embed(ids)[0])); continue; }
+            using var cache = new KvCache(model.Config.NumHiddenLayers);
+            model.ForwardTokens(ids[.., ..prefixLengths[b]], cache: cache);
+            var prefix = Enumerable.Range(0, cache.Layers).Select(l => (cache.Keys(l).clone(), cache.Values(l).clone())).ToList();
+            prompts.Add(new GenerationPrompt(model.Embed(ids[.., prefixLengths[b]..])[0], prefix, prefixLengths[b]));
+        }
+        var options = new GenerationOptions { MaxNewTokens = 6 };
+        var streamed = prompts.Select(_ => new List<int>()).ToArray();
+        var batch = TextGeneration.GenerateBatch(model, prompts, options, onToken: (row, token) => streamed[row].Add(token));
+
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            var alone = TextGeneration.GenerateBatch(model, [prompts[b]], options)[0];
+            Assert.Equal(alone.Tokens, batch[b].Tokens);
+            Assert.Equal(batch[b].Tokens, streamed[b]);
+        }
+    }
+
+    [Fact]
+    public void Rows_of_a_batch_stop_on_their_own()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        var prompts = Enumerable.Range(0, 3).Select(b => new GenerationPrompt(model.Embed(TinyModels.RandomTokens(61, 1, 4 + b, seed: 20 + b))[0])).ToList();
+        var free = TextGeneration.GenerateBatch(model, prompts, new GenerationOptions { MaxNewTokens = 5 });
+        int stop = free[1].Tokens[1];
+        var stopped = TextGeneration.GenerateBatch(model, prompts, new GenerationOptions { MaxNewTokens = 5, StopTokenIds = [stop] });
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            int at = free[b].Tokens.ToList().IndexOf(stop);
+            Assert.Equal(at < 0 ? free[b].Tokens : free[b].Tokens.Take(at), stopped[b].Tokens);
+            Assert.Equal(at < 0 ? StopReason.MaxNewTokens : StopReason.StopToken, stopped[b].Reason);
+        }
+        Assert.Equal(StopReason.StopToken, stopped[1].Reason);
+    }
+
+    [Fact]
     public void Sampling_is_reproducible_by_seed_and_top_p_near_zero_is_greedy()
     {
         var logits = tensor(new float[] { 0.1f, 2.0f, 1.9f, -1f, 0.5f });

@@ -35,6 +35,42 @@ public class LlamaTests
     }
 
     [Fact]
+    public void Rotary_frequencies_are_a_buffer_outside_state_dict_that_stays_fp32()
+    {
+        using var model = new LlamaForCausalLM(TinyModels.Config());
+        Assert.DoesNotContain(model.state_dict().Keys, k => k.Contains("inv_freq"));
+        var before = model.Rotary.InverseFrequencyBuffer.clone();
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, model.Dtype);
+        Assert.Equal(ScalarType.Float32, model.Rotary.InverseFrequencyBuffer.dtype);
+        Assert.Equal(0, TinyModels.MaxAbsDiff(before, model.Rotary.InverseFrequencyBuffer));
+        // It follows the model to another device (the meta device stands in for a GPU here).
+        model.to(new Device(DeviceType.META));
+        Assert.Equal(DeviceType.META, model.Rotary.InverseFrequencyBuffer.device_type);
+        Assert.Equal(ScalarType.Float32, model.Rotary.InverseFrequencyBuffer.dtype);
+    }
+
+    [Fact]
+    public void Generation_stops_with_an_error_on_non_finite_logits()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        using (no_grad()) model.named_parameters().First(p => p.name == "model.norm.weight").parameter[0] = float.NaN;
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            TextGeneration.Generate(model, model.Embed(TinyModels.RandomTokens(61, 1, 4)), new GenerationOptions { MaxNewTokens = 3 }));
+        Assert.Contains("NaN or infinite logits", error.Message);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Parameters_are_created_in_the_requested_dtype(ScalarType dtype)
+    {
+        using var model = new LlamaForCausalLM(TinyModels.Config("qwen2"), dtype);
+        Assert.All(model.named_parameters(), p => Assert.Equal(dtype, p.parameter.dtype));
+    }
+
+    [Fact]
     public void Parameter_names_are_hugging_face_names()
     {
         var model = new LlamaForCausalLM(TinyModels.Config());
@@ -135,17 +171,17 @@ public class LlamaTests
         Assert.True(TinyModels.MaxAbsDiff(gqa.ForwardTokens(tokens), mha.ForwardTokens(tokens)) <= 1e-5);
     }
 
-    [Fact]
-    public void Rope_equals_the_direct_rotation_formula()
+    [Theory]
+    [InlineData(new long[] { 0, 1, 7, 100, 511 })] // looked up in the table (max_position_embeddings = 512)
+    [InlineData(new long[] { 0, 7, 511, 512, 900 })] // past the table: computed directly
+    public void Rope_equals_the_direct_rotation_formula(long[] positions)
     {
         using var scope = NewDisposeScope();
         var config = TinyModels.Config();
-        var rope = new RotaryEmbedding(config);
+        using var rope = new RotaryEmbedding(config);
         int D = config.HeadDim;
-        long[] positions = [0, 1, 7, 100, 511];
         var x = randn(1, 1, positions.Length, D, dtype: ScalarType.Float64, generator: new Generator(5));
-        var (cos, sin) = rope.Angles(tensor(positions).unsqueeze(0), ScalarType.Float64);
-        var rotated = RotaryEmbedding.Apply(x, cos, sin);
+        var rotated = RotaryEmbedding.Apply(x, rope.Angles(tensor(positions).unsqueeze(0), positions.Max() + 1, ScalarType.Float64));
         for (int p = 0; p < positions.Length; p++)
             for (int i = 0; i < D / 2; i++)
             {
@@ -155,6 +191,20 @@ public class LlamaTests
                 Assert.InRange(rotated[0, 0, p, i].item<double>() - (a * Math.Cos(angle) - b * Math.Sin(angle)), -2e-5, 2e-5);
                 Assert.InRange(rotated[0, 0, p, i + D / 2].item<double>() - (a * Math.Sin(angle) + b * Math.Cos(angle)), -2e-5, 2e-5);
             }
+    }
+
+    [Fact]
+    public void Rope_by_start_position_equals_rope_by_position_ids_inside_and_past_the_table()
+    {
+        using var scope = NewDisposeScope();
+        using var rope = new RotaryEmbedding(TinyModels.Config());
+        foreach (long start in new long[] { 0, 300, 510, 700 })
+        {
+            var (cos, sin) = rope.Angles(start, 4, ScalarType.BFloat16);
+            var (idCos, idSin) = rope.Angles(arange(start, start + 4, dtype: ScalarType.Int64).unsqueeze(0), start + 4, ScalarType.BFloat16);
+            Assert.Equal(ScalarType.BFloat16, cos.dtype);
+            Assert.True(TinyModels.MaxAbsDiff(cos, idCos) == 0 && TinyModels.MaxAbsDiff(sin, idSin) == 0);
+        }
     }
 
     [Fact]

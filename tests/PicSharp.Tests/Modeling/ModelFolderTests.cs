@@ -126,6 +126,22 @@ public sealed class ModelFolderTests : IDisposable
         Assert.Equal(0, TinyModels.MaxAbsDiff(model.Body.EmbedTokens.weight!, loaded.Body.EmbedTokens.weight!));
     }
 
+    [Theory]
+    [InlineData(float.NaN, "float32")]
+    [InlineData(float.PositiveInfinity, "bfloat16")]
+    public void Non_finite_weights_are_refused_at_load_naming_the_tensor(float bad, string dtype)
+    {
+        using var scope = NewDisposeScope();
+        ModelFolder.Save(TinyModels.Create(TinyModels.Config()), dir, ModelFolder.ParseTorchDtype(dtype));
+        string weights = Path.Combine(dir, ModelFolder.WeightsFile);
+        var tensors = SafeTensorsFile.Load(weights);
+        tensors["model.layers.1.mlp.up_proj.weight"][3, 4] = bad;
+        SafeTensorsFile.Save(weights, tensors);
+        var error = Assert.Throws<SafeTensorsException>(() => ModelFolder.Load(dir, ScalarType.Float32));
+        Assert.Contains("tensor 'model.layers.1.mlp.up_proj.weight' holds NaN or infinite values", error.Message);
+        Assert.Contains("tensor 'model.layers.1.mlp.up_proj.weight' holds NaN", Assert.Throws<SafeTensorsException>(() => ModelFolder.Load(dir)).Message);
+    }
+
     [Fact]
     public void Folder_without_weights_is_a_clear_error()
     {

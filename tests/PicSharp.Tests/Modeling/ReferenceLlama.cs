@@ -6,7 +6,8 @@ namespace PicSharp.Tests.Modeling;
 /// <summary>
 /// An independent, deliberately naive Llama forward in double-precision loops over plain arrays: no TorchSharp
 /// kernels, no shared code with the model beyond reading its weights by Hugging Face name. Written from the
-/// architecture's definition (RMSNorm, rotate-half RoPE, GQA with head h using K/V head h / (H / Hkv), SwiGLU).
+/// architecture's definition (RMSNorm, rotate-half RoPE with Llama 3 frequency scaling, GQA with head h using K/V
+/// head h / (H / Hkv), SwiGLU, biases where the checkpoint has them, Qwen3's per-head RMSNorm of q and k before RoPE).
 /// </summary>
 sealed class ReferenceLlama(LlamaConfig config, IReadOnlyDictionary<string, double[]> weights)
 {
@@ -51,6 +52,11 @@ sealed class ReferenceLlama(LlamaConfig config, IReadOnlyDictionary<string, doub
         var v = x.Select(v => Linear(v, p + "v_proj", Hkv * D)).ToArray();
         for (int t = 0; t < T; t++)
         {
+            if (config.QkNorm)
+            {
+                for (int h = 0; h < H; h++) NormalizeHead(q[t], h * D, W(p + "q_norm.weight"));
+                for (int h = 0; h < Hkv; h++) NormalizeHead(k[t], h * D, W(p + "k_norm.weight"));
+            }
             for (int h = 0; h < H; h++) Rotate(q[t], h * D, t);
             for (int h = 0; h < Hkv; h++) Rotate(k[t], h * D, t);
         }
@@ -79,17 +85,36 @@ sealed class ReferenceLlama(LlamaConfig config, IReadOnlyDictionary<string, doub
         return output.Select(o => Linear(o, p + "o_proj", config.HiddenSize)).ToArray();
     }
 
-    // Pairs (i, i + D/2) rotated by angle position / theta^(2i/D).
+    void NormalizeHead(double[] vector, int offset, double[] weight)
+    {
+        var normed = RmsNorm(vector[offset..(offset + config.HeadDim)], weight);
+        Array.Copy(normed, 0, vector, offset, normed.Length);
+    }
+
+    // Pairs (i, i + D/2) rotated by angle position · f_i, f_i = theta^(-2i/D) (rescaled per Llama 3.1 if configured).
     void Rotate(double[] vector, int offset, int position)
     {
         int D = config.HeadDim, half = D / 2;
         for (int i = 0; i < half; i++)
         {
-            double angle = position / Math.Pow(config.RopeTheta, 2.0 * i / D);
+            double angle = position * Frequency(i);
             double a = vector[offset + i], b = vector[offset + i + half];
             vector[offset + i] = a * Math.Cos(angle) - b * Math.Sin(angle);
             vector[offset + i + half] = a * Math.Sin(angle) + b * Math.Cos(angle);
         }
+    }
+
+    // Llama 3.1's rule, from Meta's reference code: wavelengths under original/high_freq_factor are kept, those over
+    // original/low_freq_factor are slowed by `factor`, and the band between blends the two linearly in original/wavelength.
+    double Frequency(int i)
+    {
+        double f = Math.Pow(config.RopeTheta, -2.0 * i / config.HeadDim);
+        if (config.RopeScaling is not { } s) return f;
+        double wavelength = 2 * Math.PI / f;
+        if (wavelength < s.OriginalMaxPositionEmbeddings / s.HighFreqFactor) return f;
+        if (wavelength > s.OriginalMaxPositionEmbeddings / s.LowFreqFactor) return f / s.Factor;
+        double blend = (s.OriginalMaxPositionEmbeddings / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        return blend * f + (1 - blend) * f / s.Factor;
     }
 
     double[] Linear(double[] input, string name, int outFeatures)

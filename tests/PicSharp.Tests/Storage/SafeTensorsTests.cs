@@ -77,6 +77,22 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void ReadInto_fills_a_tensor_of_the_stored_dtype_and_shape_in_place_and_refuses_any_other()
+    {
+        using var scope = NewDisposeScope();
+        string path = Path.Combine(dir, "into.safetensors");
+        var stored = randn(3, 5).to(ScalarType.BFloat16);
+        SafeTensorsFile.Save(path, new Dictionary<string, Tensor> { ["w"] = stored });
+        using var reader = new SafeTensorsReader(path);
+        var target = zeros(3, 5, ScalarType.BFloat16);
+        var sameMemory = target.view(15); // sees the data only if it is written where target's storage is
+        reader.ReadInto("w", target);
+        Assert.Equal(0, (stored.view(15).to(ScalarType.Float32) - sameMemory.to(ScalarType.Float32)).abs().max().item<float>());
+        foreach (var wrong in new[] { zeros(3, 5), zeros(5, 3, ScalarType.BFloat16), zeros(5, 3, ScalarType.BFloat16).t() })
+            Assert.Contains("tensor 'w' (BF16 [3, 5]) cannot be read into", Assert.Throws<ArgumentException>(() => reader.ReadInto("w", wrong)).Message);
+    }
+
+    [Fact]
     public void Large_tensors_move_through_span_sized_blocks()
     {
         using var scope = NewDisposeScope();

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The compression sweep of issue 9: PIC's block mask (`pic`) against the global mask (ICAE, `global`) at ratios 16,
+# 64 and 4 with two seeds at 16x and 64x, then the key-values kind at 16x and the two ablations (`pic-causal-text`,
+# `pic-recurrent`) at 16x. Every arm gets the same recipe: the same data in the same order (batches are a pure
+# function of seed and step), the same steps, batch, window and learning-rate schedule, so arms of one seed differ
+# only in what the arm names.
+#
+# Per arm, in runs/pic-experiments/ARM/: pretrain/ (autoencoding + LM continuation on corpus windows), qa/ (QA from
+# memory, started from pretrain/checkpoint), eval-SET.json and predictions-SET.jsonl (full passage, memory, nothing:
+# the same questions in each mode). metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with
+# the wall clock (held-out loss and token accuracy, EM/F1 from memory on a fixed dev sample).
+#
+# Resumable run by run: a finished stage or evaluation is skipped, an unfinished one is resumed from its checkpoint,
+# data files that exist are kept. Re-run the same command after a stop. On a shared machine, e.g.
+#   setsid nohup nice -n 15 scripts/pic-experiments.sh > runs/pic-experiments.log 2>&1 &
+# Settings (environment):
+#   BASE=models/picsharp-small  the frozen base model folder (config.json, model.safetensors, tokenizer.json)
+#   ARMS="pic-16-s1 global-16-s1"  only these arms (default: all, in the order below)
+#   KIND=embeddings             memory kind of the main arms (key-values if that is the kind that works)
+#   PRETRAIN_STEPS=1500 QA_STEPS=500 WINDOW=256 CHUNK=64 BATCH=8 THREADS=1 EVAL_LIMIT=300
+#   SMOKE=1                     a few steps and a few questions per arm into runs/pic-experiments-smoke
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build -c Release src/PicSharp.Cli >/dev/null
+pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+
+base=${BASE:-models/picsharp-small}
+kind=${KIND:-embeddings}
+threads=${THREADS:-1}
+window=${WINDOW:-256}; chunk=${CHUNK:-64}; batch=${BATCH:-8}
+pretrain_steps=${PRETRAIN_STEPS:-1500}; qa_steps=${QA_STEPS:-500}
+eval_every=${EVAL_EVERY:-100}; eval_limit=${EVAL_LIMIT:-300}
+run=runs/pic-experiments
+smoke=${SMOKE:-0}
+if [ "$smoke" = 1 ]; then
+  run=runs/pic-experiments-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
+fi
+# n COUNT: the number of questions of a set (a hundredth of it, at least 40, in a smoke run).
+n() { if [ "$smoke" = 1 ]; then echo $(( $1 / 100 > 40 ? $1 / 100 : 40 )); else echo "$1"; fi; }
+
+# The QA sets live in the run folder, so a resumed sweep sees the data it started with. Passages are sized to the
+# base model's positions: the 1,024 of picsharp-small take passages up to 450 estimated tokens (~850 real).
+positions=$(grep -o '"max_position_embeddings": *[0-9]*' "$base/config.json" | grep -o '[0-9]*$')
+longest=$(( positions >= 2048 ? 950 : 450 ))
+qa=$run/qa
+mkdir -p "$qa"
+[ -d data/corpus/train ] || pic data fetch
+gen() { local out=$1; shift; [ -f "$out" ] || pic data qa --out "$out" "$@"; }
+gen "$qa/facts-train.json" --kind facts --split train --count "$(n 42000)" --seed 61 --min-tokens 80 --max-tokens 430 --questions-per-context 6
+gen "$qa/recall-train.json" --kind recall --split train --count "$(n 20000)" --seed 63 --min-entities 4 --max-entities 40 --questions-per-context 4
+gen "$qa/facts-dev.json" --kind facts --split dev --count "$(n 300)" --seed 12 --min-tokens 100 --max-tokens 450
+gen "$qa/facts-test.json" --kind facts --split test --count "$(n 500)" --seed 13 --min-tokens 100 --max-tokens 450
+gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
+gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens "$longest"
+
+source scripts/checkpoint-steps.sh
+
+# stage OUT ARGS...: train-compressor with the arguments every stage shares; --resume when OUT has a checkpoint,
+# nothing when OUT's checkpoint already reached its planned steps. Fails when the stage stopped early.
+stage() {
+  local out=$1; shift
+  local resume
+  resume=$(resume_flag "$out") || return 0
+  pic train-compressor --model "$base" --out "$out" --threads "$threads" --batch "$batch" --log-every 20 \
+    --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$qa/facts-dev.json" --eval-samples 64 \
+    --token-cache "$run/train-tokens.bin" "$@" $resume || exit 1
+  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ]
+}
+
+# arm NAME POLICY KIND RATIO SEED: pretrain, QA fine-tuning, evaluation.
+arm() {
+  local name=$1 policy=$2 memory=$3 ratio=$4 seed=$5
+  if [ -n "${ARMS:-}" ] && [[ " $ARMS " != *" $name "* ]]; then return 0; fi
+  local dir=$run/$name
+  echo "== $name: $policy $memory ${ratio}x seed $seed"
+  stage "$dir/pretrain" --objective pretrain --policy "$policy" --kind "$memory" --ratio "$ratio" --chunk-length "$chunk" \
+    --lora-rank 16 --lora-alpha 32 --window "$window" --continuation 64 --lm-share 0.5 \
+    --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
+    || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
+  stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" --qa "$qa/facts-train.json" --qa "$qa/recall-train.json" \
+    --steps "$qa_steps" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed "$seed" \
+    || { echo "$name: QA training stopped early; re-run to resume"; exit 0; }
+  for set in facts-test recall-test heldout-test; do
+    [ -f "$dir/eval-$set.json" ] || pic eval-lm --model "$base" --compressor "$dir/qa/checkpoint" --qa "$qa/$set.json" \
+      --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
+      --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
+  done
+}
+
+# 16x first (the paper's learning-speed claim), then 64x (its largest gain), then the rest.
+for seed in 1 2; do
+  arm "pic-16-s$seed" pic "$kind" 16 "$seed"
+  arm "global-16-s$seed" global "$kind" 16 "$seed"
+done
+for seed in 1 2; do
+  arm "pic-64-s$seed" pic "$kind" 64 "$seed"
+  arm "global-64-s$seed" global "$kind" 64 "$seed"
+done
+arm pic-4-s1 pic "$kind" 4 1
+arm global-4-s1 global "$kind" 4 1
+other=$([ "$kind" = embeddings ] && echo key-values || echo embeddings)
+arm "pic-16-$other-s1" pic "$other" 16 1
+arm "global-16-$other-s1" global "$other" 16 1
+arm pic-causal-text-16-s1 pic-causal-text "$kind" 16 1
+arm pic-recurrent-16-s1 pic-recurrent "$kind" 16 1
+echo "sweep complete: $run"

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using PicSharp.Serving;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>
+/// The options every compress-and-ask command shares (--model, --compressor, --dtype, --threads) and the one way they
+/// open a <see cref="PicEngine"/>. Without --compressor the bundled compressor is used once the repository has one.
+/// </summary>
+sealed class EngineOptions
+{
+    public const string DefaultModel = "models/picsharp-small";
+    /// <summary>Where the bundled model's compressor goes once one is trained and shipped (16x, `pic`).</summary>
+    public const string BundledCompressor = "models/picsharp-small-pic16";
+
+    public Option<string> Model { get; } = new("--model") { Description = "model folder (config.json, weights, tokenizer.json)", DefaultValueFactory = _ => DefaultModel };
+    public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: {BundledCompressor} with the default model, when it exists)" };
+    public DtypeOption Dtype { get; } = DtypeOption.ForModel(null);
+    public Option<int> Threads { get; } = TorchThreads.Option();
+
+    public IEnumerable<Option> All => [Model, Compressor, Dtype.Option, Threads];
+
+    public PicEngine Open(ParseResult parse, int? maxContextTokens = null)
+    {
+        TorchThreads.Set(parse.GetValue(Threads));
+        string model = parse.GetValue(Model)!;
+        string compressor = parse.GetValue(Compressor) ?? (model == DefaultModel && Directory.Exists(BundledCompressor) ? BundledCompressor
+            : throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); there is no bundled compressor at {BundledCompressor} yet"));
+        LoadedModel.RequireFolder(model);
+        return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
+    }
+}

@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using PicSharp.CompressorTraining;
+using PicSharp.Storage;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>
+/// `pic experiments-report`: the tables, plots and claim checks of issue 9 from a sweep's arm folders
+/// (scripts/pic-experiments.sh): results.md, f1-vs-ratio.png, dev-f1-16x.png, ae-loss.png.
+/// </summary>
+public static class ExperimentsReportCommand
+{
+    public static Command Create()
+    {
+        var runs = new Option<string>("--runs") { Description = "the sweep folder (one folder per arm)", DefaultValueFactory = _ => "runs/pic-experiments" };
+        var output = new Option<string>("--out") { Description = "folder for results.md and the PNG plots", Required = true };
+        var set = new Option<string>("--set") { Description = "test set of the plots and claims (an eval-SET.json name)", DefaultValueFactory = _ => "facts-test" };
+        var command = new Command("experiments-report", "tables, plots and the paper's claims (pic vs global) from a compressor sweep's run folders") { runs, output, set };
+        command.SetAction(parse => CommandErrors.Run("pic experiments-report", () =>
+        {
+            var arms = SweepResults.Read(parse.GetValue(runs)!);
+            if (arms.Count == 0) throw new InvalidDataException($"{parse.GetValue(runs)}: no finished arm (a folder with qa/checkpoint and eval-*.json)");
+            string outDir = parse.GetValue(output)!, mainSet = parse.GetValue(set)!;
+            Directory.CreateDirectory(outDir);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"), Markdown(arms, mainSet, parse.GetValue(runs)!));
+            SavePlot(Path.Combine(outDir, "f1-vs-ratio.png"), "log2 ratio", $"F1 from memory ({mainSet})", F1ByRatio(arms, mainSet));
+            SavePlot(Path.Combine(outDir, "dev-f1-16x.png"), "training wall clock (s, both stages)", "dev F1 from memory",
+                arms.Where(a => a.Ratio == 16 && a.Policy is "pic" or "global").Select(a => (a.Name, a.DevF1.Select(p => (p.TrainSeconds, p.F1)).ToList())));
+            SavePlot(Path.Combine(outDir, "ae-loss.png"), "pretraining step", "held-out loss (nats/token)",
+                arms.Select(a => (a.Name, a.PretrainProbes.Select(p => ((double)p.Step, p.Loss)).ToList())));
+            Console.WriteLine($"{arms.Count} arms; wrote results.md, f1-vs-ratio.png, dev-f1-16x.png, ae-loss.png in {outDir}");
+            return 0;
+        }));
+        return command;
+    }
+
+    static IEnumerable<(string Label, List<(double X, double Y)> Points)> F1ByRatio(IReadOnlyList<ArmResult> arms, string set) =>
+        SweepResults.MemoryScores(arms, set).GroupBy(s => (s.Key.Policy, s.Key.Kind))
+            .Select(g => ($"{g.Key.Policy} {g.Key.Kind}", g.OrderBy(s => s.Key.Ratio).Select(s => (Math.Log2(s.Key.Ratio), s.Value.F1.Mean)).ToList()));
+
+    static void SavePlot(string path, string xLabel, string yLabel, IEnumerable<(string Label, List<(double X, double Y)> Points)> series)
+    {
+        var plot = new ScottPlot.Plot();
+        foreach (var (label, points) in series.Where(s => s.Points.Count > 0))
+            plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray()).LegendText = label;
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
+        byte[] png = plot.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(png));
+    }
+
+    static string F(double value) => value.ToString("F3", CultureInfo.InvariantCulture);
+    static string Pm(SeedStat s) => s.Seeds > 1 ? $"{F(s.Mean)} ± {F(s.Std)}" : F(s.Mean);
+
+    static string Markdown(IReadOnlyList<ArmResult> arms, string mainSet, string runsDir)
+    {
+        var md = new StringBuilder($"# Compressor sweep: {runsDir}\n\n");
+        foreach (string set in arms.SelectMany(a => a.Sets.Keys).Distinct().Order())
+        {
+            md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n| arm | policy | kind | ratio | seed | answered | full | memory | none |\n|---|---|---|---|---|---|---|---|---|\n");
+            foreach (var arm in arms.Where(a => a.Sets.ContainsKey(set)))
+            {
+                var modes = arm.Sets[set];
+                string Cell(string mode) => modes.TryGetValue(mode, out var s) ? $"{F(s.ExactMatch)} / {F(s.F1)}" : "-";
+                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {modes.Values.First().Answered} | {Cell("full")} | {Cell("memory")} | {Cell("none")} |\n");
+            }
+            md.Append($"\n| policy | kind | ratio | seeds | EM from memory | F1 from memory |\n|---|---|---|---|---|---|\n");
+            foreach (var (key, (em, f1)) in SweepResults.MemoryScores(arms, set).OrderBy(s => s.Key.Kind).ThenBy(s => s.Key.Ratio).ThenBy(s => s.Key.Policy))
+                md.Append($"| {key.Policy} | {key.Kind} | {key.Ratio} | {f1.Seeds} | {Pm(em)} | {Pm(f1)} |\n");
+            md.Append('\n');
+        }
+        md.Append(Claims(arms, mainSet));
+        return md.ToString();
+    }
+
+    static string Claims(IReadOnlyList<ArmResult> arms, string set)
+    {
+        var scores = SweepResults.MemoryScores(arms, set);
+        var md = new StringBuilder($"## The paper's claims, on {set}\n\n");
+        foreach (string kind in scores.Keys.Select(k => k.Kind).Distinct().Order())
+        {
+            var ratios = scores.Keys.Where(k => k.Kind == kind && k.Policy == "pic").Select(k => k.Ratio)
+                .Where(r => scores.ContainsKey(("global", kind, r))).Order().ToList();
+            if (ratios.Count == 0) continue;
+            md.Append($"**pic ≥ global at every ratio ({kind})**: ");
+            md.Append(string.Join("; ", ratios.Select(r =>
+            {
+                double pic = scores[("pic", kind, r)].F1.Mean, global = scores[("global", kind, r)].F1.Mean;
+                return $"{r}x F1 {F(pic)} vs {F(global)} ({(pic > global ? "yes" : pic == global ? "tie" : "no")})";
+            })));
+            md.Append(".\n\n");
+            if (ratios.Contains(64))
+            {
+                var (picEm, picF1) = scores[("pic", kind, 64)];
+                var (globalEm, globalF1) = scores[("global", kind, 64)];
+                md.Append($"**Relative gain at 64x ({kind})** (paper: +29.8 % F1, +40.7 % EM): F1 {Gain(picF1.Mean, globalF1.Mean)}, EM {Gain(picEm.Mean, globalEm.Mean)}.\n\n");
+            }
+            md.Append(SweepResults.TimeToGlobalBest(arms, kind, 16) is var (picSeconds, globalSeconds)
+                ? $"**Wall clock to global's best dev F1 at 16x ({kind})** (paper: about 0.6): pic {picSeconds:F0} s, global {globalSeconds:F0} s, ratio {F(picSeconds / globalSeconds)}.\n\n"
+                : $"**Wall clock to global's best dev F1 at 16x ({kind})**: not measurable (no paired dev curves, global never improved on its first probe, or pic never reached global's best).\n\n");
+        }
+        return md.ToString();
+    }
+
+    static string Gain(double pic, double global) => global > 0 ? $"{(pic / global - 1) * 100:+0.0;-0.0} %" : $"undefined (global {F(global)})";
+}

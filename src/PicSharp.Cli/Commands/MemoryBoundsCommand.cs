@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Text.Json;
+using PicSharp.Compression;
+using PicSharp.CompressorTraining;
+using PicSharp.Data;
+using PicSharp.Storage;
+using PicSharp.Training;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>
+/// `pic memory-bounds`: how well the frozen decoder of a base model reconstructs held-out text from no memory (the
+/// floor) and from the text itself (the ceiling). Every compressor trained against that decoder lands between the two,
+/// so this is the check to run on a base model before training compressors on it.
+/// </summary>
+static class MemoryBoundsCommand
+{
+    const string Name = "pic memory-bounds";
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => "models/picsharp-small" };
+        var compressor = new Option<string?>("--compressor") { Description = "also score this trained compressor's memory (and use its <ae> task token for the bounds; without it an untrained one, whose task token hardly matters)" };
+        var validation = new Option<string>("--validation") { Description = "held-out text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/validation" };
+        var window = new Option<int>("--window") { Description = "tokens per held-out window", DefaultValueFactory = _ => 128 };
+        var samples = new Option<int>("--samples") { Description = "held-out windows, spread evenly over the text", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "windows per forward pass", DefaultValueFactory = _ => 16 };
+        var json = new Option<string?>("--json") { Description = "write the bounds as JSON to this file" };
+        var threads = TorchThreads.Option();
+        var command = new Command("memory-bounds", "autoencoding floor (no memory) and ceiling (the text itself as memory) of a base model's frozen decoder")
+        {
+            model, compressor, validation, window, samples, batch, json, threads,
+        };
+        command.SetAction(parse => CommandErrors.Run(Name, () =>
+        {
+            int length = parse.GetValue(window), count = parse.GetValue(samples), perBatch = parse.GetValue(batch);
+            if (length < 1) throw new ArgumentException($"--window must be at least 1, got {length}");
+            if (count < 1) throw new ArgumentException($"--samples must be at least 1, got {count}");
+            if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1, got {perBatch}");
+            string? jsonPath = parse.GetValue(json);
+            if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
+            TorchThreads.Set(parse.GetValue(threads));
+
+            var loaded = LoadedModel.Load(parse.GetValue(model)!, dtype: null, "measuring memory bounds");
+            using var baseModel = loaded.Model;
+            // Ceiling rows hold the window twice (as memory, then as target) after one task token.
+            if (2 * length + 1 > baseModel.Config.MaxPositionEmbeddings)
+                throw new ArgumentException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
+            string validationPath = parse.GetValue(validation)!;
+            var documents = TextCorpus.Read(validationPath).Where(text => text.Length > 0).ToList();
+            var tokenizer = loaded.Tokenizer;
+            int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{loaded.Directory}: the tokenizer has no EOS token");
+            var stream = TokenizedMix.Build(documents, [], new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos, "")).CorpusTokens;
+            var windows = CorpusWindows.SpreadWindows(stream, length, count);
+            if (windows.Count == 0) throw new InvalidDataException($"{validationPath}: {stream.Length} tokens, less than one window of {length}");
+
+            string? compressorDir = parse.GetValue(compressor);
+            using var reader = compressorDir is null ? new Compressor(baseModel, new CompressorOptions()) : CompressorFolder.Load(baseModel, compressorDir);
+            var bounds = MemoryBounds.Measure(reader, windows, perBatch, measureCompressor: compressorDir is not null);
+            Console.WriteLine($"{loaded.Describe()}; {windows.Count} held-out windows of {length} tokens from {validationPath}");
+            Console.WriteLine($"floor   (no memory):            token accuracy {bounds.Floor.Accuracy:F3}, loss {bounds.Floor.Loss:F4}");
+            if (bounds.Compressed is { } compressed)
+                Console.WriteLine($"{compressorDir}: token accuracy {compressed.Accuracy:F3}, loss {compressed.Loss:F4} " +
+                    $"({reader.Options.Policy.Name()} {KebabCase.Name(reader.Options.Kind)} {reader.Options.Ratio}x)");
+            Console.WriteLine($"ceiling (the text as memory):   token accuracy {bounds.Ceiling.Accuracy:F3}, loss {bounds.Ceiling.Loss:F4}");
+            if (jsonPath is not null)
+                AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(new
+                {
+                    model = loaded.Directory, validation = validationPath, window = length, windows = windows.Count,
+                    floor = new { accuracy = bounds.Floor.Accuracy, loss = bounds.Floor.Loss },
+                    ceiling = new { accuracy = bounds.Ceiling.Accuracy, loss = bounds.Ceiling.Loss },
+                    compressor = bounds.Compressed is { } c ? new { folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss } : null,
+                }, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Text.Json;
+using PicSharp.Cli.Benchmarks;
+using PicSharp.Storage;
+using Spectre.Console;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic bench serve` (load test of a running `pic serve`) and `pic bench serve-crash` (kill -9 drill of the store).</summary>
+static class ServeBenchCommands
+{
+    public static IEnumerable<Command> Create() => [Load(), Crash()];
+
+    static Command Load()
+    {
+        var url = new Option<string>("--url") { Description = "address of a running `pic serve` (loopback only)", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 };
+        var seconds = new Option<double>("--seconds") { Description = "how long to send requests", DefaultValueFactory = _ => 60 };
+        var maxRequests = new Option<int>("--max-requests") { Description = "stop after this many requests in all", DefaultValueFactory = _ => 100_000 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "answer length of each ask", DefaultValueFactory = _ => 8 };
+        var apiKey = new Option<string?>("--api-key") { Description = "the server's API key, if it has one" };
+        var json = new Option<FileInfo?>("--json") { Description = "also write the report to this JSON file" };
+        var command = new Command("serve", "Load test of a running `pic serve` on loopback: mixed create / ask / streamed ask, latency percentiles, 429s, errors, RSS")
+        { url, clients, seconds, maxRequests, maxTokens, apiKey, json };
+        command.SetAction(parse => CommandErrors.Run("pic bench serve", () =>
+        {
+            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new ArgumentException($"--url '{parse.GetValue(url)}' is not an address");
+            var options = new ServeLoadOptions(address, parse.GetValue(clients), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(maxRequests),
+                parse.GetValue(apiKey), MaxTokens: parse.GetValue(maxTokens));
+            AnsiConsole.MarkupLineInterpolated($"[grey]{options.Clients} clients for {options.Duration.TotalSeconds:F0} s against {address} ({MachineDescription.Current().Cpu}, {Environment.ProcessorCount} cores)[/]");
+            var report = ServeLoad.RunAsync(options).GetAwaiter().GetResult();
+            var table = new Table().AddColumns("kind", "accepted", "p50 ms", "p95 ms", "p99 ms");
+            foreach (var l in report.Latencies) table.AddRow(l.Kind, $"{l.Accepted}", $"{l.P50Ms:F0}", $"{l.P95Ms:F0}", $"{l.P99Ms:F0}");
+            AnsiConsole.Write(table);
+            static string Mb(long? bytes) => bytes is long b ? $"{b / 1e6:F0} MB" : "?";
+            Console.WriteLine($"{report.Requests} requests in {report.Seconds:F1} s: {report.Accepted} accepted ({report.AcceptedPerSecond:F2}/s), " +
+                $"{report.Rejected429} rejected with 429, {report.Errors} errors, {report.Garbled} garbled, {report.Lost} acknowledged memories lost; " +
+                $"server RSS {Mb(report.RssStartBytes)} at start, {Mb(report.RssMaxBytes)} max, {Mb(report.RssEndBytes)} at end");
+            foreach (string problem in report.Problems) Console.WriteLine($"  {problem}");
+            if (parse.GetValue(json) is { } file) AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { machine = MachineDescription.Current(), options = new { url = address.ToString(), options.Clients, seconds = options.Duration.TotalSeconds, options.MaxRequests }, report }, new JsonSerializerOptions { WriteIndented = true }));
+            return report.Errors + report.Garbled + report.Lost == 0 ? 0 : 2;
+        }));
+        return command;
+    }
+
+    static Command Crash()
+    {
+        var engine = new EngineOptions();
+        var store = new Option<string>("--store") { Description = "SQLite store the drill writes (made if missing)", Required = true };
+        var rounds = new Option<int>("--rounds") { Description = "start, create, kill -9, check: how many times", DefaultValueFactory = _ => 5 };
+        var clients = new Option<int>("--clients") { Description = "concurrent create streams", DefaultValueFactory = _ => 8 };
+        var killAfter = new Option<int>("--kill-after") { Description = "acknowledged creates per round before the kill", DefaultValueFactory = _ => 40 };
+        var command = new Command("serve-crash", "kill -9 drill: `pic serve` is killed during a stream of creates, restarted, and the store checked")
+        { engine.Model, engine.Compressor, store, rounds, clients, killAfter };
+        command.SetAction(parse => CommandErrors.Run("pic bench serve-crash", () =>
+        {
+            string compressor = parse.GetValue(engine.Compressor) ?? throw new ArgumentException("--compressor is required");
+            var options = new CrashDrillOptions(ServeCrashDrill.CurrentPicCommand(), parse.GetValue(engine.Model)!, compressor, parse.GetValue(store)!,
+                parse.GetValue(rounds), parse.GetValue(clients), parse.GetValue(killAfter));
+            var results = ServeCrashDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult();
+            int bad = results.Sum(r => r.Missing + r.Broken + r.MissingAfterRestart) + results.Count(r => r.Integrity != "ok");
+            Console.WriteLine($"{results.Count} rounds, {results.Sum(r => r.Acknowledged)} acknowledged creates: {results.Sum(r => r.Missing)} missing after kill -9, " +
+                $"{results.Sum(r => r.Broken)} broken rows, integrity {string.Join(",", results.Select(r => r.Integrity).Distinct())}, " +
+                $"{results.Sum(r => r.MissingAfterRestart)} missing after restart; restart to ready {results.Average(r => r.RestartSeconds):F1} s on average");
+            return bad == 0 ? 0 : 2;
+        }));
+        return command;
+    }
+}

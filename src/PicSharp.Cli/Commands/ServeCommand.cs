@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using PicSharp.Serving.Http;
+using PicSharp.Serving.Store;
+
+namespace PicSharp.Cli.Commands;
+
+/// <summary>`pic serve`: the HTTP service (API, OpenAI-compatible endpoints, web page) on 127.0.0.1 by default.</summary>
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var engine = new EngineOptions();
+        var defaults = new ServeOptions();
+        var url = new Option<string>("--url") { Description = "address to listen on (loopback by default)", DefaultValueFactory = _ => defaults.Url };
+        var store = new Option<string>("--store") { Description = "SQLite file of the memory store", DefaultValueFactory = _ => "pic-memories.db" };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: $PIC_API_KEY, else none)" };
+        var queue = new Option<int>("--queue") { Description = "model jobs that may wait; more get 429", DefaultValueFactory = _ => defaults.QueueCapacity };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body", DefaultValueFactory = _ => defaults.MaxBodyBytes };
+        var timeout = new Option<double>("--timeout") { Description = "seconds a request may take", DefaultValueFactory = _ => defaults.RequestTimeout.TotalSeconds };
+        var maxContext = new Option<int?>("--max-context-tokens") { Description = "longest context (default: the model's max_position_embeddings)" };
+        var modelName = new Option<string>("--model-name") { Description = "model id on the OpenAI-compatible endpoints", DefaultValueFactory = _ => defaults.ModelName };
+        var jsonLogs = new Option<bool>("--json-logs") { Description = "structured JSON log lines instead of plain ones" };
+        var command = new Command("serve", "HTTP service: compress once, ask many (API, OpenAI-compatible chat, web page at /)")
+        { url, store, apiKey, queue, maxBody, timeout, maxContext, modelName, jsonLogs };
+        foreach (var option in engine.All) command.Options.Add(option);
+        command.SetAction(parse => CommandErrors.Run("pic serve", () =>
+        {
+            var options = new ServeOptions
+            {
+                Url = parse.GetValue(url)!,
+                ApiKey = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("PIC_API_KEY") is { Length: > 0 } key ? key : null),
+                QueueCapacity = parse.GetValue(queue),
+                MaxBodyBytes = parse.GetValue(maxBody),
+                RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                ModelName = parse.GetValue(modelName)!,
+                JsonLogs = parse.GetValue(jsonLogs),
+            };
+            options.Validate();
+            using var pic = engine.Open(parse, parse.GetValue(maxContext));
+            using var memories = new SqliteMemoryStore(parse.GetValue(store)!);
+            using var app = ServeApp.Build(pic, memories, options);
+            app.Run();
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,32 @@
+namespace PicSharp.Serving.Http;
+
+/// <summary>How `pic serve` listens and what it accepts.</summary>
+public sealed record ServeOptions
+{
+    /// <summary>Loopback by default: nothing outside this machine reaches the service unless asked for.</summary>
+    public string Url { get; init; } = "http://127.0.0.1:8080";
+    /// <summary>When set, /v1 requests need `Authorization: Bearer KEY`.</summary>
+    public string? ApiKey { get; init; }
+    public int QueueCapacity { get; init; } = 16;
+    public long MaxBodyBytes { get; init; } = 1 << 20;
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>How long shutdown waits for accepted work before it gives up on it.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public int DefaultMaxNewTokens { get; init; } = 32;
+    public int MaxNewTokensLimit { get; init; } = 256;
+    /// <summary>The model id of the OpenAI-compatible endpoints.</summary>
+    public string ModelName { get; init; } = "picsharp";
+    public bool JsonLogs { get; init; }
+
+    public void Validate()
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"--url '{Url}' is not an http(s) address such as http://127.0.0.1:8080");
+        if (QueueCapacity < 1) throw new ArgumentException($"--queue must be at least 1, got {QueueCapacity}");
+        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");
+        if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException($"--timeout must be positive, got {RequestTimeout.TotalSeconds} s");
+        if (DefaultMaxNewTokens < 1 || DefaultMaxNewTokens > MaxNewTokensLimit)
+            throw new ArgumentException($"the default answer length {DefaultMaxNewTokens} must be between 1 and the limit {MaxNewTokensLimit}");
+        if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key is empty");
+    }
+}

@@ -1,0 +1,124 @@
+using PicSharp.Compression;
+using PicSharp.Serving.Store;
+using PicSharp.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace PicSharp.Serving;
+
+/// <summary>
+/// Compress once, ask many: the engine behind the model queue, with the store. Every front end (HTTP API, OpenAI
+/// endpoint, web page, chat-client adapter) goes through here, so caching, limits and errors are the same everywhere.
+/// </summary>
+public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQueue queue, ILogger logger)
+{
+    public PicEngine Engine => engine;
+    public IMemoryStore Store => store;
+    public ModelQueue Queue => queue;
+
+    /// <summary>The memory of <paramref name="text"/>: from the store when this compressor has seen the text, else compressed and stored.</summary>
+    /// <remarks>Bad input and a full queue throw here, before a task exists, so a streaming caller can still answer
+    /// with a plain error status.</remarks>
+    public Task<MemoryResult> CreateAsync(string text, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
+        var ids = engine.Tokenize(text);
+        engine.CheckContextLength(ids.Count);
+        return StoreAsync(ids, null, progress, cancel);
+    }
+
+    /// <summary>A new memory for the stored memory's context followed by <paramref name="text"/>; the old one stays.</summary>
+    public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text to append is empty");
+        var stored = LoadOwn(id);
+        var ids = stored.ContextIds.Concat(engine.Tokenize(text)).ToArray();
+        engine.CheckContextLength(ids.Length);
+        return StoreAsync(ids, stored, progress, cancel);
+    }
+
+    Task<MemoryResult> StoreAsync(IReadOnlyList<int> ids, StoredMemory? extending, Action<int, int>? progress, CancellationToken cancel)
+    {
+        string id = MemoryKey.Of(engine.CompressorId, ids);
+        if (store.Find(id) is { } existing) return Task.FromResult(new MemoryResult(existing, false, TimeSpan.Zero, TimeSpan.Zero));
+
+        var job = queue.Run(extending is null ? "compress" : "append", token =>
+        {
+            using var old = extending is null ? null : ToMemory(extending);
+            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old, ids, progress, token);
+            return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
+        }, cancel);
+        return SaveAsync(id, ids, job);
+    }
+
+    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<(MemoryBlob Blob, int Count, long Next)>> pending)
+    {
+        var job = await pending;
+        var info = engine.MemoryInfo;
+        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, KebabCase.Name(info.Kind), info.Policy.Name(),
+            info.Ratio, info.ChunkLength, ids.Count, job.Result.Count, job.Result.Next, job.Result.Blob.Data.Length, DateTimeOffset.UtcNow);
+        bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
+        logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
+            id, ids.Count, record.MemoryTokens, record.Bytes, job.QueueWait.TotalMilliseconds, job.ModelTime.TotalMilliseconds);
+        // Two requests for one new text can race; the store keeps the first, which is the same memory.
+        return new MemoryResult(added ? record : store.Find(id) ?? record, added, job.QueueWait, job.ModelTime);
+    }
+
+    /// <summary>Answers a question from a stored memory; <paramref name="onText"/> receives the answer as it grows.</summary>
+    public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    {
+        engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
+        var stored = LoadOwn(id);
+        return LoggedAsync("ask", id, queue.Run("ask", token =>
+        {
+            using var memory = ToMemory(stored);
+            return engine.AnswerFromMemory(memory, question, maxNewTokens, onText, token);
+        }, cancel));
+    }
+
+    /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
+    public Task<Queued<AnswerResult>> AskFullContextAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    {
+        engine.QuestionIds(question);
+        var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
+        string context = engine.Tokenizer.Decode(stored.ContextIds);
+        return LoggedAsync("ask-full-context", id, queue.Run("ask-full-context", token => engine.AnswerFromContext(context, question, maxNewTokens, onText, token), cancel));
+    }
+
+    /// <summary>Answers from the question alone (the frozen base model), for a chat that brings no context.</summary>
+    public Task<Queued<AnswerResult>> AskWithoutContextAsync(string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    {
+        engine.QuestionIds(question);
+        return LoggedAsync("ask-no-context", "(none)", queue.Run("ask-no-context", token => engine.AnswerFromContext(null, question, maxNewTokens, onText, token), cancel));
+    }
+
+    async Task<Queued<AnswerResult>> LoggedAsync(string operation, string id, Task<Queued<AnswerResult>> pending)
+    {
+        var done = await pending;
+        logger.LogInformation("{Operation} {MemoryId}: {PromptTokens} prompt tokens, {AnswerTokens} answer tokens, queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
+            operation, id, done.Result.PromptTokens, done.Result.AnswerTokens, done.QueueWait.TotalMilliseconds, done.ModelTime.TotalMilliseconds);
+        return done;
+    }
+
+    public MemoryRecord Get(string id) => store.Find(id) ?? throw new MemoryNotFoundException(id);
+
+    public void Delete(string id)
+    {
+        if (!store.Delete(id)) throw new MemoryNotFoundException(id);
+        logger.LogInformation("memory {MemoryId} deleted", id);
+    }
+
+    // A memory made by another compressor would decode to nonsense: refuse it, naming both ids.
+    StoredMemory LoadOwn(string id)
+    {
+        var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
+        if (stored.Record.CompressorId != engine.CompressorId)
+            throw new ForeignMemoryException($"memory {id} was made by compressor {stored.Record.CompressorId}, not by the loaded compressor {engine.CompressorId}; compress the text again");
+        return stored;
+    }
+
+    static CompressedMemory ToMemory(StoredMemory stored)
+    {
+        if (!KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)) throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
+        return stored.Tensors.ToMemory(kind, stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
+    }
+}

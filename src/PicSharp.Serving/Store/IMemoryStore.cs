@@ -1,0 +1,17 @@
+namespace PicSharp.Serving.Store;
+
+/// <summary>
+/// Where compressed memories live, keyed by <see cref="MemoryKey"/>. Implementations are thread-safe; a successful
+/// <see cref="Add"/> is durable (it survives the process being killed), and a memory is either wholly there or absent.
+/// </summary>
+public interface IMemoryStore : IDisposable
+{
+    /// <summary>Stores the memory unless one with its id is there already; true when this call added it.</summary>
+    bool Add(StoredMemory memory);
+    MemoryRecord? Find(string id);
+    StoredMemory? Load(string id);
+    bool Delete(string id);
+    /// <summary>Newest first.</summary>
+    IReadOnlyList<MemoryRecord> List(int offset, int limit);
+    int Count();
+}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace PicSharp.Serving.Store;
+
+/// <summary>
+/// The embedded default store: one SQLite file in WAL mode, one row per memory (metadata columns, token ids and tensor
+/// bytes as BLOBs). Each write is one transaction with synchronous=FULL, so an acknowledged memory survives `kill -9`
+/// and power loss, and an interrupted one rolls back to absent.
+/// </summary>
+public sealed class SqliteMemoryStore : IMemoryStore
+{
+    const string Columns = "id, compressor_id, base_model_id, kind, policy, ratio, chunk_length, context_tokens, memory_tokens, next_position, bytes, created";
+    readonly string connectionString;
+
+    public string Path { get; }
+
+    public SqliteMemoryStore(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+        using var connection = Open();
+        Execute(connection, "PRAGMA journal_mode=WAL;");
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS memories (
+                id TEXT PRIMARY KEY, compressor_id TEXT NOT NULL, base_model_id TEXT NOT NULL, kind TEXT NOT NULL,
+                policy TEXT NOT NULL, ratio INTEGER NOT NULL, chunk_length INTEGER NOT NULL, context_tokens INTEGER NOT NULL,
+                memory_tokens INTEGER NOT NULL, next_position INTEGER NOT NULL, bytes INTEGER NOT NULL, created TEXT NOT NULL,
+                dtype TEXT NOT NULL, shape TEXT NOT NULL, context_ids BLOB NOT NULL, tensors BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS memories_created ON memories (created);
+            """);
+    }
+
+    SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+            return connection;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new IOException($"memory store {Path}: {e.Message}", e);
+        }
+    }
+
+    static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public bool Add(StoredMemory memory)
+    {
+        var r = memory.Record;
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            INSERT OR IGNORE INTO memories ({Columns}, dtype, shape, context_ids, tensors)
+            VALUES ($id, $compressor, $base, $kind, $policy, $ratio, $chunk, $context, $memory, $next, $bytes, $created, $dtype, $shape, $ids, $tensors)
+            """;
+        command.Parameters.AddWithValue("$id", r.Id);
+        command.Parameters.AddWithValue("$compressor", r.CompressorId);
+        command.Parameters.AddWithValue("$base", r.BaseModelId);
+        command.Parameters.AddWithValue("$kind", r.Kind);
+        command.Parameters.AddWithValue("$policy", r.Policy);
+        command.Parameters.AddWithValue("$ratio", r.Ratio);
+        command.Parameters.AddWithValue("$chunk", r.ChunkLength);
+        command.Parameters.AddWithValue("$context", r.ContextTokens);
+        command.Parameters.AddWithValue("$memory", r.MemoryTokens);
+        command.Parameters.AddWithValue("$next", r.NextPosition);
+        command.Parameters.AddWithValue("$bytes", r.Bytes);
+        command.Parameters.AddWithValue("$created", r.Created.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$dtype", memory.Tensors.Dtype);
+        command.Parameters.AddWithValue("$shape", JsonSerializer.Serialize(memory.Tensors.Shape));
+        command.Parameters.AddWithValue("$ids", MemoryKey.TokenBytes(memory.ContextIds));
+        command.Parameters.AddWithValue("$tensors", memory.Tensors.Data);
+        bool added = command.ExecuteNonQuery() == 1;
+        transaction.Commit();
+        return added;
+    }
+
+    public MemoryRecord? Find(string id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM memories WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadRecord(reader) : null;
+    }
+
+    public StoredMemory? Load(string id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns}, dtype, shape, context_ids, tensors FROM memories WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
+        var record = ReadRecord(reader);
+        var shape = JsonSerializer.Deserialize<long[]>(reader.GetString(13))
+            ?? throw new InvalidDataException($"memory {id}: stored shape is null");
+        return new StoredMemory(record, MemoryKey.TokenIds((byte[])reader[14]), new MemoryBlob(reader.GetString(12), shape, (byte[])reader[15]));
+    }
+
+    public bool Delete(string id)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM memories WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    public IReadOnlyList<MemoryRecord> List(int offset, int limit)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM memories ORDER BY created DESC, id LIMIT $limit OFFSET $offset";
+        command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$offset", offset);
+        using var reader = command.ExecuteReader();
+        var records = new List<MemoryRecord>();
+        while (reader.Read()) records.Add(ReadRecord(reader));
+        return records;
+    }
+
+    public int Count()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM memories";
+        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>SQLite's own check of the whole file: "ok", or the problems it found.</summary>
+    public string IntegrityCheck()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA integrity_check";
+        using var reader = command.ExecuteReader();
+        var lines = new List<string>();
+        while (reader.Read()) lines.Add(reader.GetString(0));
+        return string.Join("\n", lines);
+    }
+
+    static MemoryRecord ReadRecord(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6),
+        r.GetInt32(7), r.GetInt32(8), r.GetInt64(9), r.GetInt64(10),
+        DateTimeOffset.Parse(r.GetString(11), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
+
+    // Pooled connections keep the file open; clearing the pool lets the file be deleted or copied after disposal.
+    public void Dispose() => SqliteConnection.ClearPool(new SqliteConnection(connectionString));
+}

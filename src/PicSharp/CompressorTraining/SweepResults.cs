@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using PicSharp.Compression;
+using PicSharp.Storage;
+using PicSharp.Training;
+
+namespace PicSharp.CompressorTraining;
+
+/// <summary>EM/F1 of one mode (full, memory, none) on one test set, as `eval-lm --json` wrote them.</summary>
+public sealed record ModeScore(double ExactMatch, double F1, int Answered);
+
+/// <summary>One probe of an arm's dev F1 against the training wall clock summed over its stages.</summary>
+public sealed record DevPoint(double TrainSeconds, double F1);
+
+/// <summary>
+/// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
+/// mode, its dev-F1 curve over both stages and its pretraining held-out curve (step, loss).
+/// </summary>
+public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
+    IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes);
+
+/// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
+public sealed record SeedStat(double Mean, double Std, int Seeds)
+{
+    public static SeedStat Of(IReadOnlyList<double> values)
+    {
+        double mean = values.Average();
+        double std = values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        return new SeedStat(mean, std, values.Count);
+    }
+}
+
+/// <summary>
+/// Reads a sweep's arm folders and computes what issue 9 asks of them: scores per (policy, kind, ratio) with their
+/// spread over seeds, and the three claims of the paper — pic ≥ global at every ratio, the relative gain at 64x, and
+/// the wall clock pic needs at 16x to reach global's best dev F1.
+/// </summary>
+public static class SweepResults
+{
+    /// <summary>Every arm under <paramref name="runsDir"/> with a QA checkpoint and at least one eval-SET.json.</summary>
+    public static IReadOnlyList<ArmResult> Read(string runsDir)
+    {
+        if (!Directory.Exists(runsDir)) throw new DirectoryNotFoundException($"sweep folder {runsDir} not found");
+        var arms = new List<ArmResult>();
+        foreach (string dir in Directory.GetDirectories(runsDir).Order())
+        {
+            string? qa = AtomicFolder.Find(Path.Combine(dir, "qa", CompressorRun.CheckpointDirName));
+            var evals = Directory.GetFiles(dir, "eval-*.json").Order().ToList();
+            if (qa is null || evals.Count == 0) continue;
+            var options = CompressorFolder.ReadOptions(qa);
+            long seed = CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(qa, CompressorRun.OptionsFileName))).Seed;
+            var sets = evals.ToDictionary(
+                file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
+                file => ReadModes(file));
+            arms.Add(new ArmResult(Path.GetFileName(dir), options.Policy.Name(), KebabCase.Name(options.Kind), options.Ratio, seed,
+                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain"))));
+        }
+        return arms;
+    }
+
+    static IReadOnlyDictionary<string, ModeScore> ReadModes(string file)
+    {
+        var modes = JsonNode.Parse(File.ReadAllText(file))?["modes"]?.AsArray()
+            ?? throw new InvalidDataException($"{file}: no 'modes' (not an eval-lm --json file)");
+        return modes.ToDictionary(m => m!["mode"]!.GetValue<string>(),
+            m => new ModeScore(m!["exact_match"]!.GetValue<double>(), m["f1"]!.GetValue<double>(), m["answered"]!.GetValue<int>()));
+    }
+
+    static IReadOnlyList<MetricsRecord> Evals(string stageDir)
+    {
+        string path = Path.Combine(stageDir, CompressorRun.MetricsFileName);
+        return File.Exists(path) ? new MetricsLog(path).ReadAll().Where(m => m.Kind == "eval").ToList() : [];
+    }
+
+    // Dev F1 over both stages: the QA stage's clock continues where pretraining's ended.
+    static IReadOnlyList<DevPoint> DevCurve(string armDir)
+    {
+        var pretrain = Evals(Path.Combine(armDir, "pretrain"));
+        double offset = pretrain.Select(m => m.Value("train_s") ?? 0).DefaultIfEmpty(0).Max();
+        return pretrain.Where(m => m.Value("f1") is not null).Select(m => new DevPoint(m.Value("train_s") ?? 0, m.Value("f1")!.Value))
+            .Concat(Evals(Path.Combine(armDir, "qa")).Where(m => m.Value("f1") is not null)
+                .Select(m => new DevPoint(offset + (m.Value("train_s") ?? 0), m.Value("f1")!.Value)))
+            .ToList();
+    }
+
+    static IReadOnlyList<(int Step, double Loss)> Probes(string stageDir) => Evals(stageDir).Select(m => (m.Step, m.Loss)).ToList();
+
+    /// <summary>Memory-mode score on <paramref name="set"/> per (policy, kind, ratio), over seeds.</summary>
+    public static IReadOnlyDictionary<(string Policy, string Kind, int Ratio), (SeedStat ExactMatch, SeedStat F1)> MemoryScores(
+        IReadOnlyList<ArmResult> arms, string set) =>
+        arms.Where(a => a.Sets.TryGetValue(set, out var modes) && modes.ContainsKey("memory"))
+            .GroupBy(a => (a.Policy, a.Kind, a.Ratio))
+            .ToDictionary(g => g.Key, g => (
+                SeedStat.Of(g.Select(a => a.Sets[set]["memory"].ExactMatch).ToList()),
+                SeedStat.Of(g.Select(a => a.Sets[set]["memory"].F1).ToList())));
+
+    /// <summary>
+    /// Seconds of training pic needs to first reach global's best dev F1 at <paramref name="ratio"/>, and the seconds
+    /// global needed for it (means over the seeds both have); null when an arm lacks a dev curve, global never improved
+    /// on its first probe (there is no time to compare with), or pic never gets there.
+    /// </summary>
+    public static (double Pic, double Global)? TimeToGlobalBest(IReadOnlyList<ArmResult> arms, string kind, int ratio)
+    {
+        var pairs = arms.Where(a => a.Policy == "global" && a.Kind == kind && a.Ratio == ratio && a.DevF1.Count > 0)
+            .Select(g => (Global: g, Pic: arms.FirstOrDefault(p => p.Policy == "pic" && p.Kind == kind && p.Ratio == ratio && p.Seed == g.Seed && p.DevF1.Count > 0)))
+            .Where(p => p.Pic is not null).ToList();
+        if (pairs.Count == 0) return null;
+        var times = new List<(double Pic, double Global)>();
+        foreach (var (global, pic) in pairs)
+        {
+            var best = global.DevF1.MaxBy(p => p.F1)!;
+            if (best.F1 <= global.DevF1[0].F1) return null;
+            var reached = pic!.DevF1.FirstOrDefault(p => p.F1 >= best.F1);
+            if (reached is null) return null;
+            times.Add((reached.TrainSeconds, best.TrainSeconds));
+        }
+        return (times.Average(t => t.Pic), times.Average(t => t.Global));
+    }
+}

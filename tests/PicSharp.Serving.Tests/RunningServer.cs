@@ -1,0 +1,55 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PicSharp.Serving.Http;
+using PicSharp.Serving.Store;
+
+namespace PicSharp.Serving.Tests;
+
+/// <summary>`pic serve`'s app on a free loopback port, with its own store file; stopped and deleted on dispose.</summary>
+public sealed class RunningServer : IAsyncDisposable
+{
+    readonly WebApplication app;
+
+    public PicEngine Engine { get; }
+    public SqliteMemoryStore Store { get; }
+    public Uri Address { get; }
+    public HttpClient Http { get; }
+    public MemoryService Service => app.Services.GetRequiredService<MemoryService>();
+    public IServiceProvider Services => app.Services;
+
+    RunningServer(WebApplication app, PicEngine engine, SqliteMemoryStore store, string? apiKey)
+    {
+        this.app = app;
+        Engine = engine;
+        Store = store;
+        Address = new Uri(app.Urls.First());
+        Http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+        if (apiKey is not null) Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+    }
+
+    public static async Task<RunningServer> StartAsync(TinyService tiny, ServeOptions? options = null, PicEngine? engine = null)
+    {
+        options = (options ?? new ServeOptions()) with { Url = "http://127.0.0.1:0" };
+        engine ??= tiny.OpenEngine();
+        string storeDir = Directory.CreateTempSubdirectory("pic-store-").FullName;
+        var store = new SqliteMemoryStore(Path.Combine(storeDir, "memories.db"));
+        var app = ServeApp.Build(engine, store, options, logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        await app.StartAsync();
+        return new RunningServer(app, engine, store, options.ApiKey);
+    }
+
+    /// <summary>What Ctrl+C does: stop listening, refuse new model work, finish what was accepted.</summary>
+    public Task StopAsync() => app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Store.Dispose();
+        Engine.Dispose();
+        Directory.Delete(Path.GetDirectoryName(Store.Path)!, recursive: true);
+    }
+}

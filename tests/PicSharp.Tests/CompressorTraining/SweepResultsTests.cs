@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using PicSharp.Compression;
+using PicSharp.CompressorTraining;
+using PicSharp.Storage;
+using PicSharp.Tests.Cli;
+using PicSharp.Training;
+
+namespace PicSharp.Tests.CompressorTraining;
+
+public sealed class SweepResultsTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("pic-sweep-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
+    // metrics.jsonl of both stages, eval-facts-test.json.
+    void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev)
+    {
+        string dir = Path.Combine(root, name);
+        var options = new CompressorTrainingOptions { Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64 }, Seed = seed };
+        string checkpoint = Path.Combine(dir, "qa", CompressorRun.CheckpointDirName);
+        Directory.CreateDirectory(checkpoint);
+        using (var compressor = new Compressor(TinyModels.Create(TinyModels.Config()), options.Compressor))
+            CompressorFolder.Save(compressor, checkpoint);
+        File.WriteAllText(Path.Combine(checkpoint, CompressorRun.OptionsFileName), options.ToJson());
+        foreach (var (stage, points) in new[] { ("pretrain", pretrainDev), ("qa", qaDev) })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, stage));
+            var log = new MetricsLog(Path.Combine(dir, stage, CompressorRun.MetricsFileName));
+            for (int i = 0; i < points.Length; i++)
+                log.Append(new MetricsRecord("eval", i * 10, 0, points[i].Seconds + 1, 5.0 - i, Values: new Dictionary<string, double>
+                    { ["accuracy"] = 0.3, ["train_s"] = points[i].Seconds, ["exact_match"] = points[i].F1 / 2, ["f1"] = points[i].F1 }));
+        }
+        JsonNode Mode(string mode, double f1) => new JsonObject { ["mode"] = mode, ["answered"] = 10, ["exact_match"] = f1 / 2, ["f1"] = f1, ["seconds"] = 1.0 };
+        File.WriteAllText(Path.Combine(dir, "eval-facts-test.json"), new JsonObject
+        {
+            ["modes"] = new JsonArray(Mode("full", 0.9), Mode("memory", memoryF1), Mode("none", 0.05)),
+        }.ToJsonString());
+    }
+
+    [Fact]
+    public void Arms_are_read_scored_over_seeds_and_timed_against_globals_best()
+    {
+        // global's best dev F1 (0.4) comes at 300 s (200 of pretraining + 100 of QA); pic passes it at 150 s.
+        Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)]);
+        Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)]);
+        Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
+        Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
+
+        var arms = SweepResults.Read(root);
+        Assert.Equal(["global-16-s1", "pic-16-s1", "pic-16-s2"], arms.Select(a => a.Name));
+        Assert.Equal(("pic", "embeddings", 16, 2L), (arms[2].Policy, arms[2].Kind, arms[2].Ratio, arms[2].Seed));
+        Assert.Equal([0, 100, 100, 150], arms[1].DevF1.Select(p => p.TrainSeconds));
+
+        var scores = SweepResults.MemoryScores(arms, "facts-test");
+        Assert.Equal(0.45, scores[("pic", "embeddings", 16)].F1.Mean, 9);
+        Assert.Equal(Math.Sqrt(0.005), scores[("pic", "embeddings", 16)].F1.Std, 9);
+        Assert.Equal(1, scores[("global", "embeddings", 16)].F1.Seeds);
+        Assert.Equal((150.0, 300.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16));
+        Assert.Null(SweepResults.TimeToGlobalBest(arms, "embeddings", 64));
+
+        string report = Path.Combine(root, "report");
+        var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
+        Assert.True(result.ExitCode == 0, result.Error);
+        string markdown = File.ReadAllText(Path.Combine(report, "results.md"));
+        Assert.Contains("| pic | embeddings | 16 | 2 | 0.225 ± 0.035 | 0.450 ± 0.071 |", markdown);
+        Assert.Contains("16x F1 0.450 vs 0.300 (yes)", markdown);
+        Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
+        Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
+        Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
+    }
+}
