@@ -14,6 +14,17 @@ public sealed partial class CorpusSpanGenerator
 {
     public int QuestionsPerContext { get; init; } = 1;
 
+    /// <summary>
+    /// Repeat drills instead of span questions: each passage is asked once to be repeated word for word, and the
+    /// answer is the whole passage. A decoder that cannot copy prose from its context cannot read a compressor's
+    /// memory either (an oracle "memory" of the window's own embeddings is the ceiling of any compressor), so the
+    /// base model is trained on this copy too.
+    /// </summary>
+    public bool RepeatWholePassage { get; init; }
+
+    static readonly string[] RepeatQuestions = ["Repeat the passage word for word.", "Copy the text above exactly.",
+        "Write the passage out again.", "What does the passage say, word for word?", "Repeat the text."];
+
     readonly List<string> documents;
 
     public CorpusSpanGenerator(IEnumerable<string> documents)
@@ -53,6 +64,12 @@ public sealed partial class CorpusSpanGenerator
             if (Passage(usable[document], starts, random, size) is not { } context)
             {
                 if (++failures > 1000) throw new ArgumentException("the corpus gives no passage in the requested length range");
+                continue;
+            }
+            if (RepeatWholePassage)
+            {
+                examples.Add(new SquadExample($"repeat-{split.QaName()}-{seed}-{passage}", $"repeat {split.QaName()} {passage}",
+                    context, FactsGenerator.Pick(random, RepeatQuestions), [new SquadAnswer(context, 0)]));
                 continue;
             }
             var words = Words().Matches(context).Select(m => (m.Index, m.Length)).ToList();

@@ -46,6 +46,18 @@ public class CorpusSpanGeneratorTests
     }
 
     [Fact]
+    public void Repeat_drills_ask_for_the_whole_passage()
+    {
+        var examples = new CorpusSpanGenerator(Documents("", 3, 4)) { RepeatWholePassage = true }
+            .Generate(DataSplit.Train, 30, seed: 5, new PassageSize(40, 200));
+        Assert.Equal(30, examples.Count);
+        Assert.True(examples.Select(e => e.Context).Distinct().Count() > 20, "passages come from many places");
+        Assert.All(examples, e => Assert.Equal(new SquadAnswer(e.Context, 0), e.Answers[0]));
+        Assert.All(examples, e => Assert.InRange(PassageSize.EstimateTokens(e.Context), 40, 200));
+        Assert.True(examples.Select(e => e.Question).Distinct().Count() > 1);
+    }
+
+    [Fact]
     public void Spans_are_deterministic_and_only_from_the_given_documents()
     {
         var size = new PassageSize(80, 300);
