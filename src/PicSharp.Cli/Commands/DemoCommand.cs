@@ -14,8 +14,8 @@ namespace PicSharp.Cli.Commands;
 /// </summary>
 static class DemoCommand
 {
-    const string DefaultModel = "models/picsharp-small";
-    const string DefaultCompressor = "models/picsharp-small-pic16";
+    const string DefaultModel = EngineOptions.DefaultModel;
+    const string DefaultCompressor = EngineOptions.BundledCompressor;
     const int PassagePreviewCharacters = 1200;
     // Short enough that several answers take seconds, long enough for a few entities.
     static readonly PassageSize DemoPassage = new(MinTokens: 150, MaxTokens: 350);

@@ -9,11 +9,12 @@ namespace PicSharp.Cli.Commands;
 /// </summary>
 sealed class EngineOptions
 {
-    const string DefaultModel = "models/picsharp-small";
-    const string BundledCompressor = "models/picsharp-small-compressor";
+    public const string DefaultModel = "models/picsharp-small";
+    /// <summary>Where the bundled model's compressor goes once one is trained and shipped (16x, `pic`).</summary>
+    public const string BundledCompressor = "models/picsharp-small-pic16";
 
     public Option<string> Model { get; } = new("--model") { Description = "model folder (config.json, weights, tokenizer.json)", DefaultValueFactory = _ => DefaultModel };
-    public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: {BundledCompressor} when it exists)" };
+    public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: {BundledCompressor} with the default model, when it exists)" };
     public DtypeOption Dtype { get; } = DtypeOption.ForModel(null);
     public Option<int> Threads { get; } = TorchThreads.Option();
 
@@ -22,9 +23,9 @@ sealed class EngineOptions
     public PicEngine Open(ParseResult parse, int? maxContextTokens = null)
     {
         TorchThreads.Set(parse.GetValue(Threads));
-        string compressor = parse.GetValue(Compressor) ?? (Directory.Exists(BundledCompressor) ? BundledCompressor
-            : throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); there is no bundled compressor at {BundledCompressor} yet"));
         string model = parse.GetValue(Model)!;
+        string compressor = parse.GetValue(Compressor) ?? (model == DefaultModel && Directory.Exists(BundledCompressor) ? BundledCompressor
+            : throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); there is no bundled compressor at {BundledCompressor} yet"));
         LoadedModel.RequireFolder(model);
         return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }

@@ -122,14 +122,15 @@ public static class MemoryCommands
         return text.TrimStart('\uFEFF');
     }
 
-    // Long inputs compress in pieces; each finished piece prints one line to standard error.
+    // Long inputs compress in pieces (a few chunks each); every finished piece prints one line to standard error.
     static Action<int, int> ProgressReporter(string verb)
     {
         var clock = Stopwatch.StartNew();
+        int started = -1;
         return (done, total) =>
         {
-            if (total >= 1024 || done == total)
-                Console.Error.WriteLine($"{verb}: {done}/{total} tokens ({100.0 * done / total:F0}%, {clock.Elapsed.TotalSeconds:F1} s)");
+            if (started < 0) { started = done; return; } // where this run starts: nothing compressed yet
+            Console.Error.WriteLine($"{verb}: {done}/{total} tokens ({100.0 * done / total:F0}%, {clock.Elapsed.TotalSeconds:F1} s)");
         };
     }
 

@@ -23,10 +23,11 @@ public sealed record MemoryBlob(string Dtype, long[] Shape, byte[] Data)
     {
         var dtype = ModelFolder.ParseTorchDtype(Dtype);
         var dense = empty(Shape, dtype);
-        if (dense.numel() * dense.ElementSize != Data.Length)
+        long needed = dense.numel() * dense.ElementSize;
+        if (needed != Data.Length)
         {
             dense.Dispose();
-            throw new InvalidDataException($"stored memory tensors hold {Data.Length} bytes but shape [{string.Join(", ", Shape)}] of {Dtype} needs {dense.numel() * dense.ElementSize}");
+            throw new InvalidDataException($"stored memory tensors hold {Data.Length} bytes but shape [{string.Join(", ", Shape)}] of {Dtype} needs {needed}");
         }
         Data.CopyTo(dense.bytes);
         if (kind == MemoryKind.Embeddings) return new CompressedMemory(kind, dense, null, [count], [nextPosition], [contextLength]);
