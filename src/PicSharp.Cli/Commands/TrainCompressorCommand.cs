@@ -50,7 +50,7 @@ public static class TrainCompressorCommand
         var window = new Option<int>("--window") { Description = "pretrain: context tokens per window", DefaultValueFactory = _ => Defaults.WindowLength };
         var continuation = new Option<int>("--continuation") { Description = "pretrain: tokens to continue after the window", DefaultValueFactory = _ => Defaults.ContinuationLength };
         var corpus = new Option<string>("--corpus") { Description = "pretrain text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/train" };
-        var validation = new Option<string>("--validation") { Description = "held-out text for the autoencoding probe", DefaultValueFactory = _ => "data/corpus/validation" };
+        var validation = new Option<string>("--validation") { Description = "held-out text for the autoencoding probe, or none", DefaultValueFactory = _ => "data/corpus/validation" };
         var qa = new Option<FileInfo[]>("--qa") { Description = "qa: SQuAD v1.1 training file (repeatable)" };
         var devQa = new Option<FileInfo?>("--dev-qa") { Description = "SQuAD v1.1 file whose first --eval-samples questions are answered from memory at each probe" };
         var evalEvery = new Option<int>("--eval-every") { Description = "steps between dev probes", DefaultValueFactory = _ => Defaults.EvalEverySteps };
@@ -221,8 +221,10 @@ public static class TrainCompressorCommand
         IReadOnlyList<CompressorExample> heldOut;
         if (options.Objective == CompressorObjective.Qa && dev.Count > 0)
             heldOut = QaExamples.Tokenize(dev, tokenizer, options.Compressor.MemoryCount, maxPositions).Examples;
-        else if (Directory.Exists(request.Validation) || File.Exists(request.Validation))
+        else if (request.Validation != "none")
         {
+            if (!Directory.Exists(request.Validation) && !File.Exists(request.Validation))
+                throw new FileNotFoundException($"--validation {request.Validation} not found (give --validation none to probe without held-out windows)");
             var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
             heldOut = CorpusWindows.Spread(held.CorpusTokens, options.WindowLength, options.EvalSamples);
         }

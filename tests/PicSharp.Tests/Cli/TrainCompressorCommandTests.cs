@@ -76,6 +76,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("no checkpoint to resume from", "--resume")]
     [InlineData("--kind: unknown value 'prefix'", "--kind", "prefix")]
     [InlineData("unknown mask policy 'local'", "--policy", "local")]
+    [InlineData("--validation nowhere not found", "--validation", "nowhere")]
     [InlineData("--window 5000 needs", "--window", "5000")]
     public void Bad_options_end_with_one_line_naming_the_problem(string expected, params string[] extra)
     {
