@@ -27,7 +27,9 @@ sealed class DecodingBatch : IDisposable
         int[] prefixLengths = prompts.Select(p => p.Prefix is null ? 0 : (int)p.Prefix[0].Keys.shape[2]).ToArray();
         int promptWidth = promptLengths.Max();
         prefixWidth = prefixLengths.Max();
-        int capacity = prefixWidth + promptWidth + maxNewTokens;
+        // Room for every token up front (no growth while decoding), but not for more new tokens than the model has
+        // positions: an unreachable max_new_tokens must not reserve memory (the cache still grows if asked to).
+        int capacity = prefixWidth + promptWidth + Math.Min(maxNewTokens, model.Config.MaxPositionEmbeddings);
         nextPositions = prompts.Select(p => p.StartPosition).ToArray();
 
         cache = new KvCache(model.Config.NumHiddenLayers, capacity);
