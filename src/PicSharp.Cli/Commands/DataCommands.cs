@@ -21,10 +21,10 @@ static class DataCommands
         var kind = new Option<string>("--kind")
         {
             Description = "facts | reading (many phrasings, scripts, distractors) | heldout (dev/test only: templates and names training never sees) "
-                + "| spans (questions on corpus sentences) | definitions | arithmetic | recall",
+                + "| spans (questions on corpus sentences) | repeat (copy a corpus passage word for word) | definitions | arithmetic | recall",
             Required = true,
         };
-        kind.AcceptOnlyFromAmong("facts", "reading", "heldout", "spans", "definitions", "arithmetic", "recall");
+        kind.AcceptOnlyFromAmong("facts", "reading", "heldout", "spans", "repeat", "definitions", "arithmetic", "recall");
         var split = new Option<string>("--split") { Description = "train | dev | test", Required = true };
         split.AcceptOnlyFromAmong("train", "dev", "test");
         var count = new Option<int>("--count") { Description = "number of questions", DefaultValueFactory = _ => 1000 };
@@ -35,7 +35,7 @@ static class DataCommands
         var minEntities = new Option<int?>("--min-entities") { Description = "facts/reading/heldout/definitions: fewest people or entries per context (instead of tokens; heldout default: 1, 3, 6, 12 in turn); recall: fewest words or pairs" };
         var maxEntities = new Option<int?>("--max-entities") { Description = "facts/reading/heldout/definitions: most people or entries per context; recall: most words or pairs" };
         var perContext = new Option<int>("--questions-per-context") { Description = "questions asked about each context", DefaultValueFactory = _ => 1 };
-        var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions) and corpus/ (spans)", DefaultValueFactory = _ => "data" };
+        var dataDir = new Option<string>("--data-dir") { Description = "data folder holding lexicon/ (definitions) and corpus/ (spans, repeat)", DefaultValueFactory = _ => "data" };
         var command = new Command("qa", "generate a question-answering set in SQuAD v1.1 JSON")
         {
             kind, split, count, seed, output, minTokens, maxTokens, minEntities, maxEntities, perContext, dataDir,
@@ -54,8 +54,8 @@ static class DataCommands
                     "facts" => new FactsGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "reading" => new ReadingGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "heldout" => new HeldOutGenerator { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
-                    "spans" => new CorpusSpanGenerator(TextCorpus.Read(Path.Combine(parse.GetValue(dataDir)!, "corpus", dataSplit.CorpusName())))
-                        { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
+                    "spans" or "repeat" => new CorpusSpanGenerator(TextCorpus.Read(Path.Combine(parse.GetValue(dataDir)!, "corpus", dataSplit.CorpusName())))
+                        { QuestionsPerContext = questions, RepeatWholePassage = parse.GetValue(kind) == "repeat" }.Generate(dataSplit, n, s, size),
                     "definitions" => new DefinitionsGenerator(Lexicon.Load(Path.Combine(parse.GetValue(dataDir)!, "lexicon", dataSplit.QaName() + ".jsonl")))
                         { QuestionsPerContext = questions }.Generate(dataSplit, n, s, size),
                     "arithmetic" => new ArithmeticGenerator().Generate(dataSplit, n, s),

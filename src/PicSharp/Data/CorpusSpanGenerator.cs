@@ -14,6 +14,17 @@ public sealed partial class CorpusSpanGenerator
 {
     public int QuestionsPerContext { get; init; } = 1;
 
+    /// <summary>
+    /// Repeat drills instead of span questions: each passage is asked once to be repeated word for word, and the
+    /// answer is the whole passage. A decoder that cannot copy prose from its context cannot read a compressor's
+    /// memory either (an oracle "memory" of the window's own embeddings is the ceiling of any compressor), so the
+    /// base model is trained on this copy too.
+    /// </summary>
+    public bool RepeatWholePassage { get; init; }
+
+    static readonly string[] RepeatQuestions = ["Repeat the passage word for word.", "Copy the text above exactly.",
+        "Write the passage out again.", "What does the passage say, word for word?", "Repeat the text."];
+
     readonly List<string> documents;
 
     public CorpusSpanGenerator(IEnumerable<string> documents)
@@ -53,6 +64,12 @@ public sealed partial class CorpusSpanGenerator
             if (Passage(usable[document], starts, random, size) is not { } context)
             {
                 if (++failures > 1000) throw new ArgumentException("the corpus gives no passage in the requested length range");
+                continue;
+            }
+            if (RepeatWholePassage)
+            {
+                examples.Add(new SquadExample($"repeat-{split.QaName()}-{seed}-{passage}", $"repeat {split.QaName()} {passage}",
+                    context, FactsGenerator.Pick(random, RepeatQuestions), [new SquadAnswer(context, 0)]));
                 continue;
             }
             var words = Words().Matches(context).Select(m => (m.Index, m.Length)).ToList();
@@ -121,14 +138,14 @@ public sealed partial class CorpusSpanGenerator
             {
                 string word = context.Substring(words[w].Index, words[w].Length);
                 if (!char.IsPunctuation(word[^1])) continue;
-                string answer = context[answerStart..(words[w].Index + words[w].Length)].TrimEnd(Trailing);
+                string answer = context[answerStart..(words[w].Index + words[w].Length)].TrimEnd(AnswerEnd);
                 if (answer.Contains('\n') || answer.Length == 0) return null;
                 return (Fill(FactsGenerator.Pick(random, FollowQuestions), anchor), answer, answerStart);
             }
             return null;
         }
         int count = 1 + random.Next(4);
-        string span = context[answerStart..(words[at + count - 1].Index + words[at + count - 1].Length)].TrimEnd(Trailing);
+        string span = context[answerStart..(words[at + count - 1].Index + words[at + count - 1].Length)].TrimEnd(AnswerEnd);
         if (span.Contains('\n') || span.Length == 0) return null;
         string template = count == 1 ? FactsGenerator.Pick(random, NextWordQuestions) : FactsGenerator.Pick(random, NextWordsQuestions);
         return (Fill(template, anchor).Replace("{M}", count.ToString(System.Globalization.CultureInfo.InvariantCulture)), span, answerStart);
@@ -146,12 +163,14 @@ public sealed partial class CorpusSpanGenerator
         if (last >= words.Count || last - first + 1 is < 7 or > 24) return null;
         string quote = Quote(context, words, first, 4);
         int answerStart = words[first + 4].Index;
-        string answer = context[answerStart..(words[last].Index + words[last].Length)].TrimEnd(Trailing);
+        string answer = context[answerStart..(words[last].Index + words[last].Length)].TrimEnd(AnswerEnd);
         if (quote.Length == 0 || !IsUnique(context, quote) || answer.Contains('\n') || !char.IsLetterOrDigit(context[answerStart])) return null;
         return (Fill(FactsGenerator.Pick(random, EndingQuestions), quote), answer, answerStart);
     }
 
     static readonly char[] Trailing = ['.', ',', ';', ':', '!', '?', '"', '\'', ')', ']', '”', '’', '—', '-'];
+    /// <summary>What an answer must not end with: punctuation, or the white space before a dash it ended with.</summary>
+    static readonly char[] AnswerEnd = [.. Trailing, ' ', '\t', '\r', '\n'];
 
     /// <summary>Words [from, from+length) as they stand in the passage; empty when they cross a line break.</summary>
     static string Quote(string context, List<(int Index, int Length)> words, int from, int length)

@@ -8,13 +8,14 @@ public class CorpusSpanGeneratorTests
     static readonly string[] Words = ["harbour", "lantern", "copper", "meadow", "river", "whistle", "garden", "orchard",
         "winter", "candle", "thunder", "pebble", "ribbon", "saddle", "timber", "violet", "walnut", "anchor", "bramble"];
 
-    /// <summary>Made-up prose: sentences of varied words (so most quotes are unique), some with commas.</summary>
+    /// <summary>Made-up prose: sentences of varied words (so most quotes are unique), some with commas or a dash
+    /// standing alone as a word (as in the dictionary's "-- Shak.").</summary>
     static List<string> Documents(string prefix, int count, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(d => string.Join(" ", Enumerable.Range(0, 60).Select(s =>
         {
-            var words = Enumerable.Range(0, 7 + random.Next(12)).Select(_ => Words[random.Next(Words.Length)] + (random.Next(7) == 0 ? "," : "")).ToList();
+            var words = Enumerable.Range(0, 7 + random.Next(12)).Select(_ => Words[random.Next(Words.Length)] + (random.Next(7) == 0 ? "," : random.Next(9) == 0 ? " --" : "")).ToList();
             words[0] = prefix + char.ToUpperInvariant(words[0][0]) + words[0][1..].TrimEnd(',');
             words[^1] = words[^1].TrimEnd(',');
             return string.Join(" ", words) + (s % 9 == 8 ? ".\n\n" : ".");
@@ -42,6 +43,18 @@ public class CorpusSpanGeneratorTests
             Assert.InRange(PassageSize.EstimateTokens(e.Context), 100, 400);
         }
         Assert.True(examples.Select(e => Regex.Replace(e.Question, "\"[^\"]*\"|\\d+", "_")).Distinct().Count() >= 10, "questions come in many phrasings");
+    }
+
+    [Fact]
+    public void Repeat_drills_ask_for_the_whole_passage()
+    {
+        var examples = new CorpusSpanGenerator(Documents("", 3, 4)) { RepeatWholePassage = true }
+            .Generate(DataSplit.Train, 30, seed: 5, new PassageSize(40, 200));
+        Assert.Equal(30, examples.Count);
+        Assert.True(examples.Select(e => e.Context).Distinct().Count() > 20, "passages come from many places");
+        Assert.All(examples, e => Assert.Equal(new SquadAnswer(e.Context, 0), e.Answers[0]));
+        Assert.All(examples, e => Assert.InRange(PassageSize.EstimateTokens(e.Context), 40, 200));
+        Assert.True(examples.Select(e => e.Question).Distinct().Count() > 1);
     }
 
     [Fact]

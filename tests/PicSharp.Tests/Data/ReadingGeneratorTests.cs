@@ -19,6 +19,7 @@ public class ReadingGeneratorTests
             foreach (var answer in example.Answers)
             {
                 Assert.True(answer.Text.Length > 0);
+                Assert.Equal(answer.Text.Trim(), answer.Text);
                 Assert.Equal(answer.Text, example.Context.Substring(answer.AnswerStart, answer.Text.Length));
             }
         }
