@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using PicSharp.Data;
 using PicSharp.Storage;
 using PicSharp.Modeling;
@@ -124,10 +123,7 @@ public static class PretrainCommands
             TokenizerPath = request.Tokenizer.FullName,
         };
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        // Background jobs ignore SIGINT, so `kill` (SIGTERM) also stops cleanly with a checkpoint.
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
+        using var stop = new StopSignal();
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
         var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
@@ -135,7 +131,7 @@ public static class PretrainCommands
             $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
         run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
         run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, cancel.Token));
+        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>

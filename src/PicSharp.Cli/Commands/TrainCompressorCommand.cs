@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using PicSharp.Compression;
@@ -173,10 +172,7 @@ public static class TrainCompressorCommand
         };
         Log($"{run.Compressor.TrainableParameters().Sum(p => p.numel()):N0} trainable parameters; {options.MicroBatchSize * options.GradientAccumulation} examples per step");
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        // Background jobs ignore SIGINT, so `kill` (SIGTERM) also stops cleanly with a checkpoint.
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; cancel.Cancel(); });
+        using var stop = new StopSignal();
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
         var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
@@ -184,7 +180,7 @@ public static class TrainCompressorCommand
             $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
         run.Probed += p => progress.Note(Describe(p));
         run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, cancel.Token));
+        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss} " +
             $"({final.TrainSeconds / Math.Max(1, final.Step):F2} s/step in training); compressor in {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)}");
         return 0;
