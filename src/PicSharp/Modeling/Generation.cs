@@ -119,7 +119,7 @@ public static class TextGeneration
     {
         var (largest, argmax) = logits.max(-1);
         if (largest.to(ScalarType.Float32).data<float>().ToArray().Any(v => !float.IsFinite(v)))
-            throw new InvalidOperationException("the model produced NaN or infinite logits: its weights or config values are broken");
+            throw new InvalidDataException("the model produced NaN or infinite logits: its weights or config values are broken");
         if (options.Temperature <= 0) return argmax.data<long>().ToArray();
         var probabilities = logits.to(ScalarType.Float32);
         return rows.Select((row, b) => row.Done ? 0L : Choose(probabilities[b], options, row.Generator)).ToArray();

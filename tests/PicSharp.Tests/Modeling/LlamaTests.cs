@@ -56,7 +56,7 @@ public class LlamaTests
         using var scope = NewDisposeScope();
         var model = TinyModels.Create(TinyModels.Config());
         using (no_grad()) model.named_parameters().First(p => p.name == "model.norm.weight").parameter[0] = float.NaN;
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<InvalidDataException>(() =>
             TextGeneration.Generate(model, model.Embed(TinyModels.RandomTokens(61, 1, 4)), new GenerationOptions { MaxNewTokens = 3 }));
         Assert.Contains("NaN or infinite logits", error.Message);
     }
