@@ -19,6 +19,7 @@ public sealed class ModelQueue : IDisposable
     readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     int waiting;
     long cancelledJobs;
+    long givenUpCallers;
     long recentJobTicks = TimeSpan.FromSeconds(1).Ticks; // running mean of job time, for Retry-After
 
     abstract class Job
@@ -27,6 +28,7 @@ public sealed class ModelQueue : IDisposable
         public required string Name { get; init; }
         public required CancellationToken Cancel { get; init; }
         public bool Cancelled { get; protected set; }
+        public CancellationTokenRegistration GivingUp { get; set; }
         public abstract void Run(TimeSpan queueWait);
     }
 
@@ -65,6 +67,9 @@ public sealed class ModelQueue : IDisposable
     public bool IsClosed { get; private set; }
     /// <summary>Jobs skipped or stopped because their caller gave up (client gone, request timed out).</summary>
     public long CancelledJobs => Interlocked.Read(ref cancelledJobs);
+    /// <summary>Callers whose cancellation fired while their job was queued or running (seen at once, unlike
+    /// <see cref="CancelledJobs"/>, which counts when the worker reaches the job).</summary>
+    public long GivenUpCallers => Interlocked.Read(ref givenUpCallers);
     /// <summary>Completes when the queue is closed and every accepted job has finished.</summary>
     public Task Drained => drained.Task;
 
@@ -76,8 +81,10 @@ public sealed class ModelQueue : IDisposable
     {
         var job = new Job<T> { Name = name, Work = work, Cancel = cancel };
         Interlocked.Increment(ref waiting);
+        job.GivingUp = cancel.Register(() => Interlocked.Increment(ref givenUpCallers));
         if (!jobs.Writer.TryWrite(job))
         {
+            job.GivingUp.Dispose();
             Interlocked.Decrement(ref waiting);
             if (IsClosed) throw new QueueClosedException();
             throw new QueueFullException(capacity, RetryAfter);
@@ -95,6 +102,7 @@ public sealed class ModelQueue : IDisposable
                 var queueWait = Stopwatch.GetElapsedTime(job.Enqueued);
                 long start = Stopwatch.GetTimestamp();
                 job.Run(queueWait);
+                job.GivingUp.Dispose();
                 if (job.Cancelled) Interlocked.Increment(ref cancelledJobs);
                 var took = Stopwatch.GetElapsedTime(start);
                 long previous = Interlocked.Read(ref recentJobTicks);

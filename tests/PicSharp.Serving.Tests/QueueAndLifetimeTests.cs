@@ -68,7 +68,7 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
         await WaitFor(() => server.Service.Queue.Waiting == 1); // queued behind the blocker...
         gone.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
-        await Task.Delay(1000); // the server sees the closed connection asynchronously; on a loaded machine give it time
+        await WaitFor(() => server.Service.Queue.GivenUpCallers == 1); // the server sees the closed connection asynchronously
         release.Set();
         await blocker;
         await WaitFor(() => server.Service.Queue.CancelledJobs == 1); // ...and is skipped, not run
