@@ -47,10 +47,8 @@ static class MemoryBoundsCommand
             if (2 * length + 1 > baseModel.Config.MaxPositionEmbeddings)
                 throw new ArgumentException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
             string validationPath = parse.GetValue(validation)!;
-            var documents = TextCorpus.Read(validationPath).Where(text => text.Length > 0).ToList();
-            var tokenizer = loaded.Tokenizer;
-            int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{loaded.Directory}: the tokenizer has no EOS token");
-            var stream = TokenizedMix.Build(documents, [], new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos, "")).CorpusTokens;
+            var encoder = TokenEncoder.ForDocuments(loaded.Tokenizer, loaded.Directory, tokenizerHash: "");
+            var stream = TokenizedMix.Build(TokenizedMix.ReadDocuments(validationPath), [], encoder).CorpusTokens;
             var windows = CorpusWindows.SpreadWindows(stream, length, count);
             if (windows.Count == 0) throw new InvalidDataException($"{validationPath}: {stream.Length} tokens, less than one window of {length}");
 

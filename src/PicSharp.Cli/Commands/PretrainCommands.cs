@@ -92,28 +92,26 @@ public static class PretrainCommands
         if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
         var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
-        int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{request.Tokenizer.FullName}: the tokenizer has no EOS token");
-        var encoder = new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos,
-            FileSha256.Hex(request.Tokenizer.FullName) + (tokenizer.BosTokenId is null ? "" : "+bos"));
+        var encoder = TokenEncoder.ForDocuments(tokenizer, request.Tokenizer.FullName, FileSha256.Hex(request.Tokenizer.FullName));
 
         using var model = CreateModel(request, tokenizer.VocabSize);
         if (options.SequenceLength > model.Config.MaxPositionEmbeddings)
             throw new TrainingException($"--seq-len {options.SequenceLength} is longer than the model reads (max_position_embeddings {model.Config.MaxPositionEmbeddings})");
         Log($"model: {model.parameters().Sum(p => p.numel()):N0} parameters; {options.TokensPerStep:N0} tokens per step, {options.Dtype}");
 
-        var documents = ReadDocuments(request.Corpus);
+        var documents = TokenizedMix.ReadDocuments(request.Corpus);
         var qaTexts = request.Qa.SelectMany(f => QaPrompt.TrainingTexts(SquadDataset.Load(f.FullName).Examples)).ToList();
         Log($"data: {documents.Count:N0} documents, {qaTexts.Count:N0} QA contexts; tokenizing (cached in the run folder)");
         Directory.CreateDirectory(request.RunDir);
         var mix = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "train-tokens.bin"), documents, qaTexts, encoder);
-        var sampler = new BatchSampler(mix, options.SequenceLength, options.QaShare, options.Seed, tokenizer.PadTokenId ?? eos);
+        var sampler = new BatchSampler(mix, options.SequenceLength, options.QaShare, options.Seed, tokenizer.PadTokenId ?? encoder.EosTokenId);
         Log($"data: {mix.CorpusTokens.Length:N0} corpus tokens, {mix.QaTokenCount:N0} QA tokens" +
             (sampler.SkippedQaExamples > 0 ? $"; {sampler.SkippedQaExamples:N0} QA examples longer than a sequence are skipped" : ""));
 
         IReadOnlyList<MicroBatch> validation = [];
         if (request.Validation is not null)
         {
-            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
+            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), TokenizedMix.ReadDocuments(request.Validation), [], encoder);
             validation = BatchSampler.Consecutive(held.CorpusTokens, options.SequenceLength, options.EvalSequences, options.MicroBatchSize);
             Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
         }
@@ -153,11 +151,6 @@ public static class PretrainCommands
         return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
     }
 
-    static List<string> ReadDocuments(string path)
-    {
-        var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
-        return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
-    }
 
     static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
     {

@@ -158,8 +158,7 @@ public static class TrainCompressorCommand
         Log($"base: {loaded.Describe()}; compressor: {c.Policy.Name()} {KebabCase.Name(c.Kind)} {c.Ratio}x, chunks of {c.ChunkLength}, LoRA r{c.Lora.Rank} on {string.Join(",", c.Lora.TargetModules)}");
         Directory.CreateDirectory(request.RunDir);
         string tokenizerHash = FileSha256.Hex(Path.Combine(request.Model, ModelFolder.TokenizerFile));
-        int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{request.Model}: the tokenizer has no EOS token");
-        var encoder = new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos, tokenizerHash + (tokenizer.BosTokenId is null ? "" : "+bos"));
+        var encoder = TokenEncoder.ForDocuments(tokenizer, request.Model, tokenizerHash);
 
         var (source, dataHash) = options.Objective == CompressorObjective.Pretrain
             ? CorpusSource(request, options, encoder, baseModel.Config.MaxPositionEmbeddings)
@@ -193,7 +192,7 @@ public static class TrainCompressorCommand
         int longest = Math.Max(options.WindowLength + memory, memory + 1 + Math.Max(options.WindowLength, options.ContinuationLength));
         if (longest > maxPositions)
             throw new ArgumentException($"--window {options.WindowLength} needs {longest} positions but the model has {maxPositions}");
-        var documents = ReadDocuments(request.Corpus);
+        var documents = TokenizedMix.ReadDocuments(request.Corpus);
         Log($"data: {documents.Count:N0} documents from {request.Corpus}; tokenizing (cached)");
         var mix = TokenizedMix.LoadOrBuild(request.TokenCache ?? Path.Combine(request.RunDir, "train-tokens.bin"), documents, [], encoder);
         Log($"data: {mix.CorpusTokens.Length:N0} tokens; windows of {options.WindowLength}, LM share {options.LmShare}, continuation {options.ContinuationLength}");
@@ -221,7 +220,7 @@ public static class TrainCompressorCommand
         {
             if (!Directory.Exists(request.Validation) && !File.Exists(request.Validation))
                 throw new FileNotFoundException($"--validation {request.Validation} not found (give --validation none to probe without held-out windows)");
-            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), ReadDocuments(request.Validation), [], encoder);
+            var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), TokenizedMix.ReadDocuments(request.Validation), [], encoder);
             heldOut = CorpusWindows.Spread(held.CorpusTokens, options.WindowLength, options.EvalSamples);
         }
         else heldOut = [];
@@ -236,11 +235,6 @@ public static class TrainCompressorCommand
         });
     }
 
-    static List<string> ReadDocuments(string path)
-    {
-        var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
-        return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
-    }
 
     static string Describe(ProbeResult p) =>
         $"probe at step {p.Step}: held-out loss {p.HeldOut.Loss:F4} token accuracy {p.HeldOut.Accuracy:F3}" +

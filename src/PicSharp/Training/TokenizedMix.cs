@@ -1,4 +1,6 @@
+using PicSharp.Data;
 using PicSharp.Storage;
+using PicSharp.Tokenization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -7,7 +9,18 @@ namespace PicSharp.Training;
 
 /// <summary>How text becomes token ids for training: the tokenizer's encoder plus its end-of-sequence id.</summary>
 /// <param name="Fingerprint">identifies the tokenizer (e.g. a hash of tokenizer.json) so caches from another one are not reused.</param>
-public sealed record TokenEncoder(Func<string, IReadOnlyList<int>> Encode, int EosTokenId, string Fingerprint);
+public sealed record TokenEncoder(Func<string, IReadOnlyList<int>> Encode, int EosTokenId, string Fingerprint)
+{
+    /// <summary>
+    /// The training rule for documents: each starts with the tokenizer's BOS (when it has one) and ends with its EOS.
+    /// <paramref name="tokenizerHash"/> identifies the tokenizer file; the BOS rule is part of the fingerprint.
+    /// </summary>
+    public static TokenEncoder ForDocuments(TextTokenizer tokenizer, string tokenizerSource, string tokenizerHash)
+    {
+        int eos = tokenizer.EosTokenId ?? throw new TrainingException($"{tokenizerSource}: the tokenizer has no EOS token");
+        return new TokenEncoder(text => tokenizer.EncodeWithBos(text), eos, tokenizerHash + (tokenizer.BosTokenId is null ? "" : "+bos"));
+    }
+}
 
 /// <summary>
 /// The training mix as token ids: corpus documents concatenated into one stream, each followed by EOS, and QA
@@ -56,6 +69,13 @@ public sealed class TokenizedMix
         hash.AppendData(BitConverter.GetBytes((long)qaTexts.Count));
         foreach (string q in qaTexts) Add(q);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>The non-empty documents of a corpus folder or .jsonl; none at all is an error naming the path.</summary>
+    public static List<string> ReadDocuments(string path)
+    {
+        var documents = TextCorpus.Read(path).Where(text => text.Length > 0).ToList();
+        return documents.Count > 0 ? documents : throw new TrainingException($"{path}: no documents");
     }
 
     /// <summary>Tokenizes every text (documents in parallel, order kept) and appends EOS after each.</summary>
