@@ -88,7 +88,7 @@ public static class ServeApp
         app.MapGet("/health", () => Results.Json(new { status = "ok" }, Json)).WithTags("health").WithSummary("Liveness: the process answers");
         app.MapGet("/ready", () => service.Queue.IsClosed
                 ? Results.Json(new { status = "shutting-down" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity, compressor_id = engine.CompressorId, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
+                : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity, compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
             .WithTags("health").WithSummary("Readiness: model loaded and taking work");
         app.MapOpenApi();
         app.MapScalarApiReference();

@@ -88,7 +88,9 @@ public sealed class Compressor : nn.Module
     static Tensor InitialEmbeddings(LlamaForCausalLM model, long rows, MemoryInit init, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var vocabulary = model.Body.EmbedTokens.weight!.to(ScalarType.Float32);
+        // Detached: the base is not frozen yet here, and a start computed from its weight would be a node of its
+        // graph rather than a leaf, so it would never receive a gradient.
+        var vocabulary = model.Body.EmbedTokens.weight!.detach().to(ScalarType.Float32);
         double scale = vocabulary.std().item<float>();
         var noise = randn(rows, model.Config.HiddenSize, generator: generator);
         var start = init switch

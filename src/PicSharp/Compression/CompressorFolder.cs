@@ -1,4 +1,5 @@
 using PicSharp.Storage;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PicSharp.Modeling;
@@ -105,7 +106,8 @@ public static class CompressorFolder
         // Only when there is one, so a paper-style folder stays byte for byte what it was (and keeps its fingerprint).
         if (options.DecoderLora is not null)
             json["decoder_adapter"] = new JsonObject { ["path"] = DecoderAdapterDir, ["label"] = options.DecoderLabel };
-        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        // Relaxed escaping keeps the label's apostrophe readable; the other fields are plain ASCII either way.
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     /// <summary>The options of a compressor folder: compressor.json and the LoRA settings of adapter_config.json

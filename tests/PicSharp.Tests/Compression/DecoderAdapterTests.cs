@@ -170,22 +170,15 @@ public sealed class DecoderAdapterTests : IDisposable
         string config = Path.Combine(decoderDir, PeftAdapter.ConfigFile), weights = Path.Combine(decoderDir, PeftAdapter.WeightsFile);
         switch (kind)
         {
-            case "rank-mismatch": Edit(config, c => c["r"] = 5); break;
+            case "rank-mismatch": CompressorFolderTests.EditJson(config, c => c["r"] = 5); break;
             case "no-folder": Directory.Delete(decoderDir, recursive: true); break;
-            case "bad-entry": Edit(Path.Combine(dir, CompressorFolder.OptionsFile), c => c["decoder_adapter"] = "yes"); break;
+            case "bad-entry": CompressorFolderTests.EditJson(Path.Combine(dir, CompressorFolder.OptionsFile), c => c["decoder_adapter"] = "yes"); break;
             case "bad-config": File.WriteAllText(config, "{ r: "); break;
             case "truncated-weights": File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..40]); break;
         }
         var error = Assert.ThrowsAny<Exception>(() => CompressorFolder.Load(TinyModels.Create(TinyModels.Config()), dir));
         Assert.True(error is InvalidDataException or FileNotFoundException or SafeTensorsException, error.GetType().Name + ": " + error.Message);
         Assert.Contains(expected.Replace('/', Path.DirectorySeparatorChar), error.Message);
-    }
-
-    static void Edit(string path, Action<JsonObject> edit)
-    {
-        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(root);
-        File.WriteAllText(path, root.ToJsonString());
     }
 
     [Fact]
@@ -202,6 +195,7 @@ public sealed class DecoderAdapterTests : IDisposable
 
         foreach (var tokens in new[] { vocabMean.MemoryTokens, vocabMean.TaskTokens })
         {
+            Assert.True(tokens.is_leaf && tokens.requires_grad, "the start must not hang on the vocabulary's graph, or it would not train");
             double offset = (tokens.detach() - mean).std().item<float>();
             Assert.InRange(offset, 0.05 * spread, 0.2 * spread); // the noise: a tenth of the spread
             Assert.True(TinyModels.MaxAbsDiff(tokens[0], tokens[1]) > 0, "the slots start apart");

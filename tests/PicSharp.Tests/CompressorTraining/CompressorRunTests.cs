@@ -73,13 +73,13 @@ public sealed class CompressorRunTests : IDisposable
 
     // With a decoder adapter (the deviation) the base weights stay frozen as well: only the adapters train.
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model(bool decoderAdapter)
+    [InlineData(false, MemoryInit.Random)]
+    [InlineData(true, MemoryInit.VocabMean)]
+    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model(bool decoderAdapter, MemoryInit memoryInit)
     {
         var model = Base(ScalarType.BFloat16);
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
-        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3, decoderAdapter: decoderAdapter), resume: false, model);
+        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3, decoderAdapter: decoderAdapter) with { MemoryInit = memoryInit }, resume: false, model);
         var memoryBefore = run.Compressor.MemoryTokens.detach().clone();
         var loraBefore = Trainable(run.Compressor).Where(p => p.Key.Contains("lora_B")).ToDictionary();
         run.Run();
