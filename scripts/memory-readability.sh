@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Can the decoder read a compressor's memory at all? Issue 9's milestone before any sweep: at ratio 4, held-out
+# autoencoding token accuracy well above the no-memory floor (target >= 0.6), then QA from 4x memory well above the
+# no-context floor. This script measures, on one base model, the bounds (`pic memory-bounds`: no memory vs the text
+# itself as memory) and a small ablation of the leads, each arm trained with the same data order, steps and schedule:
+#   emb-frozen    input-embedding memory (ICAE), frozen decoder (the paper's setting)
+#   kv-frozen     key-values memory (500xCompressor-style prefix at every layer), frozen decoder
+#   emb-declora   input-embedding memory + a decoder-side LoRA adapter: a labelled deviation from the paper
+#   kv-declora    key-values memory + a decoder-side LoRA adapter: a labelled deviation from the paper
+# then QA fine-tuning from each arm's autoencoder on short facts passages and EM/F1 from memory vs full vs none.
+#
+# Resumable: a finished stage or evaluation is skipped, an unfinished one resumed. Results per arm in
+# runs/memory-readability/ARM/: ae/ and qa/ (train-compressor runs), bounds.json (memory-bounds of the AE
+# compressor), eval-facts-short.json. Settings (environment):
+#   BASE=models/picsharp-small   ARMS="emb-frozen kv-frozen" (default: all four)   THREADS=2
+#   AE_STEPS=600 QA_STEPS=400 RATIO=4 WINDOW=128 RANK=16 DECODER_RANK=8 EVAL_LIMIT=150   SMOKE=1 (a few steps)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build -c Release src/PicSharp.Cli >/dev/null
+pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+
+base=${BASE:-models/picsharp-small}
+threads=${THREADS:-2}
+ratio=${RATIO:-4}; window=${WINDOW:-128}; rank=${RANK:-16}; decoder_rank=${DECODER_RANK:-8}
+ae_steps=${AE_STEPS:-600}; qa_steps=${QA_STEPS:-400}; eval_limit=${EVAL_LIMIT:-150}
+run=${RUN:-runs/memory-readability/$(basename "$base")}
+smoke=${SMOKE:-0}
+if [ "$smoke" = 1 ]; then run=runs/memory-readability-smoke; ae_steps=3; qa_steps=2; eval_limit=4; fi
+n() { if [ "$smoke" = 1 ]; then echo 40; else echo "$1"; fi; }
+
+qa=$run/qa
+mkdir -p "$qa"
+[ -d data/corpus/train ] || pic data fetch
+gen() { local out=$1; shift; [ -f "$out" ] || pic data qa --out "$out" "$@"; }
+# Short passages (1-3 people, ~240 tokens), the setting of docs/experiments.md section 2.
+gen "$qa/facts-short-train.json" --kind facts --split train --count "$(n 24000)" --seed 61 --min-entities 1 --max-entities 3 --questions-per-context 4
+gen "$qa/facts-short-dev.json" --kind facts --split dev --count "$(n 200)" --seed 12 --min-entities 1 --max-entities 3
+gen "$qa/facts-short-test.json" --kind facts --split test --count "$(n 300)" --seed 13 --min-entities 1 --max-entities 3
+
+[ -f "$run/bounds.json" ] || pic memory-bounds --model "$base" --window "$window" --threads "$threads" --json "$run/bounds.json"
+
+source scripts/checkpoint-steps.sh
+
+# stage OUT ARGS...: train-compressor with the options every stage shares; skipped when done, resumed when begun.
+stage() {
+  local out=$1; shift
+  local resume
+  resume=$(resume_flag "$out") || return 0
+  pic train-compressor --model "$base" --out "$out" --threads "$threads" --batch 8 --log-every 20 --checkpoint-minutes 10 \
+    --token-cache "$run/train-tokens.bin" "$@" $resume
+  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ] || { echo "$out stopped early; re-run to resume"; exit 0; }
+}
+
+# arm NAME KIND DECODER_RANK: autoencoding at the ratio, its bounds, QA from it, EM/F1 from memory.
+arm() {
+  local name=$1 kind=$2 declora=$3
+  if [ -n "${ARMS:-}" ] && [[ " $ARMS " != *" $name "* ]]; then return 0; fi
+  local dir=$run/$name
+  echo "== $name: $kind memory, ratio $ratio, decoder adapter rank $declora"
+  local decoder=()
+  [ "$declora" = 0 ] || decoder=(--decoder-lora-rank "$declora" --decoder-lora-alpha $((2 * declora)))
+  stage "$dir/ae" --objective pretrain --policy pic --kind "$kind" --ratio "$ratio" --chunk-length 64 --window "$window" \
+    --lm-share 0 --lora-rank "$rank" --lora-alpha $((2 * rank)) "${decoder[@]}" \
+    --lr 2e-3 --memory-lr 2e-3 --warmup 50 --steps "$ae_steps" --eval-every 100 --eval-samples 64 --seed 1
+  [ -f "$dir/bounds.json" ] || pic memory-bounds --model "$base" --compressor "$dir/ae/checkpoint" --window "$window" \
+    --threads "$threads" --json "$dir/bounds.json"
+  stage "$dir/qa" --objective qa --from "$dir/ae/checkpoint" --qa "$qa/facts-short-train.json" --dev-qa "$qa/facts-short-dev.json" \
+    --lr 1e-3 --memory-lr 1e-3 --warmup 20 --steps "$qa_steps" --eval-every 100 --eval-samples 50 --seed 1
+  [ -f "$dir/eval-facts-short.json" ] || pic eval-lm --model "$base" --compressor "$dir/qa/checkpoint" \
+    --qa "$qa/facts-short-test.json" --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
+    --json "$dir/eval-facts-short.json" --predictions "$dir/predictions-facts-short.jsonl"
+}
+
+arm emb-frozen embeddings 0
+arm kv-frozen key-values 0
+arm emb-declora embeddings "$decoder_rank"
+arm kv-declora key-values "$decoder_rank"
+echo "memory readability ablation complete: $run"
+
+# The ablation table (markdown) from the arms' JSON files.
+python3 - "$run" <<'PY'
+import json, os, sys
+run = sys.argv[1]
+b = json.load(open(f"{run}/bounds.json"))
+print(f"bounds ({b['windows']} held-out windows of {b['window']} tokens): floor {b['floor']['accuracy']:.3f}, ceiling {b['ceiling']['accuracy']:.3f}\n")
+print("| arm | AE token accuracy (memory) | AE loss | facts-short EM full / memory / none | F1 full / memory / none |")
+print("|---|---|---|---|---|")
+for arm in ["emb-frozen", "kv-frozen", "emb-declora", "kv-declora"]:
+    d = f"{run}/{arm}"
+    if not os.path.exists(f"{d}/eval-facts-short.json"): continue
+    c = json.load(open(f"{d}/bounds.json"))["compressor"]
+    modes = {m["mode"]: m for m in json.load(open(f"{d}/eval-facts-short.json"))["modes"]}
+    em = " / ".join(f"{modes[m]['exact_match']:.3f}" for m in ["full", "memory", "none"])
+    f1 = " / ".join(f"{modes[m]['f1']:.3f}" for m in ["full", "memory", "none"])
+    print(f"| {arm} | {c['accuracy']:.3f} | {c['loss']:.3f} | {em} | {f1} |")
+PY
