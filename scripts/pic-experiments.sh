@@ -18,6 +18,10 @@
 #   ARMS="pic-16-s1 global-16-s1"  only these arms (default: all, in the order below)
 #   KIND=embeddings             memory kind of the main arms (key-values if that is the kind that works)
 #   PRETRAIN_STEPS=1500 QA_STEPS=500 WINDOW=256 CHUNK=64 BATCH=8 THREADS=1 EVAL_LIMIT=300
+#   MEMORY_INIT=random          start of memory/task tokens: random | vocab-mean
+#   DECODER_LORA_RANK=0         >0: every arm's decoder reads memory through its own LoRA adapter of this rank (alpha
+#                               2×rank), a labelled DEVIATION from the paper's frozen decoder; such a sweep goes to
+#                               runs/pic-experiments-decoder-rR so it never mixes with frozen-decoder arms
 #   SMOKE=1                     a few steps and a few questions per arm into runs/pic-experiments-smoke
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +34,17 @@ threads=${THREADS:-1}
 window=${WINDOW:-256}; chunk=${CHUNK:-64}; batch=${BATCH:-8}
 pretrain_steps=${PRETRAIN_STEPS:-1500}; qa_steps=${QA_STEPS:-500}
 eval_every=${EVAL_EVERY:-100}; eval_limit=${EVAL_LIMIT:-300}
+memory_init=${MEMORY_INIT:-random}
+decoder_rank=${DECODER_LORA_RANK:-0}
 run=runs/pic-experiments
 smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then
   run=runs/pic-experiments-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
+fi
+decoder_adapter=()
+if [ "$decoder_rank" -gt 0 ]; then
+  run=$run-decoder-r$decoder_rank
+  decoder_adapter=(--decoder-lora-rank "$decoder_rank" --decoder-lora-alpha $(( 2 * decoder_rank )))
 fi
 # n COUNT: the number of questions of a set (a hundredth of it, at least 40, in a smoke run).
 n() { if [ "$smoke" = 1 ]; then echo $(( $1 / 100 > 40 ? $1 / 100 : 40 )); else echo "$1"; fi; }
@@ -74,7 +85,8 @@ arm() {
   local dir=$run/$name
   echo "== $name: $policy $memory ${ratio}x seed $seed"
   stage "$dir/pretrain" --objective pretrain --policy "$policy" --kind "$memory" --ratio "$ratio" --chunk-length "$chunk" \
-    --lora-rank 16 --lora-alpha 32 --window "$window" --continuation 64 --lm-share 0.5 \
+    --lora-rank 16 --lora-alpha 32 "${decoder_adapter[@]}" --memory-init "$memory_init" \
+    --window "$window" --continuation 64 --lm-share 0.5 \
     --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
     || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
   stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" --qa "$qa/facts-train.json" --qa "$qa/recall-train.json" \

@@ -118,7 +118,8 @@ static class DemoCommand
     static string ColumnTitle(string mode, MemoryAnswerer? memory) => mode switch
     {
         "full" => "from the passage",
-        "memory" => $"from its {memory!.Compressor.Options.Ratio}x memory ({memory.MemoryTokens} vectors)",
+        "memory" => $"from its {memory!.Compressor.Options.Ratio}x memory ({memory.MemoryTokens} vectors)" +
+            (memory.Compressor.Options.DecoderLora is null ? "" : $"\n{memory.Compressor.Options.DecoderLabel}"),
         "none" => "from nothing",
         _ => mode,
     };

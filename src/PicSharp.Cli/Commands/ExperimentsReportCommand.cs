@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using PicSharp.Compression;
 using PicSharp.CompressorTraining;
 using PicSharp.Storage;
 
@@ -58,14 +59,18 @@ public static class ExperimentsReportCommand
     static string Markdown(IReadOnlyList<ArmResult> arms, string mainSet, string runsDir)
     {
         var md = new StringBuilder($"# Compressor sweep: {runsDir}\n\n");
+        var deviations = arms.Select(a => a.Decoder).Distinct().Where(d => d != new CompressorOptions().DecoderLabel).Order().ToList();
+        if (deviations.Count > 0)
+            md.Append($"**Deviation from the paper** in the arms whose kind says \"decoder adapter\": {string.Join("; ", deviations)}. " +
+                "They are grouped and compared only among themselves.\n\n");
         foreach (string set in arms.SelectMany(a => a.Sets.Keys).Distinct().Order())
         {
-            md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n| arm | policy | kind | ratio | seed | answered | full | memory | none |\n|---|---|---|---|---|---|---|---|---|\n");
+            md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n| arm | policy | kind | ratio | seed | decoder | answered | full | memory | none |\n|---|---|---|---|---|---|---|---|---|---|\n");
             foreach (var arm in arms.Where(a => a.Sets.ContainsKey(set)))
             {
                 var modes = arm.Sets[set];
                 string Cell(string mode) => modes.TryGetValue(mode, out var s) ? $"{F(s.ExactMatch)} / {F(s.F1)}" : "-";
-                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {modes.Values.First().Answered} | {Cell("full")} | {Cell("memory")} | {Cell("none")} |\n");
+                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {arm.Decoder} | {modes.Values.First().Answered} | {Cell("full")} | {Cell("memory")} | {Cell("none")} |\n");
             }
             md.Append($"\n| policy | kind | ratio | seeds | EM from memory | F1 from memory |\n|---|---|---|---|---|---|\n");
             foreach (var (key, (em, f1)) in SweepResults.MemoryScores(arms, set).OrderBy(s => s.Key.Kind).ThenBy(s => s.Key.Ratio).ThenBy(s => s.Key.Policy))

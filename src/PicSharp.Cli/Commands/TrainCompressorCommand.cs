@@ -36,6 +36,10 @@ public static class TrainCompressorCommand
         var loraRank = new Option<int>("--lora-rank") { DefaultValueFactory = _ => Defaults.Compressor.Lora.Rank };
         var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => Defaults.Compressor.Lora.Alpha };
         var loraTargets = new Option<string>("--lora-targets") { Description = "comma-separated projections", DefaultValueFactory = _ => string.Join(',', Defaults.Compressor.Lora.TargetModules) };
+        var decoderLoraRank = new Option<int>("--decoder-lora-rank") { Description = "rank of a LoRA adapter the decoder runs while reading memory, trained with the compressor; 0 = the paper's frozen decoder (anything else is a labelled deviation)", DefaultValueFactory = _ => 0 };
+        var decoderLoraAlpha = new Option<double>("--decoder-lora-alpha") { Description = "with --decoder-lora-rank", DefaultValueFactory = _ => Defaults.Compressor.Lora.Alpha };
+        var decoderLoraTargets = new Option<string>("--decoder-lora-targets") { Description = "with --decoder-lora-rank: comma-separated projections", DefaultValueFactory = _ => string.Join(',', Defaults.Compressor.Lora.TargetModules) };
+        var memoryInit = new Option<string>("--memory-init") { Description = "start of new memory and task tokens: random (normal at the vocabulary's spread) | vocab-mean (the vocabulary's mean embedding + small noise)", DefaultValueFactory = _ => KebabCase.Name(Defaults.MemoryInit) };
         var lr = new Option<double>("--lr") { Description = "peak learning rate of the LoRA matrices", DefaultValueFactory = _ => Defaults.LearningRate };
         var memoryLr = new Option<double>("--memory-lr") { Description = "peak learning rate of the memory and task tokens", DefaultValueFactory = _ => Defaults.MemoryLearningRate };
         var minLrRatio = new Option<double>("--min-lr-ratio") { Description = "final learning rate as a fraction of the peak", DefaultValueFactory = _ => Defaults.MinLearningRateRatio };
@@ -67,13 +71,18 @@ public static class TrainCompressorCommand
         var peak = PeakFlopsOption.Create();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
-        Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets];
+        Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
+            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, memoryInit];
+        Option[] decoderAdapterSettings = [decoderLoraAlpha, decoderLoraTargets];
         var resumeGuard = new ResumeGuard<CompressorTrainingOptions>(
         [
             (objective, o => o.Objective == CompressorObjective.Qa ? "qa" : "pretrain"), (policy, o => o.Compressor.Policy.Name()),
             (kind, o => KebabCase.Name(o.Compressor.Kind)), (ratio, o => o.Compressor.Ratio), (chunkLength, o => o.Compressor.ChunkLength),
             (placement, o => KebabCase.Name(o.Compressor.Placement)), (positions, o => KebabCase.Name(o.Compressor.Positions)),
             (loraRank, o => o.Compressor.Lora.Rank), (loraAlpha, o => o.Compressor.Lora.Alpha), (loraTargets, o => string.Join(',', o.Compressor.Lora.TargetModules)),
+            (decoderLoraRank, o => o.Compressor.DecoderLora?.Rank ?? 0), (decoderLoraAlpha, o => o.Compressor.DecoderLora?.Alpha ?? Defaults.Compressor.Lora.Alpha),
+            (decoderLoraTargets, o => string.Join(',', o.Compressor.DecoderLora?.TargetModules ?? Defaults.Compressor.Lora.TargetModules)),
+            (memoryInit, o => KebabCase.Name(o.MemoryInit)),
             (lr, o => o.LearningRate), (memoryLr, o => o.MemoryLearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
             (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (accumulation, o => o.GradientAccumulation), (clip, o => o.MaxGradNorm),
             (weightDecay, o => o.WeightDecay), (seed, o => o.Seed), (lmShare, o => o.LmShare), (window, o => o.WindowLength),
@@ -81,7 +90,8 @@ public static class TrainCompressorCommand
         ]);
         var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA")
         {
-            model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets, lr, memoryLr,
+            model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
+            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, memoryInit, lr, memoryLr,
             minLrRatio, warmup, steps, batch, accumulation, clip, weightDecay, seed, lmShare, window, continuation, corpus, validation,
             qa, devQa, evalEvery, evalSamples, checkpointMinutes, logEvery, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output,
         };
@@ -92,6 +102,11 @@ public static class TrainCompressorCommand
             var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
                 throw new ArgumentException($"--from keeps the options of {fromDir}; drop {string.Join(", ", explicitShape)}");
+            int decoderRank = parse.GetValue(decoderLoraRank);
+            if (decoderRank < 0) throw new ArgumentException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
+            var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            if (decoderRank == 0 && orphanSettings.Count > 0)
+                throw new ArgumentException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
             var options = new CompressorTrainingOptions
             {
                 Compressor = fromDir is not null ? CompressorFolder.ReadOptions(fromDir) : new CompressorOptions
@@ -105,9 +120,14 @@ public static class TrainCompressorCommand
                     Lora = new LoraOptions
                     {
                         Rank = parse.GetValue(loraRank), Alpha = parse.GetValue(loraAlpha),
-                        TargetModules = parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                        TargetModules = Targets(parse.GetValue(loraTargets)!),
+                    },
+                    DecoderLora = decoderRank == 0 ? null : new LoraOptions
+                    {
+                        Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
                     },
                 },
+                MemoryInit = ParseKebab<MemoryInit>("--memory-init", parse.GetValue(memoryInit)!),
                 Objective = parse.GetValue(objective) == "qa" ? CompressorObjective.Qa : CompressorObjective.Pretrain,
                 LearningRate = parse.GetValue(lr), MemoryLearningRate = parse.GetValue(memoryLr), MinLearningRateRatio = parse.GetValue(minLrRatio),
                 WarmupSteps = parse.GetValue(warmup), TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch),
@@ -128,6 +148,8 @@ public static class TrainCompressorCommand
     sealed record Request(string Model, CompressorTrainingOptions Options, string Corpus, string Validation, FileInfo[] Qa,
         FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir,
         ResumeGuard<CompressorTrainingOptions>.Given GivenTrajectory, ScalarType? Dtype, double? PeakGigaFlops);
+
+    static string[] Targets(string commaSeparated) => commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     static T ParseKebab<T>(string option, string value) where T : struct, Enum =>
         KebabCase.TryParse(value, out T parsed)
@@ -161,6 +183,11 @@ public static class TrainCompressorCommand
         var tokenizer = loaded.Tokenizer;
         var c = options.Compressor;
         Log($"base: {loaded.Describe()}; compressor: {c.Policy.Name()} {KebabCase.Name(c.Kind)} {c.Ratio}x, chunks of {c.ChunkLength}, LoRA r{c.Lora.Rank} on {string.Join(",", c.Lora.TargetModules)}");
+        Log(c.DecoderLora is { } decoderLora
+            ? $"decoder: {c.DecoderLabel}, alpha {decoderLora.Alpha} on {string.Join(",", decoderLora.TargetModules)}, trained with the compressor; the base weights stay frozen"
+            : $"decoder: {c.DecoderLabel}");
+        if (request.From is null && !request.Resume && options.MemoryInit != MemoryInit.Random)
+            Log($"memory and task tokens start as {KebabCase.Name(options.MemoryInit)}");
         Directory.CreateDirectory(request.RunDir);
         string tokenizerHash = FileSha256.Hex(Path.Combine(request.Model, ModelFolder.TokenizerFile));
         var encoder = TokenEncoder.ForDocuments(tokenizer, request.Model, tokenizerHash);

@@ -90,7 +90,7 @@ public static class ServeApp
                 ? Results.Json(new { status = "shutting-down" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
                     max_batch = service.Queue.MaxBatch, batches = service.Queue.Batches, batched_questions = service.Queue.BatchedJobs, largest_batch = service.Queue.LargestBatch,
-                    compressor_id = engine.CompressorId, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
+                    compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
             .WithTags("health").WithSummary("Readiness: model loaded and taking work");
         app.MapOpenApi();
         app.MapScalarApiReference();

@@ -19,11 +19,33 @@ public sealed record DecoderLoss(Tensor Mean, long Correct, long Tokens) : IDisp
 /// <summary>
 /// The frozen decoder: the base model with adapters off, reading `[memory][task token][prompt][target]`. Memory is
 /// either a run of input embeddings or, for the key-values kind, a KV prefix. Only target tokens are scored.
+/// When the compressor has a decoder adapter (a labelled deviation from the paper), that adapter, and only it, runs
+/// while the decoder reads memory; answering from the full context or from nothing never goes through this class
+/// and stays the base model.
 /// </summary>
-public sealed class MemoryDecoder(Compressor compressor)
+public sealed class MemoryDecoder
 {
     const long Ignore = -100;
+    readonly Compressor compressor;
+    readonly string? adapterName;
     LlamaForCausalLM Model => compressor.Model;
+
+    /// <summary>The decoder that reads <paramref name="compressor"/>'s memory: the base model, with the compressor's
+    /// decoder adapter when it has one.</summary>
+    public MemoryDecoder(Compressor compressor) : this(compressor, compressor.DecoderAdapterName) { }
+
+    MemoryDecoder(Compressor compressor, string? adapterName)
+    {
+        this.compressor = compressor;
+        this.adapterName = adapterName;
+    }
+
+    /// <summary>The base model alone, even when the compressor has a decoder adapter: for bounds that belong to the
+    /// base model (no memory, the text itself as memory), not to a decoder trained on this compressor's memory.</summary>
+    public static MemoryDecoder Frozen(Compressor compressor) => new(compressor, null);
+
+    /// <summary>Whether this decoder runs an adapter of its own (the labelled deviation from the paper's frozen decoder).</summary>
+    public bool HasAdapter => adapterName is not null;
 
     /// <summary>
     /// Mean cross-entropy over all target tokens of the batch, and how many targets are the argmax prediction.
@@ -41,7 +63,7 @@ public sealed class MemoryDecoder(Compressor compressor)
         if (examples.Any(e => e.Target.Count == 0)) throw new ArgumentException("every example needs at least one target token");
 
         using var scope = NewDisposeScope();
-        using var adapters = Model.UseAdapter(null);
+        using var adapters = Model.UseAdapter(adapterName);
         var (hidden, labels) = memory.Kind == MemoryKind.Embeddings
             ? ForwardEmbeddings(memory, examples, rows)
             : ForwardKeyValues(memory, examples, rows);
@@ -128,7 +150,7 @@ public sealed class MemoryDecoder(Compressor compressor)
             if (q.Row < 0 || q.Row >= q.Memory.Batch) throw new ArgumentException($"memory row {q.Row} does not exist (the memory has {q.Memory.Batch})");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var adapters = Model.UseAdapter(null);
+        using var adapters = Model.UseAdapter(adapterName);
         var taskEmbedding = compressor.TaskEmbedding(task).unsqueeze(0);
         var prompts = questions.Select(q =>
         {

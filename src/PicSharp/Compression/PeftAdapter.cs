@@ -2,6 +2,7 @@ using PicSharp.Storage;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PicSharp.Modeling;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace PicSharp.Compression;
@@ -17,9 +18,9 @@ public static class PeftAdapter
     public const string WeightsFile = "adapter_model.safetensors";
     const string KeyPrefix = Compressor.AdapterPrefix;
 
-    public static void Save(Compressor compressor, string dir, string? baseModelNameOrPath = null)
+    /// <summary>Writes one adapter: its settings and its LoRA parameters, named by model path (`model.layers.0.…`).</summary>
+    public static void Save(LoraOptions lora, IEnumerable<(string Name, Parameter Parameter)> parameters, string dir, string? baseModelNameOrPath = null)
     {
-        var lora = compressor.Options.Lora;
         var config = new JsonObject
         {
             ["peft_type"] = "LORA",
@@ -37,7 +38,7 @@ public static class PeftAdapter
             ["inference_mode"] = true,
         };
         using var scope = NewDisposeScope();
-        var weights = compressor.AdapterParameters().ToDictionary(p => KeyPrefix + p.Name, p => p.Parameter.detach());
+        var weights = parameters.ToDictionary(p => KeyPrefix + p.Name, p => p.Parameter.detach());
         SafeTensorsFile.Save(Path.Combine(dir, WeightsFile), weights, new Dictionary<string, string> { ["format"] = "pt" });
         AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
@@ -84,12 +85,12 @@ public static class PeftAdapter
             throw new InvalidDataException($"{path}: the adapter does not fit the model; {problems}");
     }
 
-    /// <summary>Copies the adapter weights into the compressor's LoRA matrices (names were checked).</summary>
-    public static void LoadWeights(Compressor compressor, string dir)
+    /// <summary>Copies the adapter weights of <paramref name="dir"/> into LoRA parameters named by model path (names were checked).</summary>
+    public static void LoadWeights(IEnumerable<(string Name, Parameter Parameter)> parameters, string dir)
     {
         using var reader = new SafeTensorsReader(Path.Combine(dir, WeightsFile));
         using var _ = no_grad();
-        foreach (var (name, parameter) in compressor.AdapterParameters())
+        foreach (var (name, parameter) in parameters)
         {
             using var stored = reader.Read(KeyPrefix + name);
             parameter.copy_(stored);

@@ -77,7 +77,7 @@ public sealed class CompressorRun : IDisposable
         }
         if (AtomicFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
             throw new TrainingException($"{runDir} already holds a checkpoint: resume it, or start the new run in another folder");
-        trainer = new CompressorTrainer(from is null ? new Compressor(baseModel, options.Compressor, (ulong)options.Seed) : LoadFrom(baseModel, from), options);
+        trainer = new CompressorTrainer(from is null ? new Compressor(baseModel, options.Compressor, (ulong)options.Seed, options.MemoryInit) : LoadFrom(baseModel, from), options);
         if (File.Exists(metrics.Path)) File.Delete(metrics.Path);
     }
 

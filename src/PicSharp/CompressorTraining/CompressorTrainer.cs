@@ -21,7 +21,8 @@ public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
 /// One optimizer step of a compressor: compress each micro-batch's contexts, score the frozen decoder on its targets,
 /// backpropagate into the LoRA matrices and the memory and task embeddings (everything else is frozen and runs in its
 /// stored dtype, so there is no master copy to keep), clip, and take an AdamW step. LoRA and the embeddings are two
-/// parameter groups with their own peak rates on the same warmup + cosine schedule.
+/// parameter groups with their own peak rates on the same warmup + cosine schedule; a decoder adapter (the labelled
+/// deviation) is LoRA like the compressor's and trains in the LoRA group.
 /// </summary>
 public sealed class CompressorTrainer : IDisposable
 {

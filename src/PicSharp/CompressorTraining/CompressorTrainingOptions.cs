@@ -14,6 +14,8 @@ public sealed record CompressorTrainingOptions
 {
     public CompressorOptions Compressor { get; init; } = new();
     public CompressorObjective Objective { get; init; } = CompressorObjective.Pretrain;
+    /// <summary>How a new compressor's memory and task tokens start (ignored when the run starts from a folder).</summary>
+    public MemoryInit MemoryInit { get; init; } = MemoryInit.Random;
 
     /// <summary>Peak learning rate of the LoRA matrices.</summary>
     public double LearningRate { get; init; } = 2e-3;

@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>The two bounds of autoencoding on one frozen decoder, and a compressor between them, on the same windows.</summary>
+/// <summary>The two bounds of autoencoding on one frozen decoder, and a compressor between them, on the same windows
+/// (a compressor with a decoder adapter is scored through its adapter, so it is not bounded by them).</summary>
 /// <param name="Floor">reconstructing each window from no memory at all: what the decoder guesses as a plain LM.</param>
 /// <param name="Ceiling">reconstructing it from a lossless memory, the window's own token embeddings (ratio 1).</param>
 /// <param name="Compressed">reconstructing it from the compressor's memory of it (when a trained compressor is measured).</param>
@@ -21,13 +22,14 @@ public static class MemoryBounds
     public static MemoryBoundsResult Measure(Compressor compressor, IReadOnlyList<int[]> windows, int batchSize, bool measureCompressor = false)
     {
         if (windows.Count == 0) throw new ArgumentException("no held-out windows to measure on");
-        var decoder = new MemoryDecoder(compressor);
+        // The bounds belong to the base model; a compressor with a decoder adapter (the deviation) is scored through it.
+        var frozen = MemoryDecoder.Frozen(compressor);
         var model = compressor.Model;
         using var _ = no_grad();
         return new MemoryBoundsResult(
-            Score(decoder, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
-            Score(decoder, windows, batchSize, ids => model.Embed(ids)),
-            measureCompressor ? Score(decoder, windows, batchSize, compressor.Compress) : null);
+            Score(frozen, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
+            Score(frozen, windows, batchSize, ids => model.Embed(ids)),
+            measureCompressor ? Score(new MemoryDecoder(compressor), windows, batchSize, compressor.Compress) : null);
     }
 
     static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> embeddingsOf) =>

@@ -15,9 +15,12 @@ public sealed record DevPoint(double TrainSeconds, double F1);
 /// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
 /// mode, its dev-F1 curve over both stages and its pretraining held-out curve (step, loss).
 /// </summary>
+/// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter, so arms
+/// with the deviation are never averaged or compared with frozen-decoder arms.</param>
+/// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
-    IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes);
+    IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
 public sealed record SeedStat(double Mean, double Std, int Seeds)
@@ -52,8 +55,9 @@ public static class SweepResults
             var sets = evals.ToDictionary(
                 file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
                 file => ReadModes(file));
-            arms.Add(new ArmResult(Path.GetFileName(dir), options.Policy.Name(), KebabCase.Name(options.Kind), options.Ratio, seed,
-                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain"))));
+            string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "");
+            arms.Add(new ArmResult(Path.GetFileName(dir), options.Policy.Name(), kind, options.Ratio, seed,
+                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain")), options.DecoderLabel));
         }
         return arms;
     }

@@ -85,6 +85,10 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("--validation nowhere not found", "--validation", "nowhere")]
     [InlineData("--window 5000 needs", "--window", "5000")]
     [InlineData("--peak-gflops must be positive, got 0", "--peak-gflops", "0")]
+    [InlineData("--decoder-lora-alpha set(s) up a decoder adapter; give --decoder-lora-rank R too", "--decoder-lora-alpha", "4")]
+    [InlineData("--decoder-lora-rank must be ≥ 0", "--decoder-lora-rank", "-1")]
+    [InlineData("unknown decoder LoRA target module(s) qkv", "--decoder-lora-rank", "2", "--decoder-lora-targets", "qkv")]
+    [InlineData("--memory-init: unknown value 'zeros'; use random, vocab-mean", "--memory-init", "zeros")]
     public void Bad_options_end_with_one_line_naming_the_problem(string expected, params string[] extra)
     {
         var (code, errors) = Pic(Train("bad", extra));
@@ -131,6 +135,40 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("pic demo: ", missing.Error);
         Assert.Contains("nowhere", missing.Error);
+    }
+
+    [Fact]
+    public void A_decoder_adapter_run_saves_a_second_adapter_that_eval_lm_reads_and_labels_and_from_and_resume_keep()
+    {
+        var (code, errors) = Pic(Train("adapted", "--decoder-lora-rank", "2", "--decoder-lora-targets", "q_proj,v_proj", "--memory-init", "vocab-mean",
+            "--steps", "3", "--stop-at-step", "2"));
+        Assert.True(code == 0, errors);
+        string checkpoint = Path.Combine(root, "adapted", CompressorRun.CheckpointDirName);
+        var options = CompressorFolder.ReadOptions(checkpoint);
+        Assert.Equal((2, 16.0), (options.DecoderLora!.Rank, options.DecoderLora.Alpha));
+        Assert.True(File.Exists(Path.Combine(checkpoint, CompressorFolder.DecoderAdapterDir, PeftAdapter.WeightsFile)));
+        Assert.Equal(MemoryInit.VocabMean, CompressorRun.ReadCheckpointOptions(Path.Combine(root, "adapted")).MemoryInit);
+
+        string context = "the cat sat on the mat 3 times.";
+        string qa = Path.Combine(root, "qa-adapted.json"), json = Path.Combine(root, "eval-adapted.json");
+        new SquadDataset([new SquadExample("q0", "t", context, "what sat?", [new SquadAnswer("cat", 4)])]).Save(qa);
+        var eval = PicCli.Run("eval-lm", "--model", modelDir, "--compressor", checkpoint, "--qa", qa, "--max-new-tokens", "2", "--json", json);
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        Assert.Contains("memory (decoder adapter rank 2 (deviation: the paper's decoder is frozen))", eval.Output);
+        var memory = JsonNode.Parse(File.ReadAllText(json))!["modes"]![1]!["memory"]!;
+        Assert.Equal("decoder adapter rank 2 (deviation: the paper's decoder is frozen)", memory["decoder"]!.GetValue<string>());
+        Assert.Equal(["q_proj", "v_proj"], memory["decoder_adapter"]!["target_modules"]!.AsArray().Select(t => t!.GetValue<string>()));
+
+        // --from takes the folder's shape, so the shape defaults of Train() stay out.
+        var continued = Pic(["train-compressor", "--model", modelDir, "--corpus", corpusDir, "--validation", "none", "--out", Path.Combine(root, "continued"),
+            "--steps", "1", "--window", "16", "--continuation", "4", "--batch", "2", "--from", checkpoint]);
+        Assert.True(continued.ExitCode == 0, continued.Errors);
+        Assert.Equal(2, CompressorFolder.ReadOptions(Path.Combine(root, "continued", CompressorRun.CheckpointDirName)).DecoderLora!.Rank);
+        var (refused, why) = Pic(Train("adapted", "--decoder-lora-rank", "3", "--resume"));
+        Assert.Equal(1, refused);
+        Assert.Contains("--decoder-lora-rank 3 (checkpoint: 2)", why);
+        Assert.Equal(0, Pic(Train("adapted", "--steps", "3", "--resume")).ExitCode);
+        Assert.Equal([1, 2, 3], new MetricsLog(Path.Combine(root, "adapted", CompressorRun.MetricsFileName)).ReadAll().Where(m => m.Kind == "train").Select(m => m.Step));
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class CompressorFolderTests : IDisposable
         Assert.NotEqual(CompressorFolder.Fingerprint(Trained(targets: ["q_proj", "v_proj", "up_proj"])), CompressorFolder.Fingerprint(Trained()));
     }
 
-    static void EditJson(string path, Action<JsonObject> edit)
+    internal static void EditJson(string path, Action<JsonObject> edit)
     {
         var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         edit(root);

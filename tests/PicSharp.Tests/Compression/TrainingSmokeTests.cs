@@ -6,6 +6,14 @@ namespace PicSharp.Tests.Compression;
 
 public class TrainingSmokeTests
 {
+    static readonly int[][] Passages = RandomPassages();
+
+    static int[][] RandomPassages()
+    {
+        var rng = new Random(5);
+        return Enumerable.Range(0, 4).Select(_ => rng.GetItems(Enumerable.Range(3, 58).ToArray(), 16)).ToArray();
+    }
+
     static (float First, float Last, Compressor Compressor) TrainAutoencoder(MemoryKind kind, int steps)
     {
         random.manual_seed(0);
@@ -13,16 +21,14 @@ public class TrainingSmokeTests
         var compressor = new Compressor(TinyModels.Create(TinyModels.Config() with { InitializerRange = 0.25 }),
             new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 8, Alpha = 16 } }, seed: 3);
         var decoder = new MemoryDecoder(compressor);
-        var rng = new Random(5);
-        int[][] passages = Enumerable.Range(0, 4).Select(_ => rng.GetItems(Enumerable.Range(3, 58).ToArray(), 16)).ToArray();
         var optimizer = optim.AdamW(compressor.TrainableParameters(), lr: 1e-2);
         var losses = new List<float>();
         for (int step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var memory = compressor.Compress(passages);
-            var loss = decoder.Loss(memory, passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList()).Mean;
+            var memory = compressor.Compress(Passages);
+            var loss = decoder.Loss(memory, Passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList()).Mean;
             loss.backward();
             optimizer.step();
             losses.Add(loss.item<float>());
@@ -37,6 +43,25 @@ public class TrainingSmokeTests
     {
         var (first, last, _) = TrainAutoencoder(kind, steps: 60);
         Assert.True(last < 0.5 * first, $"AE loss went from {first:F3} to {last:F3}");
+    }
+
+    [Theory]
+    [InlineData(MemoryKind.Embeddings)]
+    [InlineData(MemoryKind.KeyValues)]
+    public void After_training_each_passage_is_reconstructed_from_its_own_memory_not_from_another_ones(MemoryKind kind)
+    {
+        // A falling loss alone could be the memory tuning a prior that fits every passage; handing each passage another
+        // passage's memory separates the two: only memory that carries its text is worth more matched than swapped.
+        var (_, _, compressor) = TrainAutoencoder(kind, steps: 60);
+        var decoder = new MemoryDecoder(compressor);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var memory = compressor.Compress(Passages);
+        var examples = Passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList();
+        float matched = decoder.Loss(memory, examples).Mean.item<float>();
+        float swapped = decoder.Loss(memory, examples, memoryRows: [1, 2, 3, 0]).Mean.item<float>();
+        Console.WriteLine($"{kind}: matched {matched:F3} swapped {swapped:F3}");
+        Assert.True(matched < 0.5 * swapped, $"AE loss from its own memory {matched:F3}, from another passage's {swapped:F3}");
     }
 
     [Fact]

@@ -16,9 +16,13 @@ public sealed class CompressorRunTests : IDisposable
     // Ids 3..60 fit TinyModels' vocabulary of 61.
     static readonly int[] Corpus = new Random(4).GetItems(Enumerable.Range(3, 58).ToArray(), 600);
 
-    static CompressorTrainingOptions Options(int steps, MemoryKind kind = MemoryKind.Embeddings) => new()
+    static CompressorTrainingOptions Options(int steps, MemoryKind kind = MemoryKind.Embeddings, bool decoderAdapter = false) => new()
     {
-        Compressor = new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 4, Alpha = 8 } },
+        Compressor = new CompressorOptions
+        {
+            Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 4, Alpha = 8 },
+            DecoderLora = decoderAdapter ? new() { Rank = 2, Alpha = 4, TargetModules = ["q_proj", "v_proj", "down_proj"] } : null,
+        },
         LearningRate = 5e-3, MemoryLearningRate = 1e-2, WarmupSteps = 2, TotalSteps = steps, MicroBatchSize = 2,
         GradientAccumulation = 2, Seed = 9, LmShare = 0.5, WindowLength = 16, ContinuationLength = 6, EvalEverySteps = 2,
         EvalSamples = 3, CheckpointMinutes = 60,
@@ -39,11 +43,13 @@ public sealed class CompressorRunTests : IDisposable
         compressor.named_parameters().Where(p => p.parameter.requires_grad).ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
     [Theory]
-    [InlineData(MemoryKind.Embeddings)]
-    [InlineData(MemoryKind.KeyValues)]
-    public void Resumed_run_equals_an_uninterrupted_one(MemoryKind kind)
+    [InlineData(MemoryKind.Embeddings, false)]
+    [InlineData(MemoryKind.KeyValues, false)]
+    [InlineData(MemoryKind.Embeddings, true)]
+    [InlineData(MemoryKind.KeyValues, true)]
+    public void Resumed_run_equals_an_uninterrupted_one(MemoryKind kind, bool decoderAdapter)
     {
-        var options = Options(steps: 6, kind);
+        var options = Options(steps: 6, kind, decoderAdapter);
         using var straight = Run(Path.Combine(root, "straight"), options, resume: false);
         straight.Run();
 
@@ -61,15 +67,19 @@ public sealed class CompressorRunTests : IDisposable
         var a = Trainable(straight.Compressor);
         var b = Trainable(secondHalf.Compressor);
         Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        Assert.Equal(decoderAdapter, a.Keys.Any(k => k.StartsWith(Compressor.DecoderAdapterPrefix)));
         Assert.All(a, p => Assert.Equal(0.0, TinyModels.MaxAbsDiff(p.Value, b[p.Key])));
     }
 
-    [Fact]
-    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model()
+    // With a decoder adapter (the deviation) the base weights stay frozen as well: only the adapters train.
+    [Theory]
+    [InlineData(false, MemoryInit.Random)]
+    [InlineData(true, MemoryInit.VocabMean)]
+    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model(bool decoderAdapter, MemoryInit memoryInit)
     {
         var model = Base(ScalarType.BFloat16);
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
-        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3), resume: false, model);
+        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3, decoderAdapter: decoderAdapter) with { MemoryInit = memoryInit }, resume: false, model);
         var memoryBefore = run.Compressor.MemoryTokens.detach().clone();
         var loraBefore = Trainable(run.Compressor).Where(p => p.Key.Contains("lora_B")).ToDictionary();
         run.Run();
@@ -77,14 +87,17 @@ public sealed class CompressorRunTests : IDisposable
         foreach (var (name, parameter) in model.named_parameters().Where(p => !p.name.Contains(".lora_")))
             Assert.True(TinyModels.MaxAbsDiff(before[name], parameter) == 0, $"base weight {name} changed");
         Assert.True(TinyModels.MaxAbsDiff(memoryBefore, run.Compressor.MemoryTokens) > 0, "memory tokens did not train");
+        Assert.Equal(2 * 7 + (decoderAdapter ? 2 * 3 : 0), loraBefore.Count); // B matrices: 2 layers × 7 projections (+ 3 of the decoder's)
         Assert.All(loraBefore, p => Assert.True(TinyModels.MaxAbsDiff(p.Value, run.Compressor.named_parameters().First(q => q.name == p.Key).parameter) > 0, $"{p.Key} did not train"));
         Assert.Equal(ScalarType.Float32, run.Compressor.MemoryTokens.dtype);
     }
 
-    [Fact]
-    public void The_checkpoint_is_a_compressor_folder_that_a_new_run_can_start_from()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_checkpoint_is_a_compressor_folder_that_a_new_run_can_start_from(bool decoderAdapter)
     {
-        var options = Options(steps: 2);
+        var options = Options(steps: 2, decoderAdapter: decoderAdapter);
         string first = Path.Combine(root, "first");
         using (var run = Run(first, options, resume: false)) run.Run();
         string checkpoint = Path.Combine(first, CompressorRun.CheckpointDirName);
@@ -93,6 +106,7 @@ public sealed class CompressorRunTests : IDisposable
         using var next = Run(Path.Combine(root, "next"), options, resume: false, from: checkpoint);
         using var loaded = CompressorFolder.Load(Base(), checkpoint);
         Assert.Equal(CompressorFolder.Fingerprint(loaded), CompressorFolder.Fingerprint(next.Compressor));
+        Assert.Equal(decoderAdapter, next.Compressor.DecoderAdapterParameters().Any());
 
         var otherShape = options with { Compressor = options.Compressor with { Ratio = 2 } };
         Assert.Contains("options differ", Assert.Throws<TrainingException>(() => Run(Path.Combine(root, "other"), otherShape, resume: false, from: checkpoint)).Message);
@@ -128,8 +142,16 @@ public sealed class CompressorRunTests : IDisposable
     public void Options_survive_their_json_and_batches_are_a_pure_function_of_seed_and_step()
     {
         var keyValues = Options(5, MemoryKind.KeyValues);
-        var options = keyValues with { Compressor = keyValues.Compressor with { Policy = MaskPolicy.PicCausalText } };
+        var options = keyValues with
+        {
+            Compressor = keyValues.Compressor with { Policy = MaskPolicy.PicCausalText, DecoderLora = new() { Rank = 2, TargetModules = ["v_proj"] } },
+            MemoryInit = MemoryInit.VocabMean,
+        };
         var json = options.ToJson();
+        Assert.Contains("\"vocab-mean\"", json);
+        Assert.False(CompressorTrainingOptions.FromJson(json).SameTrajectory(options with { MemoryInit = MemoryInit.Random }));
+        Assert.False(CompressorTrainingOptions.FromJson(json).SameTrajectory(options with { Compressor = options.Compressor with { DecoderLora = null } }));
+        Assert.Null(CompressorTrainingOptions.FromJson(Options(5).ToJson().Replace("\"decoder_lora\": null,", "")).Compressor.DecoderLora);
         Assert.Contains("\"pic-causal-text\"", json);
         Assert.Contains("\"key-values\"", json);
         Assert.True(CompressorTrainingOptions.FromJson(json).SameTrajectory(options));

@@ -15,10 +15,15 @@ public sealed class SweepResultsTests : IDisposable
 
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
-    void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev)
+    void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
+        int decoderLoraRank = 0)
     {
         string dir = Path.Combine(root, name);
-        var options = new CompressorTrainingOptions { Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64 }, Seed = seed };
+        var options = new CompressorTrainingOptions
+        {
+            Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64, DecoderLora = decoderLoraRank > 0 ? new() { Rank = decoderLoraRank } : null },
+            Seed = seed,
+        };
         string checkpoint = Path.Combine(dir, "qa", CompressorRun.CheckpointDirName);
         Directory.CreateDirectory(checkpoint);
         using (var compressor = new Compressor(TinyModels.Create(TinyModels.Config()), options.Compressor))
@@ -46,10 +51,16 @@ public sealed class SweepResultsTests : IDisposable
         Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)]);
         Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)]);
         Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
+        // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
+        Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
         Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
 
         var arms = SweepResults.Read(root);
-        Assert.Equal(["global-16-s1", "pic-16-s1", "pic-16-s2"], arms.Select(a => a.Name));
+        Assert.Equal(["global-16-s1", "pic-16-s1", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
+        Assert.Equal("embeddings + decoder adapter r8", arms[2].Kind);
+        Assert.Equal("decoder adapter rank 8 (deviation: the paper's decoder is frozen)", arms[2].Decoder);
+        Assert.Equal("frozen decoder (as in the paper)", arms[1].Decoder);
+        arms = [.. arms.Where(a => a.Name != "pic-16-s1-decoder-r8")];
         Assert.Equal(("pic", "embeddings", 16, 2L), (arms[2].Policy, arms[2].Kind, arms[2].Ratio, arms[2].Seed));
         Assert.Equal([0, 100, 100, 150], arms[1].DevF1.Select(p => p.TrainSeconds));
 
@@ -65,6 +76,9 @@ public sealed class SweepResultsTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         string markdown = File.ReadAllText(Path.Combine(report, "results.md"));
         Assert.Contains("| pic | embeddings | 16 | 2 | 0.225 ± 0.035 | 0.450 ± 0.071 |", markdown);
+        Assert.Contains("| pic | embeddings + decoder adapter r8 | 16 | 1 | 0.450 | 0.900 |", markdown);
+        Assert.Contains("**Deviation from the paper** in the arms whose kind says \"decoder adapter\": decoder adapter rank 8 (deviation: the paper's decoder is frozen)", markdown);
+        Assert.Contains("| pic-16-s1-decoder-r8 | pic | embeddings + decoder adapter r8 | 16 | 1 | decoder adapter rank 8 (deviation: the paper's decoder is frozen) |", markdown);
         Assert.Contains("16x F1 0.450 vs 0.300 (yes)", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
