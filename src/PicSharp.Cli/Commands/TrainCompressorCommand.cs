@@ -39,6 +39,7 @@ public static class TrainCompressorCommand
         var decoderLoraRank = new Option<int>("--decoder-lora-rank") { Description = "rank of a LoRA adapter the decoder runs while reading memory, trained with the compressor; 0 = the paper's frozen decoder (anything else is a labelled deviation)", DefaultValueFactory = _ => 0 };
         var decoderLoraAlpha = new Option<double>("--decoder-lora-alpha") { Description = "with --decoder-lora-rank", DefaultValueFactory = _ => Defaults.Compressor.Lora.Alpha };
         var decoderLoraTargets = new Option<string>("--decoder-lora-targets") { Description = "with --decoder-lora-rank: comma-separated projections", DefaultValueFactory = _ => string.Join(',', Defaults.Compressor.Lora.TargetModules) };
+        var decoderLoraLr = new Option<double?>("--decoder-lora-lr") { Description = "with --decoder-lora-rank: peak learning rate of the decoder adapter (default: --lr)" };
         var memoryInit = new Option<string>("--memory-init") { Description = "start of new memory and task tokens: random (normal at the vocabulary's spread) | vocab-mean (the vocabulary's mean embedding + small noise)", DefaultValueFactory = _ => KebabCase.Name(Defaults.MemoryInit) };
         var lr = new Option<double>("--lr") { Description = "peak learning rate of the LoRA matrices", DefaultValueFactory = _ => Defaults.LearningRate };
         var memoryLr = new Option<double>("--memory-lr") { Description = "peak learning rate of the memory and task tokens", DefaultValueFactory = _ => Defaults.MemoryLearningRate };
@@ -82,7 +83,7 @@ public static class TrainCompressorCommand
             (loraRank, o => o.Compressor.Lora.Rank), (loraAlpha, o => o.Compressor.Lora.Alpha), (loraTargets, o => string.Join(',', o.Compressor.Lora.TargetModules)),
             (decoderLoraRank, o => o.Compressor.DecoderLora?.Rank ?? 0), (decoderLoraAlpha, o => o.Compressor.DecoderLora?.Alpha ?? Defaults.Compressor.Lora.Alpha),
             (decoderLoraTargets, o => string.Join(',', o.Compressor.DecoderLora?.TargetModules ?? Defaults.Compressor.Lora.TargetModules)),
-            (memoryInit, o => KebabCase.Name(o.MemoryInit)),
+            (memoryInit, o => KebabCase.Name(o.MemoryInit)), (decoderLoraLr, o => o.DecoderLearningRate ?? o.LearningRate),
             (lr, o => o.LearningRate), (memoryLr, o => o.MemoryLearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
             (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (accumulation, o => o.GradientAccumulation), (clip, o => o.MaxGradNorm),
             (weightDecay, o => o.WeightDecay), (seed, o => o.Seed), (lmShare, o => o.LmShare), (window, o => o.WindowLength),
@@ -91,7 +92,7 @@ public static class TrainCompressorCommand
         var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA")
         {
             model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
-            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, memoryInit, lr, memoryLr,
+            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, decoderLoraLr, memoryInit, lr, memoryLr,
             minLrRatio, warmup, steps, batch, accumulation, clip, weightDecay, seed, lmShare, window, continuation, corpus, validation,
             qa, devQa, evalEvery, evalSamples, checkpointMinutes, logEvery, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output,
         };
@@ -130,6 +131,7 @@ public static class TrainCompressorCommand
                 MemoryInit = ParseKebab<MemoryInit>("--memory-init", parse.GetValue(memoryInit)!),
                 Objective = parse.GetValue(objective) == "qa" ? CompressorObjective.Qa : CompressorObjective.Pretrain,
                 LearningRate = parse.GetValue(lr), MemoryLearningRate = parse.GetValue(memoryLr), MinLearningRateRatio = parse.GetValue(minLrRatio),
+                DecoderLearningRate = parse.GetValue(decoderLoraLr),
                 WarmupSteps = parse.GetValue(warmup), TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch),
                 GradientAccumulation = parse.GetValue(accumulation), MaxGradNorm = parse.GetValue(clip), WeightDecay = parse.GetValue(weightDecay),
                 Seed = parse.GetValue(seed), LmShare = parse.GetValue(lmShare), WindowLength = parse.GetValue(window),
@@ -184,7 +186,7 @@ public static class TrainCompressorCommand
         var c = options.Compressor;
         Log($"base: {loaded.Describe()}; compressor: {c.Policy.Name()} {KebabCase.Name(c.Kind)} {c.Ratio}x, chunks of {c.ChunkLength}, LoRA r{c.Lora.Rank} on {string.Join(",", c.Lora.TargetModules)}");
         Log(c.DecoderLora is { } decoderLora
-            ? $"decoder: {c.DecoderLabel}, alpha {decoderLora.Alpha} on {string.Join(",", decoderLora.TargetModules)}, trained with the compressor; the base weights stay frozen"
+            ? $"decoder: {c.DecoderLabel}, alpha {decoderLora.Alpha} on {string.Join(",", decoderLora.TargetModules)}, peak lr {options.DecoderLearningRate ?? options.LearningRate}, trained with the compressor; the base weights stay frozen"
             : $"decoder: {c.DecoderLabel}");
         if (request.From is null && !request.Resume && options.MemoryInit != MemoryInit.Random)
             Log($"memory and task tokens start as {KebabCase.Name(options.MemoryInit)}");

@@ -22,7 +22,7 @@ public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
 /// backpropagate into the LoRA matrices and the memory and task embeddings (everything else is frozen and runs in its
 /// stored dtype, so there is no master copy to keep), clip, and take an AdamW step. LoRA and the embeddings are two
 /// parameter groups with their own peak rates on the same warmup + cosine schedule; a decoder adapter (the labelled
-/// deviation) is LoRA like the compressor's and trains in the LoRA group.
+/// deviation) is a third group, at the LoRA rate and decay unless DecoderLearningRate says otherwise.
 /// </summary>
 public sealed class CompressorTrainer : IDisposable
 {
@@ -46,16 +46,23 @@ public sealed class CompressorTrainer : IDisposable
         decoder = new MemoryDecoder(compressor);
         flops = new CompressorFlops(compressor.Model.Config, compressor.Options);
         compressor.train();
+        // Groups come from the named lists, never from Contains: tensors compare by value, so a list of zero B
+        // matrices "contains" every other zero B of the same shape (the decoder adapter's, at the start).
         Parameter[] embeddings = [compressor.MemoryTokens, compressor.TaskTokens];
         trainable = [.. compressor.TrainableParameters()];
-        var lora = trainable.Where(p => !embeddings.Contains(p)).ToArray();
-        optimizer = optim.AdamW(
-            [
-                new AdamW.ParamGroup(lora, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
-                new AdamW.ParamGroup(embeddings, lr: options.MemoryLearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
-            ],
-            lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+        var lora = compressor.AdapterParameters().Select(p => p.Parameter).ToArray();
+        var decoderLora = compressor.DecoderAdapterParameters().Select(p => p.Parameter).ToArray();
+        List<AdamW.ParamGroup> groups =
+        [
+            new(lora, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
+            new(embeddings, lr: options.MemoryLearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
+        ];
+        if (decoderLora.Length > 0)
+            groups.Add(new(decoderLora, lr: DecoderPeak, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay));
+        optimizer = optim.AdamW(groups, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
     }
+
+    double DecoderPeak => options.DecoderLearningRate ?? options.LearningRate;
 
     double Rate(double peak) => LearningRateSchedule.At(Step, peak, options.MinLearningRateRatio, options.WarmupSteps, options.TotalSteps);
 
@@ -66,6 +73,7 @@ public sealed class CompressorTrainer : IDisposable
         double lr = Rate(options.LearningRate);
         groups[0].LearningRate = lr;
         groups[1].LearningRate = Rate(options.MemoryLearningRate);
+        if (groups.Length > 2) groups[2].LearningRate = Rate(DecoderPeak);
         optimizer.zero_grad();
 
         double loss = 0;

@@ -21,6 +21,8 @@ public sealed record CompressorTrainingOptions
     public double LearningRate { get; init; } = 2e-3;
     /// <summary>Peak learning rate of the memory-token and task-token embeddings (their own parameter group).</summary>
     public double MemoryLearningRate { get; init; } = 2e-3;
+    /// <summary>Peak learning rate of the decoder adapter (the labelled deviation), its own parameter group; null: <see cref="LearningRate"/>.</summary>
+    public double? DecoderLearningRate { get; init; }
     public double MinLearningRateRatio { get; init; } = 0.1;
     public int WarmupSteps { get; init; } = 50;
     public int TotalSteps { get; init; } = 1000;
@@ -57,6 +59,8 @@ public sealed record CompressorTrainingOptions
         catch (ArgumentException e) { throw new TrainingException(e.Message); }
         Require(LearningRate > 0, $"--lr must be positive, got {LearningRate}");
         Require(MemoryLearningRate > 0, $"--memory-lr must be positive, got {MemoryLearningRate}");
+        Require(DecoderLearningRate is null or > 0, $"--decoder-lora-lr must be positive, got {DecoderLearningRate}");
+        Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, "--decoder-lora-lr needs a decoder adapter (--decoder-lora-rank R)");
         Require(MinLearningRateRatio is >= 0 and <= 1, $"--min-lr-ratio must be in [0, 1], got {MinLearningRateRatio}");
         Require(WarmupSteps >= 0, $"--warmup must be ≥ 0, got {WarmupSteps}");
         Require(TotalSteps > 0, $"--steps must be positive, got {TotalSteps}");

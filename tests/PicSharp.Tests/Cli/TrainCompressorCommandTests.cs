@@ -89,6 +89,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("--decoder-lora-rank must be ≥ 0", "--decoder-lora-rank", "-1")]
     [InlineData("unknown decoder LoRA target module(s) qkv", "--decoder-lora-rank", "2", "--decoder-lora-targets", "qkv")]
     [InlineData("--memory-init: unknown value 'zeros'; use random, vocab-mean", "--memory-init", "zeros")]
+    [InlineData("--decoder-lora-lr needs a decoder adapter (--decoder-lora-rank R)", "--decoder-lora-lr", "1e-3")]
     public void Bad_options_end_with_one_line_naming_the_problem(string expected, params string[] extra)
     {
         var (code, errors) = Pic(Train("bad", extra));
@@ -154,7 +155,6 @@ public sealed class TrainCompressorCommandTests : IDisposable
         new SquadDataset([new SquadExample("q0", "t", context, "what sat?", [new SquadAnswer("cat", 4)])]).Save(qa);
         var eval = PicCli.Run("eval-lm", "--model", modelDir, "--compressor", checkpoint, "--qa", qa, "--max-new-tokens", "2", "--json", json);
         Assert.True(eval.ExitCode == 0, eval.Error);
-        Assert.Contains("memory (decoder adapter rank 2 (deviation: the paper's decoder is frozen))", eval.Output);
         var memory = JsonNode.Parse(File.ReadAllText(json))!["modes"]![1]!["memory"]!;
         Assert.Equal("decoder adapter rank 2 (deviation: the paper's decoder is frozen)", memory["decoder"]!.GetValue<string>());
         Assert.Equal(["q_proj", "v_proj"], memory["decoder_adapter"]!["target_modules"]!.AsArray().Select(t => t!.GetValue<string>()));
@@ -167,7 +167,8 @@ public sealed class TrainCompressorCommandTests : IDisposable
         var (refused, why) = Pic(Train("adapted", "--decoder-lora-rank", "3", "--resume"));
         Assert.Equal(1, refused);
         Assert.Contains("--decoder-lora-rank 3 (checkpoint: 2)", why);
-        Assert.Equal(0, Pic(Train("adapted", "--steps", "3", "--resume")).ExitCode);
+        var resumed = Pic(Train("adapted", "--steps", "3", "--resume"));
+        Assert.True(resumed.ExitCode == 0, resumed.Errors);
         Assert.Equal([1, 2, 3], new MetricsLog(Path.Combine(root, "adapted", CompressorRun.MetricsFileName)).ReadAll().Where(m => m.Kind == "train").Select(m => m.Step));
     }
 

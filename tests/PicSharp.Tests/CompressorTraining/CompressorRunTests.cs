@@ -21,7 +21,8 @@ public sealed class CompressorRunTests : IDisposable
         Compressor = new CompressorOptions
         {
             Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 4, Alpha = 8 },
-            DecoderLora = decoderAdapter ? new() { Rank = 2, Alpha = 4, TargetModules = ["q_proj", "v_proj", "down_proj"] } : null,
+            // The same shapes as the compressor's adapter: its zero B matrices equal the decoder's at the start.
+            DecoderLora = decoderAdapter ? new() { Rank = 4, Alpha = 8 } : null,
         },
         LearningRate = 5e-3, MemoryLearningRate = 1e-2, WarmupSteps = 2, TotalSteps = steps, MicroBatchSize = 2,
         GradientAccumulation = 2, Seed = 9, LmShare = 0.5, WindowLength = 16, ContinuationLength = 6, EvalEverySteps = 2,
@@ -87,9 +88,23 @@ public sealed class CompressorRunTests : IDisposable
         foreach (var (name, parameter) in model.named_parameters().Where(p => !p.name.Contains(".lora_")))
             Assert.True(TinyModels.MaxAbsDiff(before[name], parameter) == 0, $"base weight {name} changed");
         Assert.True(TinyModels.MaxAbsDiff(memoryBefore, run.Compressor.MemoryTokens) > 0, "memory tokens did not train");
-        Assert.Equal(2 * 7 + (decoderAdapter ? 2 * 3 : 0), loraBefore.Count); // B matrices: 2 layers × 7 projections (+ 3 of the decoder's)
+        Assert.Equal(2 * 7 * (decoderAdapter ? 2 : 1), loraBefore.Count); // B matrices: 2 layers × 7 projections (and the decoder's)
         Assert.All(loraBefore, p => Assert.True(TinyModels.MaxAbsDiff(p.Value, run.Compressor.named_parameters().First(q => q.name == p.Key).parameter) > 0, $"{p.Key} did not train"));
         Assert.Equal(ScalarType.Float32, run.Compressor.MemoryTokens.dtype);
+    }
+
+    [Fact]
+    public void The_decoder_adapter_is_its_own_parameter_group_with_its_own_rate()
+    {
+        var options = Options(steps: 3, decoderAdapter: true) with { DecoderLearningRate = 1e-9 };
+        using var run = Run(Path.Combine(root, "decoder-lr"), options, resume: false);
+        run.Run();
+        double Largest(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters) =>
+            parameters.Where(p => p.Name.Contains("lora_B")).Max(p => p.Parameter.abs().max().item<float>());
+        // Both B matrices start at zero; AdamW moves each by about its rate per step.
+        Assert.InRange(Largest(run.Compressor.DecoderAdapterParameters()), 1e-12, 1e-8);
+        Assert.True(Largest(run.Compressor.AdapterParameters()) > 1e-4);
+        Assert.Contains("--decoder-lora-lr needs a decoder adapter", Assert.Throws<TrainingException>(() => (Options(2) with { DecoderLearningRate = 1e-3 }).Validate()).Message);
     }
 
     [Theory]
