@@ -41,11 +41,14 @@ public sealed class RunningServer : IAsyncDisposable
     }
 
     /// <summary>Occupies the model thread until released, so a test decides exactly what waits in the queue.</summary>
-    public (Task Job, ManualResetEventSlim Release) HoldModel()
+    public (Task Job, ManualResetEventSlim Release) HoldModel() => Hold(Service.Queue);
+
+    /// <summary>Occupies <paramref name="queue"/>'s worker (started, not just queued) until released.</summary>
+    public static (Task Job, ManualResetEventSlim Release) Hold(ModelQueue queue)
     {
         var release = new ManualResetEventSlim();
         var started = new ManualResetEventSlim();
-        var job = Service.Queue.Run("hold", _ => { started.Set(); release.Wait(TimeSpan.FromSeconds(30)); return 0; });
+        var job = queue.Run("hold", _ => { started.Set(); release.Wait(TimeSpan.FromSeconds(30)); return 0; });
         Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
         return (job, release);
     }
