@@ -44,6 +44,9 @@ public sealed class CompressorRun : IDisposable
 
     /// <summary>Recorded in the adapter's base_model_name_or_path.</summary>
     public string? BaseModelName { get; init; }
+    /// <summary>The machine's matmul FLOP/s in the model's dtype; when known, each step's model-FLOP utilisation
+    /// (<see cref="CompressorStep.FlopsPerSecond"/> ÷ this) is recorded as `mfu`.</summary>
+    public double? PeakFlopsPerSecond { get; init; }
 
     /// <param name="baseModel">the frozen base; it receives the LoRA layers, so it must have none.</param>
     /// <param name="from">a compressor folder to start from (its options must equal options.Compressor).</param>
@@ -129,8 +132,8 @@ public sealed class CompressorRun : IDisposable
                 tokensSeen += step.Tokens;
                 trainSeconds += step.Seconds;
                 var state = State(elapsed());
-                metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss,
-                    step.LearningRate, step.GradNorm, step.Tokens / step.Seconds, new Dictionary<string, double> { ["accuracy"] = step.Accuracy }));
+                metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss, step.LearningRate, step.GradNorm,
+                    step.Tokens / step.Seconds, MetricsRecord.WithThroughput(new() { ["accuracy"] = step.Accuracy }, step.Flops, step.Seconds, PeakFlopsPerSecond)));
                 StepCompleted?.Invoke(step, state);
                 if (step.Step % options.EvalEverySteps == 0 || step.Step == options.TotalSteps) Probe(state);
             },

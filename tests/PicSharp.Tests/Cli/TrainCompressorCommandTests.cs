@@ -45,7 +45,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
         [
             "--model", modelDir, "--corpus", corpusDir, "--validation", corpusDir, "--out", Path.Combine(root, run), "--steps", "2",
             "--window", "16", "--continuation", "4", "--chunk-length", "8", "--batch", "2", "--eval-every", "1", "--eval-samples", "2",
-            "--lora-rank", "2",
+            "--lora-rank", "2", "--peak-gflops", "100", // a given peak spares each run the matmul measurement
         ];
         return ["train-compressor", .. PicCli.WithDefaults(defaults, extra)];
     }
@@ -68,6 +68,12 @@ public sealed class TrainCompressorCommandTests : IDisposable
         var metrics = new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll();
         Assert.Equal([1, 2, 3], metrics.Where(m => m.Kind == "train").Select(m => m.Step));
         Assert.All(metrics.Where(m => m.Kind == "eval"), m => Assert.InRange(m.Value("accuracy")!.Value, 0, 1));
+        // Throughput of every step: tokens/s, model FLOP/s and MFU against the given 100 GFLOP/s.
+        Assert.All(metrics.Where(m => m.Kind == "train"), m =>
+        {
+            Assert.True(m.TokensPerSecond > 0 && m.Value("model_flops_per_s") > 0);
+            Assert.Equal(1.0, m.Value("model_flops_per_s")!.Value / 100e9 / m.Value("mfu")!.Value, 3);
+        });
     }
 
     [Theory]
@@ -78,6 +84,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("unknown mask policy 'local'", "--policy", "local")]
     [InlineData("--validation nowhere not found", "--validation", "nowhere")]
     [InlineData("--window 5000 needs", "--window", "5000")]
+    [InlineData("--peak-gflops must be positive, got 0", "--peak-gflops", "0")]
     [InlineData("--decoder-lora-alpha set(s) up a decoder adapter; give --decoder-lora-rank R too", "--decoder-lora-alpha", "4")]
     [InlineData("--decoder-lora-rank must be ≥ 0", "--decoder-lora-rank", "-1")]
     [InlineData("unknown decoder LoRA target module(s) qkv", "--decoder-lora-rank", "2", "--decoder-lora-targets", "qkv")]
