@@ -62,7 +62,7 @@ public static class TrainCompressorCommand
         var evalSamples = new Option<int>("--eval-samples") { Description = "held-out windows / dev questions per probe", DefaultValueFactory = _ => Defaults.EvalSamples };
         var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => Defaults.CheckpointMinutes };
         var logEvery = new Option<int>("--log-every") { Description = "steps between log lines", DefaultValueFactory = _ => Defaults.LogEverySteps };
-        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept)" };
+        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept; --decoder-lora-* may add a decoder adapter to a folder without one)" };
         var resume = new Option<bool>("--resume") { Description = "continue OUT/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
@@ -100,17 +100,27 @@ public static class TrainCompressorCommand
         {
             TorchThreads.Set(parse.GetValue(threads));
             string? fromDir = parse.GetValue(from);
-            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            // --from keeps the folder's shape; the one thing it may add is a decoder adapter, to a folder without one.
+            var folderOptions = fromDir is null ? null : CompressorFolder.ReadOptions(fromDir);
+            bool addsDecoderAdapter = folderOptions is { DecoderLora: null } && parse.GetResult(decoderLoraRank) is { Implicit: false };
+            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false })
+                .Where(o => !(addsDecoderAdapter && (o == decoderLoraRank || decoderAdapterSettings.Contains(o)))).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
-                throw new ArgumentException($"--from keeps the options of {fromDir}; drop {string.Join(", ", explicitShape)}");
+                throw new ArgumentException($"--from keeps the options of {fromDir}" +
+                    (folderOptions!.DecoderLora is not null && explicitShape.Contains(decoderLoraRank.Name) ? " (its decoder adapter included)" : "") +
+                    $"; drop {string.Join(", ", explicitShape)}");
             int decoderRank = parse.GetValue(decoderLoraRank);
             if (decoderRank < 0) throw new ArgumentException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
             var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (decoderRank == 0 && orphanSettings.Count > 0)
                 throw new ArgumentException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
+            var decoderLora = decoderRank == 0 ? null : new LoraOptions
+            {
+                Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
+            };
             var options = new CompressorTrainingOptions
             {
-                Compressor = fromDir is not null ? CompressorFolder.ReadOptions(fromDir) : new CompressorOptions
+                Compressor = folderOptions is not null ? folderOptions with { DecoderLora = folderOptions.DecoderLora ?? decoderLora } : new CompressorOptions
                 {
                     Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!),
                     Kind = ParseKebab<MemoryKind>("--kind", parse.GetValue(kind)!),
@@ -123,10 +133,7 @@ public static class TrainCompressorCommand
                         Rank = parse.GetValue(loraRank), Alpha = parse.GetValue(loraAlpha),
                         TargetModules = Targets(parse.GetValue(loraTargets)!),
                     },
-                    DecoderLora = decoderRank == 0 ? null : new LoraOptions
-                    {
-                        Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
-                    },
+                    DecoderLora = decoderLora,
                 },
                 MemoryInit = ParseKebab<MemoryInit>("--memory-init", parse.GetValue(memoryInit)!),
                 Objective = parse.GetValue(objective) == "qa" ? CompressorObjective.Qa : CompressorObjective.Pretrain,

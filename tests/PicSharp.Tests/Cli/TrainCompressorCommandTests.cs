@@ -160,10 +160,20 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.Equal(["q_proj", "v_proj"], memory["decoder_adapter"]!["target_modules"]!.AsArray().Select(t => t!.GetValue<string>()));
 
         // --from takes the folder's shape, so the shape defaults of Train() stay out.
-        var continued = Pic(["train-compressor", "--model", modelDir, "--corpus", corpusDir, "--validation", "none", "--out", Path.Combine(root, "continued"),
-            "--steps", "1", "--window", "16", "--continuation", "4", "--batch", "2", "--from", checkpoint]);
+        string[] From(string run, string folder, params string[] extra) =>
+            ["train-compressor", "--model", modelDir, "--corpus", corpusDir, "--validation", "none", "--out", Path.Combine(root, run),
+                "--steps", "1", "--window", "16", "--continuation", "4", "--batch", "2", "--from", folder, .. extra];
+        var continued = Pic(From("continued", checkpoint));
         Assert.True(continued.ExitCode == 0, continued.Errors);
         Assert.Equal(2, CompressorFolder.ReadOptions(Path.Combine(root, "continued", CompressorRun.CheckpointDirName)).DecoderLora!.Rank);
+        var replaced = Pic(From("replaced", checkpoint, "--decoder-lora-rank", "4"));
+        Assert.Equal(1, replaced.ExitCode);
+        Assert.Contains("(its decoder adapter included); drop --decoder-lora-rank", replaced.Errors);
+        // A frozen-decoder folder may gain one (e.g. pretrained as in the paper, then QA with the deviation).
+        Assert.Equal(0, Pic(Train("frozen-first")).ExitCode);
+        var added = Pic(From("added", Path.Combine(root, "frozen-first", CompressorRun.CheckpointDirName), "--decoder-lora-rank", "3", "--decoder-lora-targets", "v_proj"));
+        Assert.True(added.ExitCode == 0, added.Errors);
+        Assert.Equal(["v_proj"], CompressorFolder.ReadOptions(Path.Combine(root, "added", CompressorRun.CheckpointDirName)).DecoderLora!.TargetModules);
         var (refused, why) = Pic(Train("adapted", "--decoder-lora-rank", "3", "--resume"));
         Assert.Equal(1, refused);
         Assert.Contains("--decoder-lora-rank 3 (checkpoint: 2)", why);
