@@ -63,16 +63,32 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         return new MemoryResult(added ? record : store.Find(id) ?? record, added, job.QueueWait, job.ModelTime);
     }
 
-    /// <summary>Answers a question from a stored memory; <paramref name="onText"/> receives the answer as it grows.</summary>
+    /// <summary>Answers a question from a stored memory; <paramref name="onText"/> receives the answer as it grows.
+    /// Questions waiting in the queue together are answered as one decoding batch (<see cref="ModelQueue.MaxBatch"/>).</summary>
     public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
-        engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
+        var prompt = engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
         var stored = LoadOwn(id);
-        return LoggedAsync("ask", id, queue.Run("ask", token =>
+        engine.CheckMemoryAnswerLength(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
+        return LoggedAsync("ask", id, queue.RunBatched("ask", AnswerBatch, new PendingAsk(stored, question, maxNewTokens, onText), cancel));
+    }
+
+    sealed record PendingAsk(StoredMemory Stored, string Question, int MaxNewTokens, Action<string>? OnText);
+
+    // One delegate for every ask: the queue batches jobs whose work is the same.
+    Func<IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>>? answerBatch;
+    Func<IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>> AnswerBatch => answerBatch ??= AnswerFromMemories;
+
+    IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)> asks)
+    {
+        var memories = new List<CompressedMemory>();
+        try
         {
-            using var memory = ToMemory(stored);
-            return engine.AnswerFromMemory(memory, question, maxNewTokens, onText, token);
-        }, cancel));
+            foreach (var (ask, _) in asks) memories.Add(ToMemory(ask.Stored));
+            return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
+            { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
+        }
+        finally { foreach (var memory in memories) memory.Dispose(); }
     }
 
     /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
@@ -94,8 +110,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     async Task<Queued<AnswerResult>> LoggedAsync(string operation, string id, Task<Queued<AnswerResult>> pending)
     {
         var done = await pending;
-        logger.LogInformation("{Operation} {MemoryId}: {PromptTokens} prompt tokens, {AnswerTokens} answer tokens, queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
-            operation, id, done.Result.PromptTokens, done.Result.AnswerTokens, done.QueueWait.TotalMilliseconds, done.ModelTime.TotalMilliseconds);
+        logger.LogInformation("{Operation} {MemoryId}: {PromptTokens} prompt tokens, {AnswerTokens} answer tokens, queue {QueueMs:F0} ms, model {ModelMs:F0} ms, batch of {BatchSize}",
+            operation, id, done.Result.PromptTokens, done.Result.AnswerTokens, done.QueueWait.TotalMilliseconds, done.ModelTime.TotalMilliseconds, done.BatchSize);
         return done;
     }
 
@@ -116,9 +132,9 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         return stored;
     }
 
-    static CompressedMemory ToMemory(StoredMemory stored)
-    {
-        if (!KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)) throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
-        return stored.Tensors.ToMemory(kind, stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
-    }
+    static CompressedMemory ToMemory(StoredMemory stored) =>
+        stored.Tensors.ToMemory(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
+
+    static MemoryKind Kind(StoredMemory stored) => KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)
+        ? kind : throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
 }

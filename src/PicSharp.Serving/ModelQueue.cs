@@ -5,31 +5,39 @@ using Microsoft.Extensions.Logging;
 namespace PicSharp.Serving;
 
 /// <summary>
-/// The one way to the model: jobs run one at a time, in order, on a dedicated thread (a TorchSharp model is not safe
-/// for concurrent forwards, and torch's no-grad state is per thread). At most <c>capacity</c> jobs wait; more are refused
-/// at once with a retry estimate instead of piling up. A job whose caller has given up is skipped, and a running job
-/// sees its caller's cancellation token. <see cref="Close"/> refuses new work and lets the waiting jobs finish.
+/// The one way to the model: jobs run in order on a dedicated thread (a TorchSharp model is not safe for concurrent
+/// forwards, and torch's no-grad state is per thread). At most <c>capacity</c> jobs wait; more are refused at once
+/// with a retry estimate instead of piling up. A job whose caller has given up is skipped, and a running job sees its
+/// caller's cancellation token. Batched jobs (<see cref="RunBatched"/>) that wait next to each other with the same
+/// work run together, up to <c>maxBatch</c> at a time: questions that arrive while the model is busy are answered as
+/// one decoding batch. <see cref="Close"/> refuses new work and lets the waiting jobs finish.
 /// </summary>
 public sealed class ModelQueue : IDisposable
 {
     readonly Channel<Job> jobs;
     readonly int capacity;
+    readonly int maxBatch;
     readonly Thread worker;
     readonly ILogger logger;
     readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     int waiting;
     long cancelledJobs;
     long givenUpCallers;
-    long recentJobTicks = TimeSpan.FromSeconds(1).Ticks; // running mean of job time, for Retry-After
+    long batches;
+    long batchedJobs;
+    int largestBatch;
+    long recentJobTicks = TimeSpan.FromSeconds(1).Ticks; // running mean of time per job, for Retry-After
 
     abstract class Job
     {
         public readonly long Enqueued = Stopwatch.GetTimestamp();
         public required string Name { get; init; }
         public required CancellationToken Cancel { get; init; }
-        public bool Cancelled { get; protected set; }
         public CancellationTokenRegistration GivingUp { get; set; }
-        public abstract void Run(TimeSpan queueWait);
+        /// <summary>Jobs with equal keys may run as one batch; null: this job runs alone.</summary>
+        public virtual object? BatchKey => null;
+        /// <summary>Runs this job with the others of its batch (<paramref name="group"/>[0] is this job); returns how many were cancelled.</summary>
+        public abstract int Run(IReadOnlyList<Job> group, long started);
     }
 
     sealed class Job<T> : Job
@@ -37,24 +45,59 @@ public sealed class ModelQueue : IDisposable
         public required Func<CancellationToken, T> Work { get; init; }
         public readonly TaskCompletionSource<Queued<T>> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public override void Run(TimeSpan queueWait)
+        public override int Run(IReadOnlyList<Job> group, long started)
         {
-            long start = Stopwatch.GetTimestamp();
             try
             {
                 Cancel.ThrowIfCancellationRequested();
                 var value = Work(Cancel);
-                Result.SetResult(new Queued<T>(value, queueWait, Stopwatch.GetElapsedTime(start)));
+                Result.SetResult(new Queued<T>(value, Stopwatch.GetElapsedTime(Enqueued, started), Stopwatch.GetElapsedTime(started)));
             }
-            catch (OperationCanceledException) when (Cancel.IsCancellationRequested) { Result.SetCanceled(Cancel); Cancelled = true; }
+            catch (OperationCanceledException) when (Cancel.IsCancellationRequested) { Result.SetCanceled(Cancel); return 1; }
             catch (Exception e) { Result.SetException(e); }
+            return 0;
         }
     }
 
-    public ModelQueue(int capacity, ILogger logger, Action? onWorkerStart = null)
+    sealed class BatchedJob<TItem, T> : Job
+    {
+        public required TItem Item { get; init; }
+        public required Func<IReadOnlyList<(TItem Item, CancellationToken Cancel)>, IReadOnlyList<T>> Work { get; init; }
+        public readonly TaskCompletionSource<Queued<T>> Result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public override object BatchKey => Work;
+
+        // Callers gone before the start are left out; one who leaves during the run gets its cancellation, the rest
+        // their results (the work stops a cancelled item's row, not the batch). A failure of the work fails them all.
+        public override int Run(IReadOnlyList<Job> group, long started)
+        {
+            var members = group.Cast<BatchedJob<TItem, T>>().ToList();
+            foreach (var gone in members.Where(m => m.Cancel.IsCancellationRequested)) gone.Result.SetCanceled(gone.Cancel);
+            var running = members.Where(m => !m.Cancel.IsCancellationRequested && !m.Result.Task.IsCompleted).ToList();
+            if (running.Count == 0) return members.Count;
+            try
+            {
+                var values = Work(running.Select(m => (m.Item, m.Cancel)).ToList());
+                var took = Stopwatch.GetElapsedTime(started);
+                for (int i = 0; i < running.Count; i++)
+                    if (running[i].Cancel.IsCancellationRequested) running[i].Result.SetCanceled(running[i].Cancel);
+                    else running[i].Result.SetResult(new Queued<T>(values[i], Stopwatch.GetElapsedTime(running[i].Enqueued, started), took, running.Count));
+            }
+            catch (Exception e)
+            {
+                foreach (var m in running)
+                    if (m.Cancel.IsCancellationRequested) m.Result.TrySetCanceled(m.Cancel);
+                    else m.Result.TrySetException(e);
+            }
+            return members.Count(m => m.Result.Task.IsCanceled);
+        }
+    }
+
+    public ModelQueue(int capacity, ILogger logger, Action? onWorkerStart = null, int maxBatch = 1)
     {
         if (capacity < 1) throw new ArgumentException($"the queue must hold at least 1 job, got {capacity}");
+        if (maxBatch < 1) throw new ArgumentException($"a batch must take at least 1 job, got {maxBatch}");
         this.capacity = capacity;
+        this.maxBatch = maxBatch;
         this.logger = logger;
         jobs = Channel.CreateBounded<Job>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         worker = new Thread(() => { onWorkerStart?.Invoke(); Work(); }) { Name = "pic model queue", IsBackground = true };
@@ -62,6 +105,13 @@ public sealed class ModelQueue : IDisposable
     }
 
     public int Capacity => capacity;
+    /// <summary>Most batched jobs run together.</summary>
+    public int MaxBatch => maxBatch;
+    /// <summary>Runs of batched work, and the jobs they served (their ratio is the mean batch size).</summary>
+    public long Batches => Interlocked.Read(ref batches);
+    public long BatchedJobs => Interlocked.Read(ref batchedJobs);
+    /// <summary>The most jobs one batch has served so far.</summary>
+    public int LargestBatch => Volatile.Read(ref largestBatch);
     /// <summary>Jobs accepted and not yet started.</summary>
     public int Waiting => Volatile.Read(ref waiting);
     public bool IsClosed { get; private set; }
@@ -80,8 +130,28 @@ public sealed class ModelQueue : IDisposable
     public Task<Queued<T>> Run<T>(string name, Func<CancellationToken, T> work, CancellationToken cancel = default)
     {
         var job = new Job<T> { Name = name, Work = work, Cancel = cancel };
+        Enqueue(job);
+        return job.Result.Task;
+    }
+
+    /// <summary>
+    /// Queues one item of batched work: items posted with the same <paramref name="work"/> delegate that wait next
+    /// to each other run as one call of it (at most <see cref="MaxBatch"/> items), which returns one result per item
+    /// in order. The call gets each item's cancellation token and should stop a cancelled item without failing the
+    /// others. Throws like <see cref="Run{T}"/> when the queue is full or closed.
+    /// </summary>
+    public Task<Queued<T>> RunBatched<TItem, T>(string name, Func<IReadOnlyList<(TItem Item, CancellationToken Cancel)>, IReadOnlyList<T>> work,
+        TItem item, CancellationToken cancel = default)
+    {
+        var job = new BatchedJob<TItem, T> { Name = name, Work = work, Item = item, Cancel = cancel };
+        Enqueue(job);
+        return job.Result.Task;
+    }
+
+    void Enqueue(Job job)
+    {
         Interlocked.Increment(ref waiting);
-        job.GivingUp = cancel.Register(() => Interlocked.Increment(ref givenUpCallers));
+        job.GivingUp = job.Cancel.Register(() => Interlocked.Increment(ref givenUpCallers));
         if (!jobs.Writer.TryWrite(job))
         {
             job.GivingUp.Dispose();
@@ -89,7 +159,6 @@ public sealed class ModelQueue : IDisposable
             if (IsClosed) throw new QueueClosedException();
             throw new QueueFullException(capacity, RetryAfter);
         }
-        return job.Result.Task;
     }
 
     void Work()
@@ -98,16 +167,27 @@ public sealed class ModelQueue : IDisposable
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             while (reader.TryRead(out var job))
             {
-                Interlocked.Decrement(ref waiting);
-                var queueWait = Stopwatch.GetElapsedTime(job.Enqueued);
+                var group = new List<Job> { job };
+                // Only neighbours join: a batch never overtakes a job queued before it.
+                if (job.BatchKey is { } key)
+                    while (group.Count < maxBatch && reader.TryPeek(out var next) && key.Equals(next.BatchKey) && reader.TryRead(out next))
+                        group.Add(next);
+                Interlocked.Add(ref waiting, -group.Count);
                 long start = Stopwatch.GetTimestamp();
-                job.Run(queueWait);
-                job.GivingUp.Dispose();
-                if (job.Cancelled) Interlocked.Increment(ref cancelledJobs);
+                int cancelled = job.Run(group, start);
+                foreach (var member in group) member.GivingUp.Dispose();
+                Interlocked.Add(ref cancelledJobs, cancelled);
+                if (job.BatchKey is not null)
+                {
+                    Interlocked.Increment(ref batches);
+                    Interlocked.Add(ref batchedJobs, group.Count);
+                    if (group.Count > largestBatch) Volatile.Write(ref largestBatch, group.Count);
+                }
                 var took = Stopwatch.GetElapsedTime(start);
                 long previous = Interlocked.Read(ref recentJobTicks);
-                Interlocked.Exchange(ref recentJobTicks, (previous * 7 + took.Ticks) / 8);
-                logger.LogDebug("model job {Job} waited {QueueMs:F0} ms, ran {ModelMs:F0} ms", job.Name, queueWait.TotalMilliseconds, took.TotalMilliseconds);
+                Interlocked.Exchange(ref recentJobTicks, (previous * 7 + took.Ticks / group.Count) / 8);
+                logger.LogDebug("model job {Job} x{Batch} waited {QueueMs:F0} ms, ran {ModelMs:F0} ms", job.Name, group.Count,
+                    Stopwatch.GetElapsedTime(job.Enqueued, start).TotalMilliseconds, took.TotalMilliseconds);
             }
         drained.TrySetResult();
     }

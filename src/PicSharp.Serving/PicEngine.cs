@@ -137,12 +137,37 @@ public sealed class PicEngine : IDisposable
     /// <summary>Answers from a memory; <paramref name="onText"/> receives the answer's text as it grows.</summary>
     public AnswerResult AnswerFromMemory(CompressedMemory memory, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
-        var prompt = QuestionIds(question);
+        var answer = AnswerFromMemories([new MemoryAsk(memory, question, maxNewTokens) { OnText = onText, Cancel = cancel }])[0];
+        cancel.ThrowIfCancellationRequested();
+        return answer;
+    }
+
+    /// <summary>
+    /// Answers several questions (on one memory or on different ones) as one decoding batch: each gets the tokens it
+    /// would get alone, stops on its own, streams its own text, and a cancelled one stops with
+    /// <see cref="StopReason.Cancelled"/> while the others go on. Result i answers question i.
+    /// </summary>
+    public IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<MemoryAsk> asks)
+    {
+        if (asks.Count == 0) throw new ArgumentException("no questions to answer");
+        var questions = asks.Select(ask =>
+        {
+            if (ask.Memory.Batch != 1) throw new ArgumentException("each question reads one context's memory (use memory.Row(b))");
+            var prompt = QuestionIds(ask.Question);
+            CheckMemoryAnswerLength(ask.Memory.Kind, ask.Memory.Counts[0], ask.Memory.NextPositions[0], prompt.Count, ask.MaxNewTokens);
+            return new MemoryQuestion(ask.Memory, 0, prompt) { MaxNewTokens = ask.MaxNewTokens, Cancel = ask.Cancel };
+        }).ToList();
+        return Generate(questions.Select((q, i) => (q.Prompt.Count, asks[i].OnText)).ToList(), asks.Max(a => a.MaxNewTokens),
+            (options, decode, onToken) => Decoder.GenerateBatch(questions, TaskToken.Answer, options, decode, onToken));
+    }
+
+    /// <summary>Fails with the numbers when a question of <paramref name="promptTokens"/> tokens and its answer do not
+    /// fit the decoder's positions after a memory of <paramref name="memoryTokens"/> tokens.</summary>
+    public void CheckMemoryAnswerLength(MemoryKind kind, int memoryTokens, long nextPosition, int promptTokens, int maxNewTokens)
+    {
         // Decoder positions: embeddings start at 0, a key-values prefix continues from the compressor's positions.
-        long first = memory.Kind == MemoryKind.Embeddings ? memory.Counts[0] : memory.NextPositions[0];
-        CheckDecoderLength(first + 1 + prompt.Count, maxNewTokens);
-        return Generate(prompt.Count, maxNewTokens, onText, cancel,
-            (options, decode, onToken) => Decoder.Generate(memory, TaskToken.Answer, prompt, options, decode, onToken));
+        long first = kind == MemoryKind.Embeddings ? memoryTokens : nextPosition;
+        CheckDecoderLength(first + 1 + promptTokens, maxNewTokens);
     }
 
     /// <summary>Answers with the whole context in the prompt (the frozen base model, no memory): the upper bound; with no context, the lower bound.</summary>
@@ -151,13 +176,15 @@ public sealed class PicEngine : IDisposable
         if (string.IsNullOrWhiteSpace(question)) throw new EmptyTextException("the question is empty");
         var prompt = Tokenizer.EncodeWithBos(QaPrompt.Prompt(context, question), Model.Config.BosTokenId);
         CheckDecoderLength(prompt.Count, maxNewTokens);
-        return Generate(prompt.Count, maxNewTokens, onText, cancel, (options, decode, onToken) =>
+        var answer = Generate([(prompt.Count, onText)], maxNewTokens, (options, decode, onToken) =>
         {
             using var scope = NewDisposeScope();
             using var adapters = Model.UseAdapter(null); // the frozen base model
-            var embeddings = Model.Embed(tensor(prompt.Select(i => (long)i).ToArray()).unsqueeze(0));
-            return TextGeneration.Generate(Model, embeddings, options, decode: decode, onToken: onToken);
-        });
+            var embeddings = Model.Embed(tensor(prompt.Select(i => (long)i).ToArray()));
+            return TextGeneration.GenerateBatch(Model, [new GenerationPrompt(embeddings) { Cancel = cancel }], options, decode, onToken);
+        })[0];
+        cancel.ThrowIfCancellationRequested();
+        return answer;
     }
 
     void CheckDecoderLength(long inputPositions, int maxNewTokens)
@@ -167,23 +194,27 @@ public sealed class PicEngine : IDisposable
             throw new PromptTooLongException(inputPositions, maxNewTokens, Model.Config.MaxPositionEmbeddings);
     }
 
-    delegate GenerationResult Generation(GenerationOptions options, Func<IReadOnlyList<int>, string> decode, Action<int> onToken);
+    delegate IReadOnlyList<GenerationResult> Generation(GenerationOptions options, Func<IReadOnlyList<int>, string> decode, Action<int, int> onToken);
 
-    AnswerResult Generate(int promptTokens, int maxNewTokens, Action<string>? onText, CancellationToken cancel, Generation generate)
+    // Each row streams through its own text decoder and stop-string filter (a row's text is its caller's alone).
+    IReadOnlyList<AnswerResult> Generate(IReadOnlyList<(int PromptTokens, Action<string>? OnText)> rows, int maxNewTokens, Generation generate)
     {
         using var _ = no_grad();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var options = QaGeneration.Options(Tokenizer, Model.Config, maxNewTokens);
         string Decode(IReadOnlyList<int> ids) => QaGeneration.Decode(Tokenizer, ids);
-        var text = new StreamingDecoder(Decode);
-        var filter = new StopStringFilter(options.StopStrings);
-        var result = generate(options, Decode, token =>
+        var texts = rows.Select(_ => new StreamingDecoder(Decode)).ToArray();
+        var filters = rows.Select(_ => new StopStringFilter(options.StopStrings)).ToArray();
+        var results = generate(options, Decode, (row, token) =>
         {
-            cancel.ThrowIfCancellationRequested();
-            if (onText is not null && filter.Push(text.Push(token)) is { Length: > 0 } piece) onText(piece);
+            if (rows[row].OnText is { } onText && filters[row].Push(texts[row].Push(token)) is { Length: > 0 } piece) onText(piece);
         });
-        if (onText is not null && filter.Push(text.Flush()) + filter.Flush() is { Length: > 0 } rest) onText(rest);
-        return new AnswerResult(QaGeneration.AnswerText(Tokenizer, result.Tokens), promptTokens, result.Tokens.Count, result.Reason, clock.Elapsed.TotalSeconds);
+        for (int row = 0; row < rows.Count; row++)
+            if (rows[row].OnText is { } onText && results[row].Reason != StopReason.Cancelled
+                && filters[row].Push(texts[row].Flush()) + filters[row].Flush() is { Length: > 0 } rest) onText(rest);
+        double seconds = clock.Elapsed.TotalSeconds;
+        return results.Select((result, row) => new AnswerResult(QaGeneration.AnswerText(Tokenizer, result.Tokens), rows[row].PromptTokens,
+            result.Tokens.Count, result.Reason, seconds)).ToList();
     }
 
     public void Dispose()

@@ -20,6 +20,7 @@ public sealed class LoadAndCrashTests(TinyService tiny)
         Assert.Equal(["ask", "create", "stream"], report.Latencies.Select(l => l.Kind));
         Assert.All(report.Latencies, l => Assert.True(l.P50Ms <= l.P95Ms && l.P95Ms <= l.P99Ms));
         Assert.NotNull(report.RssMaxBytes);
+        Assert.True(report.MeanBatchSize >= 1 && report.AnswerTokens >= 0, $"answers not counted: mean batch {report.MeanBatchSize}");
     }
 
     // The CLI's own build output: its pic.deps.json describes the files beside it (the test folder's copy does not).

@@ -11,16 +11,6 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
 {
     static StringContent Body(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
-    // Occupies the model thread until released, so tests decide exactly what waits in the queue.
-    static (Task Job, ManualResetEventSlim Release) Block(RunningServer server)
-    {
-        var release = new ManualResetEventSlim();
-        var started = new ManualResetEventSlim();
-        var job = server.Service.Queue.Run("block", _ => { started.Set(); release.Wait(TimeSpan.FromSeconds(30)); return 0; });
-        Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
-        return (job, release);
-    }
-
     // Straight through the service: the first forward of a fresh model is slow, and these tests time HTTP requests.
     static async Task<string> CreateAsync(RunningServer server) => (await server.Service.CreateAsync(TinyService.Passage)).Record.Id;
 
@@ -29,7 +19,7 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
     {
         await using var server = await RunningServer.StartAsync(tiny, new ServeOptions { QueueCapacity = 1 });
         string id = await CreateAsync(server);
-        var (blocker, release) = Block(server);
+        var (blocker, release) = server.HoldModel();
         var waiting = server.Http.PostAsync($"/v1/memories/{id}/ask", Body(new { question = "Who?", max_tokens = 2 }));
         while (server.Service.Queue.Waiting < 1) await Task.Delay(10);
 
@@ -48,13 +38,13 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
     {
         await using var server = await RunningServer.StartAsync(tiny, new ServeOptions { RequestTimeout = TimeSpan.FromSeconds(2) });
         string id = await CreateAsync(server);
-        var (blocker, release) = Block(server);
+        var (blocker, release) = server.HoldModel();
         var late = await server.Http.PostAsync($"/v1/memories/{id}/ask", Body(new { question = "Who?", max_tokens = 2 }));
         Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
         Assert.Contains("2 s limit", await late.Content.ReadAsStringAsync());
         release.Set();
         await blocker;
-        await WaitFor(() => server.Service.Queue.CancelledJobs == 1);
+        await RunningServer.WaitFor(() => server.Service.Queue.CancelledJobs == 1);
     }
 
     [Fact]
@@ -62,16 +52,16 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
     {
         await using var server = await RunningServer.StartAsync(tiny);
         string id = await CreateAsync(server);
-        var (blocker, release) = Block(server);
+        var (blocker, release) = server.HoldModel();
         using var gone = new CancellationTokenSource();
         var request = server.Http.PostAsync($"/v1/memories/{id}/ask", Body(new { question = "Who?", max_tokens = 2, stream = true }), gone.Token);
-        await WaitFor(() => server.Service.Queue.Waiting == 1); // queued behind the blocker...
+        await RunningServer.WaitFor(() => server.Service.Queue.Waiting == 1); // queued behind the blocker...
         gone.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
-        await WaitFor(() => server.Service.Queue.GivenUpCallers == 1); // the server sees the closed connection asynchronously
+        await RunningServer.WaitFor(() => server.Service.Queue.GivenUpCallers == 1); // the server sees the closed connection asynchronously
         release.Set();
         await blocker;
-        await WaitFor(() => server.Service.Queue.CancelledJobs == 1); // ...and is skipped, not run
+        await RunningServer.WaitFor(() => server.Service.Queue.CancelledJobs == 1); // ...and is skipped, not run
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health")).StatusCode);
     }
 
@@ -81,25 +71,15 @@ public sealed class QueueAndLifetimeTests(TinyService tiny)
         var server = await RunningServer.StartAsync(tiny);
         await using var owned = server;
         string id = await CreateAsync(server);
-        var (blocker, release) = Block(server);
+        var (blocker, release) = server.HoldModel();
         var inFlight = server.Http.PostAsync($"/v1/memories/{id}/ask", Body(new { question = "Who?", max_tokens = 2 }));
-        await WaitFor(() => server.Service.Queue.Waiting == 1);
+        await RunningServer.WaitFor(() => server.Service.Queue.Waiting == 1);
 
         var stopping = server.StopAsync();
-        await WaitFor(() => server.Service.Queue.IsClosed);
+        await RunningServer.WaitFor(() => server.Service.Queue.IsClosed);
         Assert.Throws<QueueClosedException>(() => { _ = server.Service.Queue.Run("late", _ => 0); });
         release.Set();
         Assert.Equal(HttpStatusCode.OK, (await inFlight).StatusCode);
         await stopping;
-    }
-
-    static async Task WaitFor(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(20);
-        }
     }
 }

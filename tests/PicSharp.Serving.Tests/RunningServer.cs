@@ -40,6 +40,29 @@ public sealed class RunningServer : IAsyncDisposable
         return new RunningServer(app, engine, store, options.ApiKey);
     }
 
+    /// <summary>Occupies the model thread until released, so a test decides exactly what waits in the queue.</summary>
+    public (Task Job, ManualResetEventSlim Release) HoldModel() => Hold(Service.Queue);
+
+    /// <summary>Occupies <paramref name="queue"/>'s worker (started, not just queued) until released.</summary>
+    public static (Task Job, ManualResetEventSlim Release) Hold(ModelQueue queue)
+    {
+        var release = new ManualResetEventSlim();
+        var started = new ManualResetEventSlim();
+        var job = queue.Run("hold", _ => { started.Set(); release.Wait(TimeSpan.FromSeconds(30)); return 0; });
+        Assert.True(started.Wait(TimeSpan.FromSeconds(10)));
+        return (job, release);
+    }
+
+    public static async Task WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>What Ctrl+C does: stop listening, refuse new model work, finish what was accepted.</summary>
     public Task StopAsync() => app.StopAsync();
 

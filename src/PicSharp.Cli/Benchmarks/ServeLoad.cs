@@ -7,17 +7,23 @@ using System.Text.Json.Nodes;
 
 namespace PicSharp.Cli.Benchmarks;
 
+/// <param name="AsksOnly">each client creates one memory, then only asks (half streamed): the load of concurrent
+/// questions that the server's batching is for.</param>
 public sealed record ServeLoadOptions(Uri Address, int Clients, TimeSpan Duration, int MaxRequests, string? ApiKey = null,
-    int Documents = 12, int MaxTokens = 8, int Seed = 1, int Sentences = 12);
+    int Documents = 12, int MaxTokens = 8, int Seed = 1, int Sentences = 12, bool AsksOnly = false);
 
 /// <summary>Latencies of one kind of request (create, ask, stream) that the server accepted.</summary>
 public sealed record LatencySummary(string Kind, int Accepted, double P50Ms, double P95Ms, double P99Ms);
 
+/// <param name="AnswerTokens">tokens of all accepted answers (JSON and streamed).</param>
+/// <param name="MeanBatchSize">mean over accepted answers of the batch each was decoded in (the server's batch_size).</param>
 public sealed record ServeLoadReport(
     double Seconds, int Requests, int Accepted, int Rejected429, int Errors, int Garbled, int Lost,
-    IReadOnlyList<LatencySummary> Latencies, long? RssStartBytes, long? RssMaxBytes, long? RssEndBytes, IReadOnlyList<string> Problems)
+    IReadOnlyList<LatencySummary> Latencies, long? RssStartBytes, long? RssMaxBytes, long? RssEndBytes, IReadOnlyList<string> Problems,
+    long AnswerTokens, double MeanBatchSize)
 {
     public double AcceptedPerSecond => Accepted / Seconds;
+    public double AnswerTokensPerSecond => AnswerTokens / Seconds;
 }
 
 /// <summary>
@@ -68,7 +74,8 @@ public static class ServeLoad
             return new LatencySummary(g.Key, sorted.Length, Percentile(sorted, 50), Percentile(sorted, 95), Percentile(sorted, 99));
         }).ToList();
         return new ServeLoadReport(seconds, state.Requests, state.Latencies.Count, state.Rejected, state.Errors, state.Garbled, lost, latencies,
-            rss.FirstOrDefault() is long first and > 0 ? first : null, rss.Count > 0 ? rss.Max() : null, rssEnd, state.Problems.Take(20).ToList());
+            rss.FirstOrDefault() is long first and > 0 ? first : null, rss.Count > 0 ? rss.Max() : null, rssEnd, state.Problems.Take(20).ToList(),
+            state.AnswerTokens, state.Answers == 0 ? 0 : (double)state.BatchSizes / state.Answers);
     }
 
     sealed class State
@@ -78,11 +85,18 @@ public static class ServeLoad
         public readonly List<(string Kind, double Ms)> Latencies = [];
         public readonly List<string> Problems = [];
         public int Requests, Rejected, Errors, Garbled;
+        public long AnswerTokens, BatchSizes, Answers;
 
         public bool TakeRequest(int max) => Interlocked.Increment(ref Requests) <= max || Undo();
         bool Undo() { Interlocked.Decrement(ref Requests); return false; }
         public void Accepted(string kind, double ms) { lock (gate) Latencies.Add((kind, ms)); }
         public void Problem(string text) { lock (gate) Problems.Add(text); }
+        public void Answered(JsonNode answer)
+        {
+            Interlocked.Add(ref AnswerTokens, answer["answer_tokens"]!.GetValue<int>());
+            Interlocked.Add(ref BatchSizes, answer["batch_size"]?.GetValue<int>() ?? 1);
+            Interlocked.Increment(ref Answers);
+        }
     }
 
     static async Task ClientAsync(int client, HttpClient http, IReadOnlyList<string> documents, ServeLoadOptions options, State state, CancellationToken stop)
@@ -92,8 +106,9 @@ public static class ServeLoad
         int round = 0;
         while (!stop.IsCancellationRequested && state.TakeRequest(options.MaxRequests))
         {
-            // A client first creates a memory; then 1 in 4 requests creates (half of them a new text), the rest ask.
-            int pick = memory is null ? 0 : random.Next(4);
+            // A client first creates a memory; then 1 in 4 requests creates (half of them a new text), the rest ask
+            // (asks only: half streamed, half JSON).
+            int pick = memory is null ? 0 : options.AsksOnly ? 1 + random.Next(2) : random.Next(4);
             string kind = pick == 0 ? "create" : pick == 1 ? "stream" : "ask";
             string text = documents[random.Next(documents.Count)] + (random.Next(2) == 0 ? $" Note {client}.{round++}." : "");
             var started = Stopwatch.GetTimestamp();
@@ -118,14 +133,16 @@ public static class ServeLoad
                         continue;
                     }
                     if (!response.IsSuccessStatusCode) { Interlocked.Increment(ref state.Errors); state.Problem($"{kind}: {(int)response.StatusCode} {body}"); continue; }
+                    JsonNode? answer = null;
                     string? problem = kind switch
                     {
                         "create" => CheckCreate(body, out memory),
-                        "stream" => CheckStream(body, memory!),
-                        _ => CheckAsk(body, memory!),
+                        "stream" => CheckStream(body, memory!, out answer),
+                        _ => CheckAsk(body, memory!, out answer),
                     };
                     if (problem is not null) { Garble(state, kind, problem); continue; }
                     if (kind == "create") state.Acknowledged[memory!] = true;
+                    else state.Answered(answer!);
                     state.Accepted(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
             }
@@ -148,16 +165,17 @@ public static class ServeLoad
         return memory!["context_tokens"]?.GetValue<int>() > 0 && memory["memory_tokens"]?.GetValue<int>() > 0 ? null : $"create returned no token counts: {body}";
     }
 
-    static string? CheckAsk(string body, string memory)
+    static string? CheckAsk(string body, string memory, out JsonNode? answer)
     {
-        var answer = JsonNode.Parse(body);
+        answer = JsonNode.Parse(body);
         if (answer?["memory_id"]?.GetValue<string>() != memory) return $"answer for another memory: {body}";
         return answer["answer"] is null || answer["answer_tokens"] is null ? $"answer without text or token count: {body}" : null;
     }
 
     // Strict Server-Sent Events: `event:` and `data:` lines, blank line after each event, tokens then one `done`.
-    static string? CheckStream(string body, string memory)
+    static string? CheckStream(string body, string memory, out JsonNode? answer)
     {
+        answer = null;
         if (!body.EndsWith("\n\n")) return "stream does not end with a blank line";
         var streamed = new StringBuilder();
         var events = body[..^2].Split("\n\n");
@@ -169,7 +187,7 @@ public static class ServeLoad
             var data = JsonNode.Parse(lines[1]["data: ".Length..]);
             if (name == "token" && i < events.Length - 1) streamed.Append(data!["text"]!.GetValue<string>());
             else if (name == "done" && i == events.Length - 1)
-                return data!["memory_id"]?.GetValue<string>() == memory && data["answer"]!.GetValue<string>() == streamed.ToString().Trim()
+                return (answer = data)!["memory_id"]?.GetValue<string>() == memory && data!["answer"]!.GetValue<string>() == streamed.ToString().Trim()
                     ? null : "streamed tokens do not add up to the final answer";
             else return $"unexpected event '{name}' at position {i}";
         }

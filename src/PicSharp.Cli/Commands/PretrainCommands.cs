@@ -43,6 +43,7 @@ public static class PretrainCommands
         var exportDtype = new DtypeOption("--export-dtype", "RUN_DIR/model's weights (default: float32)",
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
         var threads = TorchThreads.Option();
+        var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
         [
             (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (seqLen, o => o.SequenceLength), (accum, o => o.GradientAccumulation),
@@ -55,7 +56,7 @@ public static class PretrainCommands
         {
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
-            maxMinutes, stopAtStep, exportDtype.Option, threads,
+            maxMinutes, stopAtStep, exportDtype.Option, threads, peak,
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
@@ -72,7 +73,7 @@ public static class PretrainCommands
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
                 options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
-                resumeGuard.For(parse));
+                resumeGuard.For(parse), parse.GetValue(peak));
             return Pretrain(request);
         }));
         return command;
@@ -80,10 +81,11 @@ public static class PretrainCommands
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
         FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,
-        ResumeGuard<TrainingOptions>.Given GivenTrajectory);
+        ResumeGuard<TrainingOptions>.Given GivenTrajectory, double? PeakGigaFlops);
 
     static int Pretrain(PretrainRequest request)
     {
+        PeakFlopsOption.Check(request.PeakGigaFlops);
         // Held to the end, the export of RUN/model included: a second run into this folder is refused, naming this one.
         using var claim = RunFolderLock.Acquire(request.RunDir);
         foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
@@ -116,9 +118,11 @@ public static class PretrainCommands
             Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
         }
 
+        double peak = PeakFlopsOption.FlopsPerSecond(request.PeakGigaFlops, options.UseBf16 ? ScalarType.BFloat16 : ScalarType.Float32, Log);
         using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, mix.InputHash, request.Resume)
         {
             TokenizerPath = request.Tokenizer.FullName,
+            PeakFlopsPerSecond = peak,
         };
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var stop = new StopSignal();
@@ -126,7 +130,7 @@ public static class PretrainCommands
 
         var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
         run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
+            $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}");
         run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
         run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
         var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));

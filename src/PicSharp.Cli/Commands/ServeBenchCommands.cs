@@ -19,14 +19,15 @@ static class ServeBenchCommands
         var maxRequests = new Option<int>("--max-requests") { Description = "stop after this many requests in all", DefaultValueFactory = _ => 100_000 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "answer length of each ask", DefaultValueFactory = _ => 8 };
         var apiKey = new Option<string?>("--api-key") { Description = "the server's API key, if it has one" };
+        var asksOnly = new Option<bool>("--asks-only") { Description = "after one create per client, only ask (half streamed): concurrent questions, the load `pic serve --max-batch` batches" };
         var json = new Option<FileInfo?>("--json") { Description = "also write the report to this JSON file" };
-        var command = new Command("serve", "Load test of a running `pic serve` on loopback: mixed create / ask / streamed ask, latency percentiles, 429s, errors, RSS")
-        { url, clients, seconds, maxRequests, maxTokens, apiKey, json };
+        var command = new Command("serve", "Load test of a running `pic serve` on loopback: mixed create / ask / streamed ask (or asks only), latency percentiles, answer tokens/s, batch sizes, 429s, errors, RSS")
+        { url, clients, seconds, maxRequests, maxTokens, apiKey, asksOnly, json };
         command.SetAction(parse => CommandErrors.Run("pic bench serve", () =>
         {
             if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new ArgumentException($"--url '{parse.GetValue(url)}' is not an address");
             var options = new ServeLoadOptions(address, parse.GetValue(clients), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(maxRequests),
-                parse.GetValue(apiKey), MaxTokens: parse.GetValue(maxTokens));
+                parse.GetValue(apiKey), MaxTokens: parse.GetValue(maxTokens), AsksOnly: parse.GetValue(asksOnly));
             AnsiConsole.MarkupLineInterpolated($"[grey]{options.Clients} clients for {options.Duration.TotalSeconds:F0} s against {address} ({MachineDescription.Current().Cpu}, {Environment.ProcessorCount} cores)[/]");
             var report = ServeLoad.RunAsync(options).GetAwaiter().GetResult();
             var table = new Table().AddColumns("kind", "accepted", "p50 ms", "p95 ms", "p99 ms");
@@ -36,8 +37,9 @@ static class ServeBenchCommands
             Console.WriteLine($"{report.Requests} requests in {report.Seconds:F1} s: {report.Accepted} accepted ({report.AcceptedPerSecond:F2}/s), " +
                 $"{report.Rejected429} rejected with 429, {report.Errors} errors, {report.Garbled} garbled, {report.Lost} acknowledged memories lost; " +
                 $"server RSS {Mb(report.RssStartBytes)} at start, {Mb(report.RssMaxBytes)} max, {Mb(report.RssEndBytes)} at end");
+            Console.WriteLine($"answers: {report.AnswerTokens} tokens, {report.AnswerTokensPerSecond:F1} answer tokens/s, decoded in batches of {report.MeanBatchSize:F2} on average");
             foreach (string problem in report.Problems) Console.WriteLine($"  {problem}");
-            if (parse.GetValue(json) is { } file) AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { machine = MachineDescription.Current(), options = new { url = address.ToString(), options.Clients, seconds = options.Duration.TotalSeconds, options.MaxRequests }, report }, new JsonSerializerOptions { WriteIndented = true }));
+            if (parse.GetValue(json) is { } file) AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { machine = MachineDescription.Current(), options = new { url = address.ToString(), options.Clients, seconds = options.Duration.TotalSeconds, options.MaxRequests, options.MaxTokens, options.AsksOnly }, report }, new JsonSerializerOptions { WriteIndented = true }));
             return report.Errors + report.Garbled + report.Lost == 0 ? 0 : 2;
         }));
         return command;

@@ -16,13 +16,14 @@ static class ServeCommand
         var store = new Option<string>("--store") { Description = "SQLite file of the memory store", DefaultValueFactory = _ => "pic-memories.db" };
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: $PIC_API_KEY, else none)" };
         var queue = new Option<int>("--queue") { Description = "model jobs that may wait; more get 429", DefaultValueFactory = _ => defaults.QueueCapacity };
+        var maxBatch = new Option<int>("--max-batch") { Description = "most waiting questions answered together as one decoding batch (1: one at a time)", DefaultValueFactory = _ => defaults.MaxBatch };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body", DefaultValueFactory = _ => defaults.MaxBodyBytes };
         var timeout = new Option<double>("--timeout") { Description = "seconds a request may take", DefaultValueFactory = _ => defaults.RequestTimeout.TotalSeconds };
         var maxContext = new Option<int?>("--max-context-tokens") { Description = "longest context (default: the model's max_position_embeddings)" };
         var modelName = new Option<string>("--model-name") { Description = "model id on the OpenAI-compatible endpoints", DefaultValueFactory = _ => defaults.ModelName };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "structured JSON log lines instead of plain ones" };
         var command = new Command("serve", "HTTP service: compress once, ask many (API, OpenAI-compatible chat, web page at /)")
-        { url, store, apiKey, queue, maxBody, timeout, maxContext, modelName, jsonLogs };
+        { url, store, apiKey, queue, maxBatch, maxBody, timeout, maxContext, modelName, jsonLogs };
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic serve", () =>
         {
@@ -31,6 +32,7 @@ static class ServeCommand
                 Url = parse.GetValue(url)!,
                 ApiKey = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("PIC_API_KEY") is { Length: > 0 } key ? key : null),
                 QueueCapacity = parse.GetValue(queue),
+                MaxBatch = parse.GetValue(maxBatch),
                 MaxBodyBytes = parse.GetValue(maxBody),
                 RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 ModelName = parse.GetValue(modelName)!,

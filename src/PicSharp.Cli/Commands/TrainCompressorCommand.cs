@@ -9,6 +9,7 @@ using PicSharp.Modeling;
 using PicSharp.Storage;
 using PicSharp.Tokenization;
 using PicSharp.Training;
+using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Commands;
 
@@ -61,12 +62,14 @@ public static class TrainCompressorCommand
         var evalSamples = new Option<int>("--eval-samples") { Description = "held-out windows / dev questions per probe", DefaultValueFactory = _ => Defaults.EvalSamples };
         var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => Defaults.CheckpointMinutes };
         var logEvery = new Option<int>("--log-every") { Description = "steps between log lines", DefaultValueFactory = _ => Defaults.LogEverySteps };
-        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept)" };
+        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept; --decoder-lora-* may add a decoder adapter to a folder without one)" };
         var resume = new Option<bool>("--resume") { Description = "continue OUT/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var tokenCache = new Option<string?>("--token-cache") { Description = "tokenized corpus cache (default OUT/train-tokens.bin; share one between runs)" };
         var threads = TorchThreads.Option();
+        var dtype = DtypeOption.ForModel(null);
+        var peak = PeakFlopsOption.Create();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
         Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
@@ -91,23 +94,33 @@ public static class TrainCompressorCommand
             model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
             decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, decoderLoraLr, memoryInit, lr, memoryLr,
             minLrRatio, warmup, steps, batch, accumulation, clip, weightDecay, seed, lmShare, window, continuation, corpus, validation,
-            qa, devQa, evalEvery, evalSamples, checkpointMinutes, logEvery, from, resume, maxMinutes, stopAtStep, tokenCache, threads, output,
+            qa, devQa, evalEvery, evalSamples, checkpointMinutes, logEvery, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output,
         };
         command.SetAction(parse => CommandErrors.Run(Name, () =>
         {
             TorchThreads.Set(parse.GetValue(threads));
             string? fromDir = parse.GetValue(from);
-            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            // --from keeps the folder's shape; the one thing it may add is a decoder adapter, to a folder without one.
+            var folderOptions = fromDir is null ? null : CompressorFolder.ReadOptions(fromDir);
+            bool addsDecoderAdapter = folderOptions is { DecoderLora: null } && parse.GetResult(decoderLoraRank) is { Implicit: false };
+            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false })
+                .Where(o => !(addsDecoderAdapter && (o == decoderLoraRank || decoderAdapterSettings.Contains(o)))).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
-                throw new ArgumentException($"--from keeps the options of {fromDir}; drop {string.Join(", ", explicitShape)}");
+                throw new ArgumentException($"--from keeps the options of {fromDir}" +
+                    (folderOptions!.DecoderLora is not null && explicitShape.Contains(decoderLoraRank.Name) ? " (its decoder adapter included)" : "") +
+                    $"; drop {string.Join(", ", explicitShape)}");
             int decoderRank = parse.GetValue(decoderLoraRank);
             if (decoderRank < 0) throw new ArgumentException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
             var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (decoderRank == 0 && orphanSettings.Count > 0)
                 throw new ArgumentException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
+            var decoderLora = decoderRank == 0 ? null : new LoraOptions
+            {
+                Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
+            };
             var options = new CompressorTrainingOptions
             {
-                Compressor = fromDir is not null ? CompressorFolder.ReadOptions(fromDir) : new CompressorOptions
+                Compressor = folderOptions is not null ? folderOptions with { DecoderLora = folderOptions.DecoderLora ?? decoderLora } : new CompressorOptions
                 {
                     Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!),
                     Kind = ParseKebab<MemoryKind>("--kind", parse.GetValue(kind)!),
@@ -120,10 +133,7 @@ public static class TrainCompressorCommand
                         Rank = parse.GetValue(loraRank), Alpha = parse.GetValue(loraAlpha),
                         TargetModules = Targets(parse.GetValue(loraTargets)!),
                     },
-                    DecoderLora = decoderRank == 0 ? null : new LoraOptions
-                    {
-                        Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
-                    },
+                    DecoderLora = decoderLora,
                 },
                 MemoryInit = ParseKebab<MemoryInit>("--memory-init", parse.GetValue(memoryInit)!),
                 Objective = parse.GetValue(objective) == "qa" ? CompressorObjective.Qa : CompressorObjective.Pretrain,
@@ -137,7 +147,8 @@ public static class TrainCompressorCommand
             };
             var request = new Request(parse.GetValue(model)!, options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
                 parse.GetValue(qa) ?? [], parse.GetValue(devQa), fromDir, parse.GetValue(resume), parse.GetValue(maxMinutes),
-                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, resumeGuard.For(parse));
+                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, resumeGuard.For(parse),
+                dtype.Value(parse), parse.GetValue(peak));
             return Train(request);
         }));
         return command;
@@ -145,7 +156,7 @@ public static class TrainCompressorCommand
 
     sealed record Request(string Model, CompressorTrainingOptions Options, string Corpus, string Validation, FileInfo[] Qa,
         FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir,
-        ResumeGuard<CompressorTrainingOptions>.Given GivenTrajectory);
+        ResumeGuard<CompressorTrainingOptions>.Given GivenTrajectory, ScalarType? Dtype, double? PeakGigaFlops);
 
     static string[] Targets(string commaSeparated) => commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -166,6 +177,7 @@ public static class TrainCompressorCommand
     static int Train(Request request)
     {
         if (request.Resume && request.From is not null) throw new ArgumentException("--resume continues the run's own checkpoint; drop --from");
+        PeakFlopsOption.Check(request.PeakGigaFlops);
         // Held to the end: a second run into this folder is refused, naming this one.
         using var claim = RunFolderLock.Acquire(request.RunDir);
         foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
@@ -175,7 +187,7 @@ public static class TrainCompressorCommand
             throw new ArgumentException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
         if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
-        var loaded = LoadedModel.Load(request.Model, dtype: null, "training a compressor");
+        var loaded = LoadedModel.Load(request.Model, request.Dtype, "training a compressor");
         using var baseModel = loaded.Model;
         var tokenizer = loaded.Tokenizer;
         var c = options.Compressor;
@@ -194,9 +206,11 @@ public static class TrainCompressorCommand
             : QaSource(request, options, tokenizer, tokenizerHash, baseModel.Config.MaxPositionEmbeddings);
         var probe = Probe(request, options, encoder, tokenizer, baseModel.Config.MaxPositionEmbeddings);
 
+        double peak = PeakFlopsOption.FlopsPerSecond(request.PeakGigaFlops, baseModel.Dtype, Log);
         using var run = new CompressorRun(request.RunDir, baseModel, options, source, probe, dataHash, request.Resume, request.From)
         {
             BaseModelName = Path.GetFullPath(request.Model),
+            PeakFlopsPerSecond = peak,
         };
         Log($"{run.Compressor.TrainableParameters().Sum(p => p.numel()):N0} trainable parameters; {options.MicroBatchSize * options.GradientAccumulation} examples per step");
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
@@ -205,7 +219,7 @@ public static class TrainCompressorCommand
 
         var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
         run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2}");
+            $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(step.Flops, step.Seconds, peak)}");
         run.Probed += p => progress.Note(Describe(p));
         run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
         var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));

@@ -29,7 +29,8 @@ static class MemoryEndpoints
 
     public sealed record MemoryList(IReadOnlyList<MemoryView> Memories, int Total, int Offset, int Limit);
 
-    public sealed record AnswerView(string MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs);
+    /// <param name="BatchSize">questions decoded together with this one (itself included; 1 when it ran alone).</param>
+    public sealed record AnswerView(string MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs, int BatchSize);
 
     public sealed record Progress(int Done, int Total);
 
@@ -133,7 +134,7 @@ static class MemoryEndpoints
     }
 
     static AnswerView Answer(string id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
-        q.Result.AnswerTokens, StopReasonName(q.Result.Reason), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds);
+        q.Result.AnswerTokens, StopReasonName(q.Result.Reason), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
 
     public static string StopReasonName(StopReason reason) => reason == StopReason.MaxNewTokens ? "length" : "stop";
 

@@ -67,7 +67,7 @@ public static class ServeApp
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(services => new ModelQueue(options.QueueCapacity, services.GetRequiredService<ILoggerFactory>().CreateLogger<ModelQueue>()));
+        builder.Services.AddSingleton(services => new ModelQueue(options.QueueCapacity, services.GetRequiredService<ILoggerFactory>().CreateLogger<ModelQueue>(), maxBatch: options.MaxBatch));
         builder.Services.AddSingleton(services => new MemoryService(engine, store, services.GetRequiredService<ModelQueue>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<MemoryService>()));
 
@@ -88,7 +88,9 @@ public static class ServeApp
         app.MapGet("/health", () => Results.Json(new { status = "ok" }, Json)).WithTags("health").WithSummary("Liveness: the process answers");
         app.MapGet("/ready", () => service.Queue.IsClosed
                 ? Results.Json(new { status = "shutting-down" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity, compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
+                : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
+                    max_batch = service.Queue.MaxBatch, batches = service.Queue.Batches, batched_questions = service.Queue.BatchedJobs, largest_batch = service.Queue.LargestBatch,
+                    compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
             .WithTags("health").WithSummary("Readiness: model loaded and taking work");
         app.MapOpenApi();
         app.MapScalarApiReference();

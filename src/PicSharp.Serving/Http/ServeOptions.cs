@@ -8,6 +8,9 @@ public sealed record ServeOptions
     /// <summary>When set, /v1 requests need `Authorization: Bearer KEY`.</summary>
     public string? ApiKey { get; init; }
     public int QueueCapacity { get; init; } = 16;
+    /// <summary>Most questions answered together as one decoding batch (1: one at a time). A batch step of 8 rows costs
+    /// well under 2x a step of one on CPU (docs/perf.md, `pic bench batch`), so waiting questions gain several-fold.</summary>
+    public int MaxBatch { get; init; } = 8;
     public long MaxBodyBytes { get; init; } = 1 << 20;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>How long shutdown waits for accepted work before it gives up on it.</summary>
@@ -23,6 +26,7 @@ public sealed record ServeOptions
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             throw new ArgumentException($"--url '{Url}' is not an http(s) address such as http://127.0.0.1:8080");
         if (QueueCapacity < 1) throw new ArgumentException($"--queue must be at least 1, got {QueueCapacity}");
+        if (MaxBatch is < 1 or > 64) throw new ArgumentException($"--max-batch must be between 1 and 64, got {MaxBatch}");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException($"--timeout must be positive, got {RequestTimeout.TotalSeconds} s");
         if (DefaultMaxNewTokens < 1 || DefaultMaxNewTokens > MaxNewTokensLimit)

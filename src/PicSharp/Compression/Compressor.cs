@@ -116,8 +116,7 @@ public sealed class Compressor : nn.Module
 
     public Tensor TaskEmbedding(TaskToken task) => task_tokens[(int)task].to(Model.Dtype);
 
-    public MemoryLayout Layout(int contextLength) => new(contextLength, Options.Ratio, Options.ChunkLength,
-        Options.Placement, Options.Positions, globalSpan: Options.Policy == MaskPolicy.Global);
+    public MemoryLayout Layout(int contextLength) => Options.Layout(contextLength);
 
     /// <summary>Compresses a batch of token sequences (any lengths) into memory.</summary>
     public CompressedMemory Compress(IReadOnlyList<IReadOnlyList<int>> contexts) =>

@@ -48,6 +48,10 @@ public sealed record CompressorOptions
 
     public int MemorySlots => ChunkLength / Ratio;
 
+    /// <summary>Where a context's text and memory tokens sit in the compressor's sequence (`global` spans the whole context).</summary>
+    public MemoryLayout Layout(int contextLength) =>
+        new(contextLength, Ratio, ChunkLength, Placement, Positions, globalSpan: Policy == MaskPolicy.Global);
+
     /// <summary>Memory tokens a context of <paramref name="contextLength"/> tokens becomes.</summary>
     public int MemoryCount(int contextLength) => new MemoryLayout(contextLength, Ratio, ChunkLength).MemoryCount;
 

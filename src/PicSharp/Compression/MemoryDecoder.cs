@@ -156,11 +156,12 @@ public sealed class MemoryDecoder
         {
             int count = q.Memory.Counts[q.Row];
             var question = cat([taskEmbedding, TokenEmbeddings(q.Prompt)], dim: 0);
-            return q.Memory.Kind == MemoryKind.Embeddings
+            var prompt = q.Memory.Kind == MemoryKind.Embeddings
                 ? new GenerationPrompt(cat([q.Memory.Embeddings![q.Row, ..count].to(Model.Dtype), question], dim: 0))
                 : new GenerationPrompt(question,
                     q.Memory.KeyValues!.Select(kv => (kv.Keys[q.Row..(q.Row + 1), .., ..count], kv.Values[q.Row..(q.Row + 1), .., ..count])).ToList(),
                     q.Memory.NextPositions[q.Row]);
+            return prompt with { MaxNewTokens = q.MaxNewTokens, Cancel = q.Cancel };
         }).ToList();
         return TextGeneration.GenerateBatch(Model, prompts, options, decode, onToken);
     }

@@ -3,6 +3,7 @@ using PicSharp.Compression;
 using PicSharp.Modeling;
 using PicSharp.Storage;
 using PicSharp.Training;
+using TorchSharp;
 
 namespace PicSharp.CompressorTraining;
 
@@ -43,6 +44,9 @@ public sealed class CompressorRun : IDisposable
 
     /// <summary>Recorded in the adapter's base_model_name_or_path.</summary>
     public string? BaseModelName { get; init; }
+    /// <summary>The machine's matmul FLOP/s in the model's dtype; when known, each step's model-FLOP utilisation
+    /// (<see cref="CompressorStep.FlopsPerSecond"/> ÷ this) is recorded as `mfu`.</summary>
+    public double? PeakFlopsPerSecond { get; init; }
 
     /// <param name="baseModel">the frozen base; it receives the LoRA layers, so it must have none.</param>
     /// <param name="from">a compressor folder to start from (its options must equal options.Compressor).</param>
@@ -81,9 +85,27 @@ public sealed class CompressorRun : IDisposable
     Compressor LoadFrom(LlamaForCausalLM baseModel, string from)
     {
         var compressor = CompressorFolder.Load(baseModel, from);
-        if (!SameShape(compressor.Options, options.Compressor))
-            throw new TrainingException($"{from}: the compressor's options differ from the run's; continue with the folder's options");
-        return compressor;
+        if (SameShape(compressor.Options, options.Compressor)) return compressor;
+        if (compressor.Options.DecoderLora is null && options.Compressor.DecoderLora is not null
+            && SameShape(compressor.Options, options.Compressor with { DecoderLora = null }))
+            return WithNewDecoderAdapter(baseModel, compressor);
+        compressor.Dispose();
+        throw new TrainingException($"{from}: the compressor's options differ from the run's; continue with the folder's options");
+    }
+
+    // A frozen-decoder compressor (say, pretrained as in the paper) continued with a decoder adapter (the deviation):
+    // the compressor's LoRA and tokens as trained, the decoder adapter new (B = 0, so the start reads memory as before).
+    Compressor WithNewDecoderAdapter(LlamaForCausalLM baseModel, Compressor trained)
+    {
+        using (trained)
+        {
+            var adapted = new Compressor(baseModel, options.Compressor, (ulong)options.Seed);
+            using var _ = torch.no_grad();
+            foreach (var (to, from) in adapted.AdapterParameters().Zip(trained.AdapterParameters())) to.Parameter.copy_(from.Parameter);
+            adapted.MemoryTokens.copy_(trained.MemoryTokens);
+            adapted.TaskTokens.copy_(trained.TaskTokens);
+            return adapted;
+        }
     }
 
     static bool SameShape(CompressorOptions a, CompressorOptions b) =>
@@ -110,8 +132,8 @@ public sealed class CompressorRun : IDisposable
                 tokensSeen += step.Tokens;
                 trainSeconds += step.Seconds;
                 var state = State(elapsed());
-                metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss,
-                    step.LearningRate, step.GradNorm, step.Tokens / step.Seconds, new Dictionary<string, double> { ["accuracy"] = step.Accuracy }));
+                metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss, step.LearningRate, step.GradNorm,
+                    step.Tokens / step.Seconds, MetricsRecord.WithThroughput(new() { ["accuracy"] = step.Accuracy }, step.Flops, step.Seconds, PeakFlopsPerSecond)));
                 StepCompleted?.Invoke(step, state);
                 if (step.Step % options.EvalEverySteps == 0 || step.Step == options.TotalSteps) Probe(state);
             },

@@ -7,8 +7,12 @@ using static TorchSharp.torch;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>What one optimizer step did; Tokens counts the text tokens of its examples (see CompressorExample.Tokens).</summary>
-public sealed record CompressorStep(int Step, double Loss, double Accuracy, double LearningRate, double GradNorm, long Tokens, double Seconds);
+/// <summary>What one optimizer step did; Tokens counts the text tokens of its examples (see CompressorExample.Tokens),
+/// Flops its model FLOPs (<see cref="CompressorFlops"/>).</summary>
+public sealed record CompressorStep(int Step, double Loss, double Accuracy, double LearningRate, double GradNorm, long Tokens, double Seconds, double Flops)
+{
+    public double FlopsPerSecond => Flops / Seconds;
+}
 
 /// <summary>Teacher-forced decoder loss and token accuracy on held-out examples.</summary>
 public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
@@ -28,6 +32,7 @@ public sealed class CompressorTrainer : IDisposable
     readonly AdamW optimizer;
     readonly CompressorTrainingOptions options;
     readonly Parameter[] trainable;
+    readonly CompressorFlops flops;
 
     public Compressor Compressor { get; }
     /// <summary>Optimizer steps completed.</summary>
@@ -39,6 +44,7 @@ public sealed class CompressorTrainer : IDisposable
         this.options = options;
         Compressor = compressor;
         decoder = new MemoryDecoder(compressor);
+        flops = new CompressorFlops(compressor.Model.Config, compressor.Options);
         compressor.train();
         // Groups come from the named lists, never from Contains: tensors compare by value, so a list of zero B
         // matrices "contains" every other zero B of the same shape (the decoder adapter's, at the start).
@@ -72,6 +78,7 @@ public sealed class CompressorTrainer : IDisposable
 
         double loss = 0;
         long correct = 0, scored = 0, tokens = 0;
+        var seen = new List<CompressorExample>();
         for (int micro = 0; micro < options.GradientAccumulation; micro++)
         {
             using var scope = NewDisposeScope();
@@ -83,6 +90,7 @@ public sealed class CompressorTrainer : IDisposable
             correct += result.Correct;
             scored += result.Tokens;
             tokens += examples.Sum(e => e.Tokens);
+            seen.AddRange(examples);
         }
 
         double gradNorm;
@@ -91,7 +99,8 @@ public sealed class CompressorTrainer : IDisposable
         using (var scope = NewDisposeScope())
             optimizer.step();
         Step++;
-        return new CompressorStep(Step, loss, (double)correct / scored, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds);
+        double seconds = watch.Elapsed.TotalSeconds; // the count below is bookkeeping, not training time
+        return new CompressorStep(Step, loss, (double)correct / scored, lr, gradNorm, tokens, seconds, seen.Sum(flops.Example));
     }
 
     /// <summary>Teacher-forced loss (mean over target tokens) and token accuracy on held-out examples, no gradients.</summary>

@@ -25,7 +25,8 @@ public sealed record GenerationOptions
     }
 }
 
-public enum StopReason { StopToken, StopString, MaxNewTokens }
+/// <summary>Why a row stopped; <see cref="Cancelled"/>: its caller gave up (the row's token fired), the other rows went on.</summary>
+public enum StopReason { StopToken, StopString, MaxNewTokens, Cancelled }
 
 /// <param name="Tokens">generated ids, without the stop token (a stop string's tokens are kept; see StopString).</param>
 public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, string? StopString);
@@ -35,7 +36,13 @@ public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reas
 /// them) and, for a key-values memory, the per-layer K/V prefix [1, kv_heads, n, head_dim] it reads first; the prompt's
 /// positions start at <paramref name="StartPosition"/> (after the prefix's own positions).
 /// </summary>
-public sealed record GenerationPrompt(Tensor Embeddings, IReadOnlyList<(Tensor Keys, Tensor Values)>? Prefix = null, long StartPosition = 0);
+public sealed record GenerationPrompt(Tensor Embeddings, IReadOnlyList<(Tensor Keys, Tensor Values)>? Prefix = null, long StartPosition = 0)
+{
+    /// <summary>This row's answer length when it differs from the batch's options (a server batches callers with their own limits).</summary>
+    public int? MaxNewTokens { get; init; }
+    /// <summary>When it fires the row stops (<see cref="StopReason.Cancelled"/>) and the other rows go on.</summary>
+    public CancellationToken Cancel { get; init; }
+}
 
 /// <summary>
 /// Token-by-token generation with a KV cache: one forward over the prompts, then one per new token. Several prompts
@@ -72,8 +79,10 @@ public static class TextGeneration
         Validate(model, prompts, options, decode);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var batch = new DecodingBatch(model, prompts, options.MaxNewTokens);
-        var rows = prompts.Select(_ => new RowState(options.Seed)).ToArray();
+        int[] limits = prompts.Select(p => p.MaxNewTokens ?? options.MaxNewTokens).ToArray();
+        int longest = limits.Max();
+        var batch = new DecodingBatch(model, prompts, longest);
+        var rows = prompts.Select((p, b) => new RowState(options.Seed, limits[b], p.Cancel)).ToArray();
         try
         {
             var logits = batch.Prefill();
@@ -85,7 +94,7 @@ public static class TextGeneration
                 logits.Dispose();
                 for (int b = 0; b < rows.Length; b++)
                     if (!rows[b].Done) rows[b].Accept((int)next[b], options, decode, token => onToken?.Invoke(b, token));
-                if (rows.All(r => r.Done) || step + 1 == options.MaxNewTokens) break;
+                if (rows.All(r => r.Done) || step + 1 == longest) break;
                 logits = batch.Step(next);
             }
             return rows.Select(r => r.Result()).ToArray();
@@ -106,6 +115,7 @@ public static class TextGeneration
         for (int b = 0; b < prompts.Count; b++)
         {
             var p = prompts[b];
+            if (p.MaxNewTokens is < 1) throw new ArgumentException($"prompt {b}: max new tokens must be at least 1, got {p.MaxNewTokens}");
             if (p.Embeddings.dim() != 2 || p.Embeddings.shape[0] == 0 || p.Embeddings.shape[1] != model.Config.HiddenSize)
                 throw new ArgumentException($"prompt {b}: embeddings must be [seq > 0, {model.Config.HiddenSize}], got [{string.Join(", ", p.Embeddings.shape)}]");
             if (p.Prefix is not null && p.Prefix.Count != model.Config.NumHiddenLayers)
@@ -140,7 +150,7 @@ public static class TextGeneration
     }
 
     /// <summary>One row's tokens, generator and stopping state.</summary>
-    sealed class RowState(ulong seed) : IDisposable
+    sealed class RowState(ulong seed, int maxNewTokens, CancellationToken cancel) : IDisposable
     {
         readonly List<int> tokens = [];
         StopReason reason = StopReason.MaxNewTokens;
@@ -151,6 +161,7 @@ public static class TextGeneration
 
         public void Accept(int token, GenerationOptions options, Func<IReadOnlyList<int>, string>? decode, Action<int> onToken)
         {
+            if (cancel.IsCancellationRequested) { Stop(StopReason.Cancelled, null); return; }
             if (options.StopTokenIds.Contains(token)) { Stop(StopReason.StopToken, null); return; }
             tokens.Add(token);
             onToken(token);
@@ -160,7 +171,7 @@ public static class TextGeneration
                 string? hit = options.StopStrings.FirstOrDefault(text.Contains);
                 if (hit is not null) { Stop(StopReason.StopString, hit); return; }
             }
-            if (tokens.Count == options.MaxNewTokens) Done = true;
+            if (tokens.Count == maxNewTokens) Done = true;
         }
 
         void Stop(StopReason why, string? hit)

@@ -54,6 +54,11 @@ public sealed class PretrainRun : IDisposable
     /// <summary>A tokenizer.json copied into every checkpoint, which makes the checkpoint a complete model folder
     /// that the evaluation and generation commands can open while training goes on.</summary>
     public string? TokenizerPath { get; init; }
+    /// <summary>The machine's matmul FLOP/s in the compute dtype; when known, each step's model-FLOP utilisation is recorded as `mfu`.</summary>
+    public double? PeakFlopsPerSecond { get; init; }
+    /// <summary>Model FLOPs of one optimizer step: forward and backward over every sequence of it, causal attention
+    /// over the whole sequence (<see cref="ModelFlops.ForwardBackward"/>).</summary>
+    public double FlopsPerStep => ModelFlops.ForwardBackward(trainer.Model.Config, (long)options.MicroBatchSize * options.GradientAccumulation, options.SequenceLength);
 
     public int Step => trainer.Step;
     public LlamaForCausalLM Model => trainer.Model;
@@ -72,8 +77,8 @@ public sealed class PretrainRun : IDisposable
                 var result = trainer.TrainStep(sampler);
                 tokensSeen += result.Tokens;
                 var state = State(elapsed());
-                metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss,
-                    result.LearningRate, result.GradNorm, result.Tokens / result.Seconds));
+                metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss, result.LearningRate, result.GradNorm,
+                    result.Tokens / result.Seconds, MetricsRecord.WithThroughput([], FlopsPerStep, result.Seconds, PeakFlopsPerSecond)));
                 StepCompleted?.Invoke(result, state);
                 if (result.Step % options.EvalEverySteps == 0 || result.Step == options.TotalSteps) Evaluate(state);
             },

@@ -20,6 +20,15 @@ public sealed record MetricsRecord(string Kind, int Step, long TokensSeen, doubl
 
     public double? Value(string name) => Values is not null && Values.TryGetValue(name, out double v) ? v : null;
 
+    /// <summary>A training step's model FLOP/s (`model_flops_per_s`) and, when the machine's matmul peak is known, its
+    /// model-FLOP utilisation (`mfu`), added to <paramref name="values"/>.</summary>
+    public static Dictionary<string, double> WithThroughput(Dictionary<string, double> values, double flops, double seconds, double? peakFlopsPerSecond)
+    {
+        values["model_flops_per_s"] = Math.Round(flops / seconds);
+        if (peakFlopsPerSecond is double peak) values["mfu"] = flops / seconds / peak;
+        return values;
+    }
+
     public string ToJson()
     {
         var node = new JsonObject

@@ -26,7 +26,8 @@ public sealed class PretrainCommandsTests : IDisposable
 
     PicCli.Result Pretrain(string run, params string[] extra) => PicCli.Run(["pretrain-lm", .. PicCli.WithDefaults(["--config", configPath,
         "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", run, "--steps", "2", "--batch", "1", "--seq-len", "16",
-        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1"], extra)]);
+        "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1",
+        "--peak-gflops", "100"], extra)]); // a given peak spares each run the matmul measurement
 
     static string Refused(PicCli.Result result)
     {
@@ -57,6 +58,14 @@ public sealed class PretrainCommandsTests : IDisposable
         var resumed = Pretrain(run, "--resume", "--steps", "2", "--dtype", "fp32"); // the same values, fp32 as float32
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Contains("stopped at step 2/2", resumed.Output);
+        // Every step's model FLOP/s is ModelFlops.ForwardBackward of its 1 × 16 tokens per second, and MFU is that over the given peak.
+        double flopsPerToken = global::PicSharp.Modeling.ModelFlops.ForwardBackward(global::PicSharp.Modeling.LlamaConfig.Load(configPath), 1, 16) / 16;
+        Assert.All(new global::PicSharp.Training.MetricsLog(Path.Combine(run, "metrics.jsonl")).ReadAll().Where(m => m.Kind == "train"), m =>
+        {
+            Assert.Equal(1.0, m.Value("model_flops_per_s")!.Value / (m.TokensPerSecond!.Value * flopsPerToken), 2);
+            Assert.Equal(1.0, m.Value("model_flops_per_s")!.Value / 100e9 / m.Value("mfu")!.Value, 3);
+        });
+        Assert.Contains("--peak-gflops must be positive", Refused(Pretrain(Path.Combine(root, "other"), "--peak-gflops", "-1")));
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
         [
             "--model", modelDir, "--corpus", corpusDir, "--validation", corpusDir, "--out", Path.Combine(root, run), "--steps", "2",
             "--window", "16", "--continuation", "4", "--chunk-length", "8", "--batch", "2", "--eval-every", "1", "--eval-samples", "2",
-            "--lora-rank", "2",
+            "--lora-rank", "2", "--peak-gflops", "100", // a given peak spares each run the matmul measurement
         ];
         return ["train-compressor", .. PicCli.WithDefaults(defaults, extra)];
     }
@@ -68,6 +68,12 @@ public sealed class TrainCompressorCommandTests : IDisposable
         var metrics = new MetricsLog(Path.Combine(run, CompressorRun.MetricsFileName)).ReadAll();
         Assert.Equal([1, 2, 3], metrics.Where(m => m.Kind == "train").Select(m => m.Step));
         Assert.All(metrics.Where(m => m.Kind == "eval"), m => Assert.InRange(m.Value("accuracy")!.Value, 0, 1));
+        // Throughput of every step: tokens/s, model FLOP/s and MFU against the given 100 GFLOP/s.
+        Assert.All(metrics.Where(m => m.Kind == "train"), m =>
+        {
+            Assert.True(m.TokensPerSecond > 0 && m.Value("model_flops_per_s") > 0);
+            Assert.Equal(1.0, m.Value("model_flops_per_s")!.Value / 100e9 / m.Value("mfu")!.Value, 3);
+        });
     }
 
     [Theory]
@@ -78,6 +84,7 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("unknown mask policy 'local'", "--policy", "local")]
     [InlineData("--validation nowhere not found", "--validation", "nowhere")]
     [InlineData("--window 5000 needs", "--window", "5000")]
+    [InlineData("--peak-gflops must be positive, got 0", "--peak-gflops", "0")]
     [InlineData("--decoder-lora-alpha set(s) up a decoder adapter; give --decoder-lora-rank R too", "--decoder-lora-alpha", "4")]
     [InlineData("--decoder-lora-rank must be ≥ 0", "--decoder-lora-rank", "-1")]
     [InlineData("unknown decoder LoRA target module(s) qkv", "--decoder-lora-rank", "2", "--decoder-lora-targets", "qkv")]
@@ -153,10 +160,20 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.Equal(["q_proj", "v_proj"], memory["decoder_adapter"]!["target_modules"]!.AsArray().Select(t => t!.GetValue<string>()));
 
         // --from takes the folder's shape, so the shape defaults of Train() stay out.
-        var continued = Pic(["train-compressor", "--model", modelDir, "--corpus", corpusDir, "--validation", "none", "--out", Path.Combine(root, "continued"),
-            "--steps", "1", "--window", "16", "--continuation", "4", "--batch", "2", "--from", checkpoint]);
+        string[] From(string run, string folder, params string[] extra) =>
+            ["train-compressor", "--model", modelDir, "--corpus", corpusDir, "--validation", "none", "--out", Path.Combine(root, run),
+                "--steps", "1", "--window", "16", "--continuation", "4", "--batch", "2", "--from", folder, .. extra];
+        var continued = Pic(From("continued", checkpoint));
         Assert.True(continued.ExitCode == 0, continued.Errors);
         Assert.Equal(2, CompressorFolder.ReadOptions(Path.Combine(root, "continued", CompressorRun.CheckpointDirName)).DecoderLora!.Rank);
+        var replaced = Pic(From("replaced", checkpoint, "--decoder-lora-rank", "4"));
+        Assert.Equal(1, replaced.ExitCode);
+        Assert.Contains("(its decoder adapter included); drop --decoder-lora-rank", replaced.Errors);
+        // A frozen-decoder folder may gain one (e.g. pretrained as in the paper, then QA with the deviation).
+        Assert.Equal(0, Pic(Train("frozen-first")).ExitCode);
+        var added = Pic(From("added", Path.Combine(root, "frozen-first", CompressorRun.CheckpointDirName), "--decoder-lora-rank", "3", "--decoder-lora-targets", "v_proj"));
+        Assert.True(added.ExitCode == 0, added.Errors);
+        Assert.Equal(["v_proj"], CompressorFolder.ReadOptions(Path.Combine(root, "added", CompressorRun.CheckpointDirName)).DecoderLora!.TargetModules);
         var (refused, why) = Pic(Train("adapted", "--decoder-lora-rank", "3", "--resume"));
         Assert.Equal(1, refused);
         Assert.Contains("--decoder-lora-rank 3 (checkpoint: 2)", why);

@@ -128,6 +128,26 @@ public sealed class CompressorRunTests : IDisposable
     }
 
     [Fact]
+    public void A_frozen_decoder_checkpoint_continues_with_a_new_decoder_adapter_but_an_adapter_is_never_dropped()
+    {
+        string frozen = Path.Combine(root, "frozen-first");
+        using (var run = Run(frozen, Options(steps: 2), resume: false)) run.Run();
+        string checkpoint = Path.Combine(frozen, CompressorRun.CheckpointDirName);
+        using var loaded = CompressorFolder.Load(Base(), checkpoint);
+
+        using var adapted = Run(Path.Combine(root, "adapted-next"), Options(steps: 2, decoderAdapter: true), resume: false, from: checkpoint);
+        Assert.Equal(0, TinyModels.MaxAbsDiff(loaded.MemoryTokens, adapted.Compressor.MemoryTokens));
+        Assert.Equal(0, TinyModels.MaxAbsDiff(loaded.TaskTokens, adapted.Compressor.TaskTokens));
+        Assert.All(loaded.AdapterParameters().Zip(adapted.Compressor.AdapterParameters()), p => Assert.Equal(0, TinyModels.MaxAbsDiff(p.First.Parameter, p.Second.Parameter)));
+        Assert.All(adapted.Compressor.DecoderAdapterParameters().Where(p => p.Name.Contains("lora_B")), p => Assert.Equal(0, p.Parameter.abs().max().item<float>()));
+        adapted.Run();
+        string adaptedCheckpoint = Path.Combine(root, "adapted-next", CompressorRun.CheckpointDirName);
+        Assert.NotNull(CompressorFolder.ReadOptions(adaptedCheckpoint).DecoderLora);
+
+        Assert.Contains("options differ", Assert.Throws<TrainingException>(() => Run(Path.Combine(root, "dropped"), Options(steps: 2), resume: false, from: adaptedCheckpoint)).Message);
+    }
+
+    [Fact]
     public void Restarting_over_a_checkpoint_or_resuming_with_other_options_data_or_base_is_refused()
     {
         var options = Options(steps: 2);

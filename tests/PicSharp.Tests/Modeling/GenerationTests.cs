@@ -113,6 +113,25 @@ public class GenerationTests
     }
 
     [Fact]
+    public void Rows_keep_their_own_answer_length_and_a_cancelled_row_stops_alone()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Create(TinyModels.Config());
+        var embeddings = Enumerable.Range(0, 3).Select(b => model.Embed(TinyModels.RandomTokens(61, 1, 4 + b, seed: 30 + b))[0]).ToList();
+        var free = TextGeneration.GenerateBatch(model, embeddings.Select(e => new GenerationPrompt(e)).ToList(), new GenerationOptions { MaxNewTokens = 6 });
+        using var leave = new CancellationTokenSource();
+        var limited = TextGeneration.GenerateBatch(model,
+            [new GenerationPrompt(embeddings[0]) { MaxNewTokens = 2 }, new GenerationPrompt(embeddings[1]) { Cancel = leave.Token }, new GenerationPrompt(embeddings[2])],
+            new GenerationOptions { MaxNewTokens = 6 }, onToken: (row, _) => { if (row == 1) leave.Cancel(); });
+        Assert.Equal(free[0].Tokens.Take(2), limited[0].Tokens);
+        Assert.Equal(StopReason.MaxNewTokens, limited[0].Reason);
+        Assert.Equal(free[1].Tokens.Take(1), limited[1].Tokens);
+        Assert.Equal(StopReason.Cancelled, limited[1].Reason);
+        Assert.Equal(free[2].Tokens, limited[2].Tokens);
+        Assert.Throws<ArgumentException>(() => TextGeneration.GenerateBatch(model, [new GenerationPrompt(embeddings[0]) { MaxNewTokens = 0 }], new GenerationOptions()));
+    }
+
+    [Fact]
     public void Sampling_is_reproducible_by_seed_and_top_p_near_zero_is_greedy()
     {
         var logits = tensor(new float[] { 0.1f, 2.0f, 1.9f, -1f, 0.5f });
