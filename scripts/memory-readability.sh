@@ -15,9 +15,7 @@
 #   BASE=models/picsharp-small   ARMS="emb-frozen kv-frozen" (default: all four)   THREADS=2
 #   AE_STEPS=600 QA_STEPS=400 RATIO=4 WINDOW=128 RANK=16 DECODER_RANK=8 EVAL_LIMIT=150   SMOKE=1 (a few steps)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build -c Release src/PicSharp.Cli >/dev/null
-pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+source "$(dirname "$0")/recipe.sh"
 
 base=${BASE:-models/picsharp-small}
 threads=${THREADS:-2}
@@ -26,20 +24,16 @@ ae_steps=${AE_STEPS:-600}; qa_steps=${QA_STEPS:-400}; eval_limit=${EVAL_LIMIT:-1
 run=${RUN:-runs/memory-readability/$(basename "$base")}
 smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then run=runs/memory-readability-smoke; ae_steps=3; qa_steps=2; eval_limit=4; fi
-n() { if [ "$smoke" = 1 ]; then echo 40; else echo "$1"; fi; }
 
 qa=$run/qa
 mkdir -p "$qa"
 [ -d data/corpus/train ] || pic data fetch
-gen() { local out=$1; shift; [ -f "$out" ] || pic data qa --out "$out" "$@"; }
 # Short passages (1-3 people, ~240 tokens), the setting of docs/experiments.md section 2.
 gen "$qa/facts-short-train.json" --kind facts --split train --count "$(n 24000)" --seed 61 --min-entities 1 --max-entities 3 --questions-per-context 4
 gen "$qa/facts-short-dev.json" --kind facts --split dev --count "$(n 200)" --seed 12 --min-entities 1 --max-entities 3
 gen "$qa/facts-short-test.json" --kind facts --split test --count "$(n 300)" --seed 13 --min-entities 1 --max-entities 3
 
 [ -f "$run/bounds.json" ] || pic memory-bounds --model "$base" --window "$window" --threads "$threads" --json "$run/bounds.json"
-
-source scripts/checkpoint-steps.sh
 
 # stage OUT ARGS...: train-compressor with the options every stage shares; skipped when done, resumed when begun.
 stage() {

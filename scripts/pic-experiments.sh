@@ -24,9 +24,7 @@
 #                               runs/pic-experiments-decoder-rR so it never mixes with frozen-decoder arms
 #   SMOKE=1                     a few steps and a few questions per arm into runs/pic-experiments-smoke
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build -c Release src/PicSharp.Cli >/dev/null
-pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+source "$(dirname "$0")/recipe.sh"
 
 base=${BASE:-models/picsharp-small}
 kind=${KIND:-embeddings}
@@ -46,8 +44,6 @@ if [ "$decoder_rank" -gt 0 ]; then
   run=$run-decoder-r$decoder_rank
   decoder_adapter=(--decoder-lora-rank "$decoder_rank" --decoder-lora-alpha $(( 2 * decoder_rank )))
 fi
-# n COUNT: the number of questions of a set (a hundredth of it, at least 40, in a smoke run).
-n() { if [ "$smoke" = 1 ]; then echo $(( $1 / 100 > 40 ? $1 / 100 : 40 )); else echo "$1"; fi; }
 
 # The QA sets live in the run folder, so a resumed sweep sees the data it started with. Passages are sized to the
 # base model's positions: the 1,024 of picsharp-small take passages up to 450 estimated tokens (~850 real).
@@ -56,7 +52,6 @@ longest=$(( positions >= 2048 ? 950 : 450 ))
 qa=$run/qa
 mkdir -p "$qa"
 [ -d data/corpus/train ] || pic data fetch
-gen() { local out=$1; shift; [ -f "$out" ] || pic data qa --out "$out" "$@"; }
 gen "$qa/facts-train.json" --kind facts --split train --count "$(n 42000)" --seed 61 --min-tokens 80 --max-tokens 430 --questions-per-context 6
 gen "$qa/recall-train.json" --kind recall --split train --count "$(n 20000)" --seed 63 --min-entities 4 --max-entities 40 --questions-per-context 4
 # Reading passages (many phrasings, distractors, six writing systems): what the held-out generator's questions need a
@@ -66,8 +61,6 @@ gen "$qa/facts-dev.json" --kind facts --split dev --count "$(n 300)" --seed 12 -
 gen "$qa/facts-test.json" --kind facts --split test --count "$(n 500)" --seed 13 --min-tokens 100 --max-tokens 450
 gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens "$longest"
-
-source scripts/checkpoint-steps.sh
 
 # stage OUT ARGS...: train-compressor with the arguments every stage shares; --resume when OUT has a checkpoint,
 # nothing when OUT's checkpoint already reached its planned steps. Fails when the stage stopped early.

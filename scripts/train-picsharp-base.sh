@@ -9,15 +9,11 @@
 #   setsid nohup nice -n 15 scripts/train-picsharp-base.sh > runs/picsharp-base.log 2>&1 &
 # SMOKE=1 runs the whole recipe on a few hundred questions and a few steps into runs/picsharp-base-smoke.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build -c Release src/PicSharp.Cli >/dev/null
-pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+source "$(dirname "$0")/recipe.sh"
 
 smoke=${SMOKE:-0}
 run=runs/picsharp-base
 threads=${THREADS:-2}
-# n COUNT: the number of questions of a set (a hundredth of it, at least 40, in a smoke run).
-n() { if [ "$smoke" = 1 ]; then echo $(( $1 / 100 > 40 ? $1 / 100 : 40 )); else echo "$1"; fi; }
 stage1_steps=2400; stage2_steps=1000
 if [ "$smoke" = 1 ]; then run=runs/picsharp-base-smoke; stage1_steps=3; stage2_steps=2; fi
 # QA sets live in the run folder: data/ may be shared with other work, and a resumed run must see its own sets.
@@ -28,9 +24,6 @@ pic data fetch
 # The 4,096-token byte-level BPE of picsharp-small is kept: every UTF-8 text encodes (letters outside its merges
 # become byte tokens, which the model learns to copy), and the same vocabulary keeps compression tools comparable.
 [ -f "$run/tokenizer.json" ] || cp models/picsharp-small/tokenizer.json "$run/tokenizer.json"
-
-# gen FILE ARGS...: generate a QA set unless it exists (a resumed run must see the data it started with).
-gen() { local out=$1; shift; [ -f "$out" ] || pic data qa --out "$out" "$@"; }
 
 # Context lengths below are estimated tokens (words x 1.3 plus one per byte of a non-ASCII letter); with the BPE
 # above, generated passages take about 1.9-2.0 real tokens per estimated one and corpus prose about 1.1-1.4, so
@@ -61,8 +54,6 @@ gen "$qa/spans-train-long.json" --kind spans --split train --count "$(n 8000)" -
 # token embeddings as an oracle memory, reconstructs only 44 % of it, which caps every compressor built on it.
 gen "$qa/repeat-train.json" --kind repeat --split train --count "$(n 5000)" --seed 69 --min-tokens 40 --max-tokens 300
 gen "$qa/repeat-train-long.json" --kind repeat --split train --count "$(n 1500)" --seed 70 --min-tokens 300 --max-tokens 700
-
-source scripts/checkpoint-steps.sh
 
 # train_stage OUT ARGS...: the arguments every stage shares, --resume when OUT has a checkpoint, nothing when OUT's
 # checkpoint already reached its planned steps.

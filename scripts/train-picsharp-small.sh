@@ -3,9 +3,7 @@
 # generates the QA sets, pretrains the LM and evaluates it. Every number in models/picsharp-small/MODEL_CARD.md comes
 # from these commands. Resumable: re-running after an interruption continues the training from its last checkpoint.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dotnet build -c Release src/PicSharp.Cli >/dev/null
-pic() { dotnet src/PicSharp.Cli/bin/Release/net10.0/pic.dll "$@"; }
+source "$(dirname "$0")/recipe.sh"
 run=runs/picsharp-small
 mkdir -p "$run" data/qa
 
