@@ -4,25 +4,28 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Cli.Benchmarks;
 
-/// <summary>A way of running the compressor: a mask policy, and for `pic` the chunk-batched fast path or the mask.</summary>
+/// <summary>A way of running the compressor: a mask policy, and the mask or the fast path (`pic`: chunk rows; `global`: one causal row).</summary>
 public sealed record CompressionPath(string Name, MaskPolicy Policy, bool FastPath)
 {
     public static IReadOnlyList<CompressionPath> All { get; } =
     [
         new("global mask", MaskPolicy.Global, FastPath: false),
+        new("global causal", MaskPolicy.Global, FastPath: true),
         new("pic mask", MaskPolicy.Pic, FastPath: false),
         new("pic fast", MaskPolicy.Pic, FastPath: true),
     ];
 
     /// <summary>
     /// Rough peak bytes of attention: the mask paths run one row of context + memory tokens under a [seq, seq] mask,
-    /// whose scores and softmax (per head) and additive float mask are materialised; the fast path only per chunk.
+    /// whose scores and softmax (per head) and additive float mask are materialised; `pic`'s fast path only per chunk;
+    /// `global`'s causal row counts as a mask path here (an upper bound: fused causal attention may not materialise it).
     /// </summary>
     public long AttentionBytes(int contextLength, CompressorOptions options, ScalarType dtype)
     {
         long Tokens(int length) => length + (length + options.Ratio - 1) / options.Ratio;
-        long rowLength = FastPath ? Tokens(Math.Min(contextLength, options.ChunkLength)) : Tokens(contextLength);
-        long rows = FastPath ? (contextLength + options.ChunkLength - 1) / options.ChunkLength : 1;
+        bool chunkRows = FastPath && Policy == MaskPolicy.Pic;
+        long rowLength = chunkRows ? Tokens(Math.Min(contextLength, options.ChunkLength)) : Tokens(contextLength);
+        long rows = chunkRows ? (contextLength + options.ChunkLength - 1) / options.ChunkLength : 1;
         long elementBytes = dtype == ScalarType.Float32 ? 4 : 2;
         int heads = BenchmarkModels.Reference.NumAttentionHeads;
         return rows * rowLength * rowLength * (elementBytes * (2L * heads + 1) + 1);

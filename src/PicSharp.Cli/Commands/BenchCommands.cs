@@ -94,7 +94,7 @@ public static class BenchCommands
             Description = "skip combinations whose attention would need more (default: 60% of available memory)",
         };
         var command = new Command("compress",
-            "Context tokens/s of the compressor (ratio 4, chunk 512): global mask vs pic mask vs pic fast path, float32 and bfloat16")
+            "Context tokens/s of the compressor (ratio 4, chunk 512): global mask, global causal row, pic mask, pic fast path; float32 and bfloat16")
         { threads, quick, lengths, memoryBudget, json };
         command.SetAction(parse => CommandErrors.Run("pic bench compress", () =>
         {

@@ -131,9 +131,12 @@ public sealed class Compressor : nn.Module
 
         using var scope = NewDisposeScope();
         var layouts = contexts.Select(c => Layout(c.Count)).ToList();
-        var rows = Options.Policy == MaskPolicy.Pic && Options.FastPath
-            ? CompressorRows.OnePerChunk(layouts)
-            : CompressorRows.OnePerContext(layouts, Options.Policy);
+        var rows = (Options.FastPath, Options.Policy) switch
+        {
+            (true, MaskPolicy.Pic) => CompressorRows.OnePerChunk(layouts),
+            (true, MaskPolicy.Global) => CompressorRows.OneCausalPerContext(layouts),
+            _ => CompressorRows.OnePerContext(layouts, Options.Policy),
+        };
 
         var (tokenIds, slots) = rows.Inputs(contexts);
         var embeddings = where(slots.ge(0).unsqueeze(-1),

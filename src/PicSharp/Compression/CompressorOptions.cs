@@ -31,7 +31,11 @@ public sealed record CompressorOptions
     public MemoryPlacement Placement { get; init; } = MemoryPlacement.Interleaved;
     public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
     public MemoryKind Kind { get; init; } = MemoryKind.Embeddings;
-    /// <summary>Under `pic`, run the chunks as a batch (cost ∝ chunks·c²) instead of one masked sequence (∝ context²).</summary>
+    /// <summary>
+    /// Plain causal attention instead of a materialised mask where the policy allows it: under `pic` the chunks run as
+    /// a batch (cost ∝ chunks·c² instead of context²), under `global` the memory tokens follow the text in one causal
+    /// row (the same context², without the mask). The ablation policies always run the mask.
+    /// </summary>
     public bool FastPath { get; init; } = true;
     public LoraOptions Lora { get; init; } = new();
     /// <summary>

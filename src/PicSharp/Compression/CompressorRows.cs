@@ -4,9 +4,10 @@ namespace PicSharp.Compression;
 
 /// <summary>
 /// How a batch of contexts is laid out as rows of the compressor's forward pass. Either one row per context with a
-/// policy mask (any policy; cost grows with context²), or, for `pic`, one row per chunk with plain causal attention
-/// (cost grows with chunks × chunk²). Rows are right-padded; padding never reaches a real token: in chunk rows it
-/// comes after every real token of a causal row, in context rows the mask hides it.
+/// policy mask (any policy; cost grows with context² and the mask is materialised), or a fast path with plain causal
+/// attention: for `pic` one row per chunk (cost grows with chunks × chunk²), for `global` one row per context with
+/// all memory tokens after the text (still context², but fused causal attention and no mask). Rows are right-padded;
+/// padding never reaches a real token: in causal rows it comes after every real token, in masked rows the mask hides it.
 /// </summary>
 sealed class CompressorRows
 {
@@ -38,6 +39,15 @@ sealed class CompressorRows
             }
         return new CompressorRows(rows, owners, mask: null);
     }
+
+    /// <summary>
+    /// `global` as one causal row per context: its text, then its memory tokens in memory-index order. Under the global
+    /// mask text reads earlier text and a memory token reads all text and earlier memory, which is exactly causal
+    /// attention in this order; positions come from the layout, so the placement option changes nothing.
+    /// </summary>
+    public static CompressorRows OneCausalPerContext(IReadOnlyList<MemoryLayout> layouts) =>
+        new(layouts.Select(l => (IReadOnlyList<SequenceSlot>)[.. l.Sequence.Where(s => !s.IsMemory), .. l.Sequence.Where(s => s.IsMemory).OrderBy(s => s.MemoryIndex)]).ToList(),
+            Enumerable.Range(0, layouts.Count).ToList(), mask: null);
 
     /// <summary>Each context as one row under the policy's mask; padding rows see only themselves.</summary>
     public static CompressorRows OnePerContext(IReadOnlyList<MemoryLayout> layouts, MaskPolicy policy)

@@ -62,14 +62,16 @@ public class CompressorTests
     }
 
     [Theory]
-    [InlineData(MemoryKind.Embeddings)]
-    [InlineData(MemoryKind.KeyValues)]
-    public void Fast_path_equals_mask_path(MemoryKind kind)
+    [InlineData(MaskPolicy.Pic, MemoryKind.Embeddings)]
+    [InlineData(MaskPolicy.Pic, MemoryKind.KeyValues)]
+    [InlineData(MaskPolicy.Global, MemoryKind.Embeddings)]
+    [InlineData(MaskPolicy.Global, MemoryKind.KeyValues)]
+    public void Fast_path_equals_mask_path(MaskPolicy policy, MemoryKind kind)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var masked = Create(Options(fast: false, kind: kind));
-        var fast = Create(Options(fast: true, kind: kind));
+        var masked = Create(Options(policy, fast: false, kind: kind));
+        var fast = Create(Options(policy, fast: true, kind: kind));
         IReadOnlyList<int>[] contexts = [Tokens(29, 3), Tokens(8, 4), Tokens(17, 5)];
         var a = masked.Compress(contexts);
         var b = fast.Compress(contexts);
@@ -88,6 +90,7 @@ public class CompressorTests
     [InlineData(MaskPolicy.Pic, false)]
     [InlineData(MaskPolicy.Pic, true)]
     [InlineData(MaskPolicy.Global, false)]
+    [InlineData(MaskPolicy.Global, true)]
     [InlineData(MaskPolicy.PicRecurrent, false)]
     public void Padding_in_a_batch_changes_nothing(MaskPolicy policy, bool fast)
     {
