@@ -9,9 +9,9 @@ namespace PicSharp.Cli.Commands;
 /// </summary>
 sealed class EngineOptions
 {
-    public const string DefaultModel = "models/picsharp-small";
+    public const string DefaultModel = "models/picsharp-base";
     /// <summary>Where the bundled model's compressor goes once one is trained and shipped (16x, `pic`).</summary>
-    public const string BundledCompressor = "models/picsharp-small-pic16";
+    public const string BundledCompressor = "models/picsharp-base-pic16";
 
     public Option<string> Model { get; } = new("--model") { Description = "model folder (config.json, weights, tokenizer.json)", DefaultValueFactory = _ => DefaultModel };
     public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: {BundledCompressor} with the default model, when it exists)" };

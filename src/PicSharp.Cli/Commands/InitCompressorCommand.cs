@@ -12,7 +12,7 @@ static class InitCompressorCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/picsharp-small" };
+        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => EngineOptions.DefaultModel };
         var output = new Option<string>("--out") { Description = "compressor folder to write", Required = true };
         var ratio = new Option<int>("--ratio") { Description = "context tokens per memory token", DefaultValueFactory = _ => 4 };
         var chunk = new Option<int>("--chunk-length") { Description = "tokens per chunk", DefaultValueFactory = _ => 64 };

@@ -19,7 +19,7 @@ static class MemoryBoundsCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => "models/picsharp-small" };
+        var model = new Option<string>("--model") { Description = "base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => EngineOptions.DefaultModel };
         var compressor = new Option<string?>("--compressor") { Description = "also score this trained compressor's memory (and use its <ae> task token for the bounds; without it an untrained one, whose task token hardly matters)" };
         var validation = new Option<string>("--validation") { Description = "held-out text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/validation" };
         var window = new Option<int>("--window") { Description = "tokens per held-out window", DefaultValueFactory = _ => 128 };

@@ -24,7 +24,7 @@ public static class TrainCompressorCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "frozen base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => "models/picsharp-small" };
+        var model = new Option<string>("--model") { Description = "frozen base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => EngineOptions.DefaultModel };
         var objective = new Option<string>("--objective") { Description = "pretrain (corpus windows: autoencoding + LM) or qa (SQuAD files)", DefaultValueFactory = _ => "pretrain" };
         objective.AcceptOnlyFromAmong("pretrain", "qa");
         var policy = new Option<string>("--policy") { Description = "global | pic | pic-causal-text | pic-recurrent", DefaultValueFactory = _ => Defaults.Compressor.Policy.Name() };
