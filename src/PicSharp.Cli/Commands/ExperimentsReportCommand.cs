@@ -94,7 +94,9 @@ public static class ExperimentsReportCommand
             md.Append(string.Join("; ", ratios.Select(r =>
             {
                 double pic = scores[("pic", kind, r)].F1.Mean, global = scores[("global", kind, r)].F1.Mean;
-                return $"{r}x F1 {F(pic)} vs {F(global)} ({(pic > global ? "yes" : pic == global ? "tie" : "no")})";
+                return $"{r}x F1 {F(pic)} vs {F(global)}, " + (SweepResults.MemoryF1Difference(arms, set, kind, r) is { } d
+                    ? $"paired difference {d.Mean:+0.000;-0.000} ± {F(d.StandardError)} over {d.Pairs} questions: {d.Verdict}"
+                    : "no per-question predictions to pair, so no error bar");
             })));
             md.Append(".\n\n");
             if (ratios.Contains(64))

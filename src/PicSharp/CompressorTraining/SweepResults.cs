@@ -12,15 +12,35 @@ public sealed record ModeScore(double ExactMatch, double F1, int Answered);
 public sealed record DevPoint(double TrainSeconds, double F1);
 
 /// <summary>
+/// pic − global F1 from memory, question by question over the questions (and seeds) both arms answered: the mean, its
+/// standard error, and how many pairs. The arms of one seed answer the same questions, so the pairing removes the
+/// spread between questions and leaves the spread of the difference.
+/// </summary>
+public sealed record PairedDifference(double Mean, double StandardError, int Pairs)
+{
+    public static PairedDifference Of(IReadOnlyList<double> differences)
+    {
+        var stat = SeedStat.Of(differences);
+        return new PairedDifference(stat.Mean, stat.Std / Math.Sqrt(differences.Count), differences.Count);
+    }
+
+    /// <summary>"pic better" / "global better" when the mean is more than two standard errors from zero.</summary>
+    public string Verdict => Mean - 2 * StandardError > 0 ? "pic better"
+        : Mean + 2 * StandardError < 0 ? "global better"
+        : "no measurable difference (within 2 standard errors)";
+}
+
+/// <summary>
 /// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
 /// mode, its dev-F1 curve over both stages and its pretraining held-out curve (step, loss).
 /// </summary>
 /// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter, so arms
 /// with the deviation are never averaged or compared with frozen-decoder arms.</param>
 /// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
+/// <param name="Folder">the arm's folder (eval-SET.json, predictions-SET.jsonl).</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
-    IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder);
+    IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder, string Folder);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
 public sealed record SeedStat(double Mean, double Std, int Seeds)
@@ -57,7 +77,7 @@ public static class SweepResults
                 file => ReadModes(file));
             string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "");
             arms.Add(new ArmResult(Path.GetFileName(dir), options.Policy.Name(), kind, options.Ratio, seed,
-                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain")), options.DecoderLabel));
+                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain")), options.DecoderLabel, dir));
         }
         return arms;
     }
@@ -97,6 +117,38 @@ public static class SweepResults
             .ToDictionary(g => g.Key, g => (
                 SeedStat.Of(g.Select(a => a.Sets[set]["memory"].ExactMatch).ToList()),
                 SeedStat.Of(g.Select(a => a.Sets[set]["memory"].F1).ToList())));
+
+    /// <summary>
+    /// pic − global F1 from memory on <paramref name="set"/>, paired by seed and question id (predictions-SET.jsonl of
+    /// each arm); null when no seed has both arms with predictions.
+    /// </summary>
+    public static PairedDifference? MemoryF1Difference(IReadOnlyList<ArmResult> arms, string set, string kind, int ratio)
+    {
+        var differences = new List<double>();
+        foreach (var global in arms.Where(a => a.Policy == "global" && a.Kind == kind && a.Ratio == ratio))
+        {
+            var pic = arms.FirstOrDefault(a => a.Policy == "pic" && a.Kind == kind && a.Ratio == ratio && a.Seed == global.Seed);
+            if (pic is null) continue;
+            var (picF1, globalF1) = (MemoryF1ById(pic, set), MemoryF1ById(global, set));
+            if (picF1 is null || globalF1 is null) continue;
+            differences.AddRange(picF1.Where(q => globalF1.ContainsKey(q.Key)).Select(q => q.Value - globalF1[q.Key]));
+        }
+        return differences.Count == 0 ? null : PairedDifference.Of(differences);
+    }
+
+    static Dictionary<string, double>? MemoryF1ById(ArmResult arm, string set)
+    {
+        string path = Path.Combine(arm.Folder, $"predictions-{set}.jsonl");
+        if (!File.Exists(path)) return null;
+        var byId = new Dictionary<string, double>();
+        foreach (string line in File.ReadLines(path).Where(l => l.Length > 0))
+        {
+            var record = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}: an empty JSON line");
+            if (record["mode"]?.GetValue<string>() == "memory")
+                byId[record["id"]!.GetValue<string>()] = record["f1"]!.GetValue<double>();
+        }
+        return byId;
+    }
 
     /// <summary>
     /// Seconds of training pic needs to first reach global's best dev F1 at <paramref name="ratio"/>, and the seconds

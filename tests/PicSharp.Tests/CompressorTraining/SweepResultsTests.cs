@@ -38,6 +38,9 @@ public sealed class SweepResultsTests : IDisposable
                     { ["accuracy"] = 0.3, ["train_s"] = points[i].Seconds, ["exact_match"] = points[i].F1 / 2, ["f1"] = points[i].F1 }));
         }
         JsonNode Mode(string mode, double f1) => new JsonObject { ["mode"] = mode, ["answered"] = 10, ["exact_match"] = f1 / 2, ["f1"] = f1, ["seconds"] = 1.0 };
+        // Ten questions per arm, each answered from memory with the arm's F1, so paired differences are exact.
+        File.WriteAllLines(Path.Combine(dir, "predictions-facts-test.jsonl"), Enumerable.Range(0, 10).Select(q =>
+            new JsonObject { ["mode"] = "memory", ["id"] = $"q{q}", ["f1"] = memoryF1 }.ToJsonString()));
         File.WriteAllText(Path.Combine(dir, "eval-facts-test.json"), new JsonObject
         {
             ["modes"] = new JsonArray(Mode("full", 0.9), Mode("memory", memoryF1), Mode("none", 0.05)),
@@ -79,9 +82,19 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Contains("| pic | embeddings + decoder adapter r8 | 16 | 1 | 0.450 | 0.900 |", markdown);
         Assert.Contains("**Deviation from the paper** in the arms whose kind says \"decoder adapter\": decoder adapter rank 8 (deviation: the paper's decoder is frozen)", markdown);
         Assert.Contains("| pic-16-s1-decoder-r8 | pic | embeddings + decoder adapter r8 | 16 | 1 | decoder adapter rank 8 (deviation: the paper's decoder is frozen) |", markdown);
-        Assert.Contains("16x F1 0.450 vs 0.300 (yes)", markdown);
+        Assert.Contains("16x F1 0.450 vs 0.300, paired difference +0.200 ± 0.000 over 10 questions: pic better", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
         Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
+    }
+
+    [Fact]
+    public void A_paired_difference_within_two_standard_errors_is_no_measurable_difference()
+    {
+        var noise = PairedDifference.Of([0.5, -0.5, 0.5, -0.5, 0.25]);
+        Assert.Equal(0.05, noise.Mean, 9);
+        Assert.Equal(Math.Sqrt(0.2625 / 5), noise.StandardError, 9);
+        Assert.StartsWith("no measurable difference", noise.Verdict);
+        Assert.Equal("global better", PairedDifference.Of([-0.5, -0.4, -0.6, -0.5]).Verdict);
     }
 }
