@@ -10,7 +10,7 @@ namespace PicSharp.Cli.Commands;
 sealed class EngineOptions
 {
     public const string DefaultModel = "models/picsharp-base";
-    /// <summary>Where the bundled model's compressor goes once one is trained and shipped (16x, `pic`).</summary>
+    /// <summary>The bundled compressor of the default model (16x, `pic`; models/picsharp-base-pic16/MODEL_CARD.md).</summary>
     public const string BundledCompressor = "models/picsharp-base-pic16";
 
     public Option<string> Model { get; } = new("--model") { Description = "model folder (config.json, weights, tokenizer.json)", DefaultValueFactory = _ => DefaultModel };

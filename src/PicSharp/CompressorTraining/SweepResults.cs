@@ -118,6 +118,15 @@ public static class SweepResults
                 SeedStat.Of(g.Select(a => a.Sets[set]["memory"].ExactMatch).ToList()),
                 SeedStat.Of(g.Select(a => a.Sets[set]["memory"].F1).ToList())));
 
+    /// <summary>The pic and global arms of one (kind, ratio) that share a seed: the pairs every claim compares.</summary>
+    static IEnumerable<(ArmResult Pic, ArmResult Global)> PairsBySeed(IReadOnlyList<ArmResult> arms, string kind, int ratio)
+    {
+        var ofRatio = arms.Where(a => a.Kind == kind && a.Ratio == ratio).ToList();
+        foreach (var global in ofRatio.Where(a => a.Policy == "global"))
+            if (ofRatio.FirstOrDefault(a => a.Policy == "pic" && a.Seed == global.Seed) is { } pic)
+                yield return (pic, global);
+    }
+
     /// <summary>
     /// pic − global F1 from memory on <paramref name="set"/>, paired by seed and question id (predictions-SET.jsonl of
     /// each arm); null when no seed has both arms with predictions.
@@ -125,10 +134,8 @@ public static class SweepResults
     public static PairedDifference? MemoryF1Difference(IReadOnlyList<ArmResult> arms, string set, string kind, int ratio)
     {
         var differences = new List<double>();
-        foreach (var global in arms.Where(a => a.Policy == "global" && a.Kind == kind && a.Ratio == ratio))
+        foreach (var (pic, global) in PairsBySeed(arms, kind, ratio))
         {
-            var pic = arms.FirstOrDefault(a => a.Policy == "pic" && a.Kind == kind && a.Ratio == ratio && a.Seed == global.Seed);
-            if (pic is null) continue;
             var (picF1, globalF1) = (MemoryF1ById(pic, set), MemoryF1ById(global, set));
             if (picF1 is null || globalF1 is null) continue;
             differences.AddRange(picF1.Where(q => globalF1.ContainsKey(q.Key)).Select(q => q.Value - globalF1[q.Key]));
@@ -157,16 +164,14 @@ public static class SweepResults
     /// </summary>
     public static (double Pic, double Global)? TimeToGlobalBest(IReadOnlyList<ArmResult> arms, string kind, int ratio)
     {
-        var pairs = arms.Where(a => a.Policy == "global" && a.Kind == kind && a.Ratio == ratio && a.DevF1.Count > 0)
-            .Select(g => (Global: g, Pic: arms.FirstOrDefault(p => p.Policy == "pic" && p.Kind == kind && p.Ratio == ratio && p.Seed == g.Seed && p.DevF1.Count > 0)))
-            .Where(p => p.Pic is not null).ToList();
+        var pairs = PairsBySeed(arms, kind, ratio).Where(p => p.Pic.DevF1.Count > 0 && p.Global.DevF1.Count > 0).ToList();
         if (pairs.Count == 0) return null;
         var times = new List<(double Pic, double Global)>();
-        foreach (var (global, pic) in pairs)
+        foreach (var (pic, global) in pairs)
         {
             var best = global.DevF1.MaxBy(p => p.F1)!;
             if (best.F1 <= global.DevF1[0].F1) return null;
-            var reached = pic!.DevF1.FirstOrDefault(p => p.F1 >= best.F1);
+            var reached = pic.DevF1.FirstOrDefault(p => p.F1 >= best.F1);
             if (reached is null) return null;
             times.Add((reached.TrainSeconds, best.TrainSeconds));
         }
