@@ -35,14 +35,12 @@ gen "$qa/facts-short-test.json" --kind facts --split test --count "$(n 300)" --s
 
 [ -f "$run/bounds.json" ] || pic memory-bounds --model "$base" --window "$window" --threads "$threads" --json "$run/bounds.json"
 
-# stage OUT ARGS...: train-compressor with the options every stage shares; skipped when done, resumed when begun.
+# stage OUT ARGS...: compressor_stage (recipe.sh) with the options every stage shares; stops the script (status 0,
+# to be re-run) when the stage stopped early.
 stage() {
   local out=$1; shift
-  local resume
-  resume=$(resume_flag "$out") || return 0
-  pic train-compressor --model "$base" --out "$out" --threads "$threads" --batch 8 --log-every 20 --checkpoint-minutes 10 \
-    --token-cache "$run/train-tokens.bin" "$@" $resume
-  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ] || { echo "$out stopped early; re-run to resume"; exit 0; }
+  compressor_stage "$out" --model "$base" --threads "$threads" --batch 8 --log-every 20 --checkpoint-minutes 10 \
+    --token-cache "$run/train-tokens.bin" "$@" || { echo "$out stopped early; re-run to resume"; exit 0; }
 }
 
 # arm NAME KIND DECODER_RANK: autoencoding at the ratio, its bounds, QA from it, EM/F1 from memory.

@@ -62,16 +62,13 @@ gen "$qa/facts-test.json" --kind facts --split test --count "$(n 500)" --seed 13
 gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens "$longest"
 
-# stage OUT ARGS...: train-compressor with the arguments every stage shares; --resume when OUT has a checkpoint,
-# nothing when OUT's checkpoint already reached its planned steps. Fails when the stage stopped early.
+# stage OUT ARGS...: compressor_stage (recipe.sh) with the arguments every stage shares; fails when the stage stopped
+# early.
 stage() {
   local out=$1; shift
-  local resume
-  resume=$(resume_flag "$out") || return 0
-  pic train-compressor --model "$base" --out "$out" --threads "$threads" --batch "$batch" --log-every 20 \
+  compressor_stage "$out" --model "$base" --threads "$threads" --batch "$batch" --log-every 20 \
     --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$qa/facts-dev.json" --eval-samples 64 \
-    --token-cache "$run/train-tokens.bin" "$@" $resume || exit 1
-  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ]
+    --token-cache "$run/train-tokens.bin" "$@"
 }
 
 # arm NAME POLICY KIND RATIO SEED: pretrain, QA fine-tuning, evaluation.

@@ -19,3 +19,20 @@ resume_flag() {
   [ -d "$1/checkpoint" ] || return 0
   [ "$(done_steps "$1")" -lt "$(total_steps "$1")" ] && echo --resume
 }
+
+# compressor_stage OUT ARGS...: `pic train-compressor --out OUT ARGS...`, nothing when OUT is done, --resume when OUT
+# has a checkpoint. A resumed stage drops `--from DIR`: it continues its own checkpoint, which already holds what it
+# started from (train-compressor refuses both). Status 0 when OUT reached its planned steps, 1 when it stopped early
+# (re-run to resume); exits the script when train-compressor fails (its error line says why).
+compressor_stage() {
+  local out=$1; shift
+  local resume
+  resume=$(resume_flag "$out") || return 0
+  local args=()
+  while [ $# -gt 0 ]; do
+    if [ -n "$resume" ] && [ "$1" = --from ]; then shift 2; continue; fi
+    args+=("$1"); shift
+  done
+  pic train-compressor --out "$out" "${args[@]}" $resume || exit 1
+  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ]
+}
