@@ -18,6 +18,8 @@
 #   ARMS="pic-16-s1 global-16-s1"  only these arms (default: all, in the order below)
 #   KIND=embeddings             memory kind of the main arms (key-values if that is the kind that works)
 #   PRETRAIN_STEPS=1500 QA_STEPS=500 WINDOW=256 CHUNK=64 BATCH=8 THREADS=1 EVAL_LIMIT=300
+#   QA_MORE=0                   >0: after an arm's evaluation, a second QA stage of this many steps from its QA
+#                               checkpoint, evaluated the same way, in ARM/qa-moreN (does longer QA training read more?)
 #   MEMORY_INIT=random          start of memory/task tokens: random | vocab-mean
 #   DECODER_LORA_RANK=0         >0: every arm's decoder reads memory through its own LoRA adapter of this rank (alpha
 #                               2×rank), a labelled DEVIATION from the paper's frozen decoder; such a sweep goes to
@@ -30,7 +32,7 @@ base=${BASE:-models/picsharp-small}
 kind=${KIND:-embeddings}
 threads=${THREADS:-1}
 window=${WINDOW:-256}; chunk=${CHUNK:-64}; batch=${BATCH:-8}
-pretrain_steps=${PRETRAIN_STEPS:-1500}; qa_steps=${QA_STEPS:-500}
+pretrain_steps=${PRETRAIN_STEPS:-1500}; qa_steps=${QA_STEPS:-500}; qa_more=${QA_MORE:-0}
 eval_every=${EVAL_EVERY:-100}; eval_limit=${EVAL_LIMIT:-300}
 memory_init=${MEMORY_INIT:-random}
 decoder_rank=${DECODER_LORA_RANK:-0}
@@ -38,6 +40,7 @@ run=runs/pic-experiments
 smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then
   run=runs/pic-experiments-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
+  [ "$qa_more" = 0 ] || qa_more=2
 fi
 decoder_adapter=()
 if [ "$decoder_rank" -gt 0 ]; then
@@ -71,25 +74,39 @@ stage() {
     --token-cache "$run/train-tokens.bin" "$@"
 }
 
-# arm NAME POLICY KIND RATIO SEED: pretrain, QA fine-tuning, evaluation.
+# evaluate COMPRESSOR DIR: EM/F1 on the test sets from the full passage, from memory and from nothing, into DIR.
+evaluate() {
+  local compressor=$1 dir=$2
+  for set in facts-test recall-test heldout-test; do
+    [ -f "$dir/eval-$set.json" ] || pic eval-lm --model "$base" --compressor "$compressor" --qa "$qa/$set.json" \
+      --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
+      --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
+  done
+}
+
+# arm NAME POLICY KIND RATIO SEED: pretrain, QA fine-tuning, evaluation; with QA_MORE, the longer QA stage too.
 arm() {
   local name=$1 policy=$2 memory=$3 ratio=$4 seed=$5
   if [ -n "${ARMS:-}" ] && [[ " $ARMS " != *" $name "* ]]; then return 0; fi
   local dir=$run/$name
+  local qa_sets=(--qa "$qa/facts-train.json" --qa "$qa/recall-train.json" --qa "$qa/reading-train.json")
   echo "== $name: $policy $memory ${ratio}x seed $seed"
   stage "$dir/pretrain" --objective pretrain --policy "$policy" --kind "$memory" --ratio "$ratio" --chunk-length "$chunk" \
     --lora-rank 16 --lora-alpha 32 "${decoder_adapter[@]}" --memory-init "$memory_init" \
     --window "$window" --continuation 64 --lm-share 0.5 \
     --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
     || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
-  stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" --qa "$qa/facts-train.json" --qa "$qa/recall-train.json" --qa "$qa/reading-train.json" \
+  stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" "${qa_sets[@]}" \
     --steps "$qa_steps" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed "$seed" \
     || { echo "$name: QA training stopped early; re-run to resume"; exit 0; }
-  for set in facts-test recall-test heldout-test; do
-    [ -f "$dir/eval-$set.json" ] || pic eval-lm --model "$base" --compressor "$dir/qa/checkpoint" --qa "$qa/$set.json" \
-      --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
-      --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
-  done
+  evaluate "$dir/qa/checkpoint" "$dir"
+  [ "$qa_more" -gt 0 ] || return 0
+  # Another seed, so the continuation sees the questions in a new order rather than replaying the first stage's.
+  local more=$dir/qa-more$qa_more
+  stage "$more" --objective qa --from "$dir/qa/checkpoint" "${qa_sets[@]}" \
+    --steps "$qa_more" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed $(( seed + 100 )) \
+    || { echo "$name: the longer QA stage stopped early; re-run to resume"; exit 0; }
+  evaluate "$more/checkpoint" "$more"
 }
 
 # 16x first (the paper's learning-speed claim), then 64x (its largest gain), then the rest.
