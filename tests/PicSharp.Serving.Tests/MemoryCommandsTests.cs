@@ -102,6 +102,11 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
         (code, _, error) = Pic(["compress", "--model", tiny.ModelDir, "--compressor", dir, "--input", Write("ok.txt", "hello"), "--out", memory]);
         Assert.Equal(1, code);
         Assert.Contains("is not a compressor folder", error);
+        // The bundled compressor belongs to the default model: another model without --compressor has none.
+        (code, _, error) = Pic(["compress", "--model", tiny.ModelDir, "--input", Write("ok.txt", "hello"), "--out", memory]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("pic compress: no compressor: pass --compressor DIR", error.Trim());
+        Assert.Single(error.Trim().Split('\n'));
         Assert.False(File.Exists(memory));
     }
 }

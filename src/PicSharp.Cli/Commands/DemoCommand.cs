@@ -41,8 +41,7 @@ static class DemoCommand
                 var clock = Stopwatch.StartNew();
                 var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
-                string? compressorDir = parse.GetValue(compressor)
-                    ?? (parse.GetValue(model) == DefaultModel && Directory.Exists(DefaultCompressor) ? DefaultCompressor : null);
+                string? compressorDir = EngineOptions.CompressorOrBundled(parse.GetValue(compressor), parse.GetValue(model)!);
                 using var memory = compressorDir is null ? null : new MemoryAnswerer(CompressorFolder.Load(loaded.Model, compressorDir), loaded.Tokenizer);
                 IQaAnswerer[] answerers =
                 [

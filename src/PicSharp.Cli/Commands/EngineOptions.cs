@@ -24,9 +24,14 @@ sealed class EngineOptions
     {
         TorchThreads.Set(parse.GetValue(Threads));
         string model = parse.GetValue(Model)!;
-        string compressor = parse.GetValue(Compressor) ?? (model == DefaultModel && Directory.Exists(BundledCompressor) ? BundledCompressor
-            : throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); there is no bundled compressor at {BundledCompressor} yet"));
+        string compressor = CompressorOrBundled(parse.GetValue(Compressor), model)
+            ?? throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledCompressor} serves only {DefaultModel} and must exist");
         LoadedModel.RequireFolder(model);
         return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }
+
+    /// <summary>The given compressor folder; without one, the bundled compressor when the model is the default one and
+    /// the folder exists (it was trained against that model's weights); else null.</summary>
+    public static string? CompressorOrBundled(string? given, string model) =>
+        given ?? (model == DefaultModel && Directory.Exists(BundledCompressor) ? BundledCompressor : null);
 }
