@@ -6,8 +6,9 @@
 # only in what the arm names.
 #
 # Per arm, in runs/pic-experiments/ARM/: pretrain/ (autoencoding + LM continuation on corpus windows), qa/ (QA from
-# memory, started from pretrain/checkpoint), eval-SET.json and predictions-SET.jsonl (full passage, memory, nothing:
-# the same questions in each mode). metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with
+# memory, started from pretrain/checkpoint), eval-SET.json and predictions-SET.jsonl (full passage, memory, another
+# passage's memory as the control, nothing: the same questions in each mode, EM/F1 and the gold answer's loss).
+# metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with
 # the wall clock (held-out loss and token accuracy, EM/F1 from memory on a fixed dev sample).
 #
 # Resumable run by run: a finished stage or evaluation is skipped, an unfinished one is resumed from its checkpoint,
@@ -79,7 +80,7 @@ evaluate() {
   local compressor=$1 dir=$2
   for set in facts-test recall-test heldout-test; do
     [ -f "$dir/eval-$set.json" ] || pic eval-lm --model "$base" --compressor "$compressor" --qa "$qa/$set.json" \
-      --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
+      --modes full,memory,memory-other,none --limit "$eval_limit" --threads "$threads" \
       --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
   done
 }

@@ -17,14 +17,16 @@ namespace PicSharp.Cli.Commands;
 /// </summary>
 static class EvalLmCommand
 {
-    static readonly string[] KnownModes = ["full", "memory", "none"];
+    static readonly string[] KnownModes = ["full", "memory", MemoryAnswerer.OtherPassageMode, "none"];
+
+    static bool IsMemoryMode(string mode) => mode is "memory" or MemoryAnswerer.OtherPassageMode;
 
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "model folder (config.json, model.safetensors, tokenizer.json)", Required = true };
         var qa = new Option<string>("--qa") { Description = "SQuAD v1.1 JSON file", Required = true };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N examples" };
-        var modes = new Option<string?>("--modes") { Description = "comma-separated: full (context in the prompt), memory (the compressed context), none (question only); default full,none or, with --compressor, full,memory,none" };
+        var modes = new Option<string?>("--modes") { Description = "comma-separated: full (context in the prompt), memory (the compressed context), memory-other (the control: another passage's memory), none (question only); default full,none or, with --compressor, full,memory,none" };
         var compressor = new Option<string?>("--compressor") { Description = "compressor folder (e.g. RUN/checkpoint of train-compressor) for the memory mode" };
         var json = new Option<string?>("--json") { Description = "write the scores as JSON to this file" };
         var predictions = new Option<string?>("--predictions") { Description = "write every prediction as JSONL to this file" };
@@ -42,7 +44,7 @@ static class EvalLmCommand
             {
                 string? compressorDir = parse.GetValue(compressor);
                 var modeNames = ParseModes(parse.GetValue(modes) ?? (compressorDir is null ? "full,none" : "full,memory,none"));
-                if (modeNames.Contains("memory") && compressorDir is null) throw new ArgumentException("--modes memory needs --compressor DIR");
+                if (modeNames.Any(IsMemoryMode) && compressorDir is null) throw new ArgumentException($"--modes {string.Join(",", modeNames.Where(IsMemoryMode))} needs --compressor DIR");
                 string? jsonPath = parse.GetValue(json), predictionsPath = parse.GetValue(predictions);
                 foreach (string? output in new[] { jsonPath, predictionsPath })
                     if (output is not null) OutputPath.RequireFile(output); // before the evaluation, not after it
@@ -54,10 +56,17 @@ static class EvalLmCommand
                 if (examples.Count == 0) throw new InvalidDataException($"{parse.GetValue(qa)}: no questions in the file");
                 var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 int inputLimit = InputLimit(parse.GetValue(maxInput), loaded.Model.Config, newTokens);
-                using var memory = compressorDir is null || !modeNames.Contains("memory")
+                var compressorLoaded = compressorDir is null || !modeNames.Any(IsMemoryMode) ? null : CompressorFolder.Load(loaded.Model, compressorDir);
+                using var memory = compressorLoaded is null || !modeNames.Contains("memory") ? null : new MemoryAnswerer(compressorLoaded, loaded.Tokenizer, newTokens);
+                using var otherMemory = compressorLoaded is null || !modeNames.Contains(MemoryAnswerer.OtherPassageMode)
                     ? null
-                    : new MemoryAnswerer(CompressorFolder.Load(loaded.Model, compressorDir), loaded.Tokenizer, newTokens);
-                var answerers = modeNames.Select(mode => mode == "memory" ? memory! : Answerer(mode, loaded, newTokens)).ToList();
+                    : MemoryAnswerer.FromOtherPassages(compressorLoaded, loaded.Tokenizer, examples, newTokens);
+                var answerers = modeNames.Select(mode => mode switch
+                {
+                    "memory" => memory!,
+                    MemoryAnswerer.OtherPassageMode => otherMemory!,
+                    _ => Answerer(mode, loaded, newTokens),
+                }).ToList();
 
                 AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
                 var result = EvaluateWithProgress(answerers, examples, inputLimit);
@@ -115,14 +124,14 @@ static class EvalLmCommand
             {
                 done++;
                 if (done % Math.Max(1, total / 10) == 0) Console.WriteLine($"{record.Mode}: {done}/{total} answers");
-            });
+            }, answerLoss: true);
         }
         QaEvaluationResult? result = null;
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
             new ElapsedTimeColumn(), new RemainingTimeColumn()).Start(context =>
         {
             var tasks = answerers.ToDictionary(a => a.Mode, a => context.AddTask(a.Mode, maxValue: examples.Count));
-            result = QaEvaluation.Evaluate(answerers, examples, inputLimit, record => tasks[record.Mode].Increment(1));
+            result = QaEvaluation.Evaluate(answerers, examples, inputLimit, record => tasks[record.Mode].Increment(1), answerLoss: true);
             foreach (var task in tasks.Values) task.Value = task.MaxValue;
         });
         return result!;
@@ -130,9 +139,9 @@ static class EvalLmCommand
 
     static void PrintTable(QaEvaluationResult result, MemoryAnswerer? memory)
     {
-        var table = new Table().AddColumns("mode", "answered", "EM", "F1", "wall clock", "s / answer");
+        var table = new Table().AddColumns("mode", "answered", "EM", "F1", "answer loss", "wall clock", "s / answer");
         foreach (var mode in result.Modes)
-            table.AddRow(mode.Mode, mode.Count.ToString(), $"{mode.ExactMatch:F3}", $"{mode.F1:F3}",
+            table.AddRow(mode.Mode, mode.Count.ToString(), $"{mode.ExactMatch:F3}", $"{mode.F1:F3}", mode.AnswerLoss is double loss ? $"{loss:F3}" : "-",
                 $"{mode.WallClock.TotalSeconds:F1} s", mode.Count == 0 ? "-" : $"{mode.WallClock.TotalSeconds / mode.Count:F2}");
         AnsiConsole.Write(table);
         if (memory is { ContextsCompressed: > 0 } m)
@@ -160,6 +169,7 @@ static class EvalLmCommand
                 ["answered"] = mode.Count,
                 ["exact_match"] = mode.ExactMatch,
                 ["f1"] = mode.F1,
+                ["answer_loss"] = mode.AnswerLoss,
                 ["seconds"] = Math.Round(mode.WallClock.TotalSeconds, 2),
             };
             if (mode.Mode == "memory" && memory is not null) node["memory"] = MemoryReport(memory, compressorDir!);
@@ -209,6 +219,7 @@ static class EvalLmCommand
                 ["exact_match"] = record.ExactMatch,
                 ["f1"] = record.F1,
                 ["input_tokens"] = record.InputTokens,
+                ["answer_loss"] = record.AnswerLoss,
             }.ToJsonString());
         return lines.ToString();
     }

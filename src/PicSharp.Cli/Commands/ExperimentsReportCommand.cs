@@ -65,12 +65,20 @@ public static class ExperimentsReportCommand
                 "They are grouped and compared only among themselves.\n\n");
         foreach (string set in arms.SelectMany(a => a.Sets.Keys).Distinct().Order())
         {
-            md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n| arm | policy | kind | ratio | seed | decoder | answered | full | memory | none |\n|---|---|---|---|---|---|---|---|---|---|\n");
+            md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n" +
+                "memory-other: the control, each question read from another passage's memory. Answer loss: the gold answer's " +
+                "teacher-forced loss in nats per token, full / memory / memory-other / none (\"-\": not scored by that evaluation). " +
+                "Own-memory gain: memory-other − memory answer loss per question, mean ± standard error (> 0: the memory carries its passage).\n\n" +
+                "| arm | policy | kind | ratio | seed | decoder | answered | full | memory | memory-other | none | answer loss | own-memory gain |\n" +
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             foreach (var arm in arms.Where(a => a.Sets.ContainsKey(set)))
             {
                 var modes = arm.Sets[set];
                 string Cell(string mode) => modes.TryGetValue(mode, out var s) ? $"{F(s.ExactMatch)} / {F(s.F1)}" : "-";
-                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {arm.Decoder} | {modes.Values.First().Answered} | {Cell("full")} | {Cell("memory")} | {Cell("none")} |\n");
+                string Loss(string mode) => modes.TryGetValue(mode, out var s) && s.AnswerLoss is double loss ? F(loss) : "-";
+                string gain = SweepResults.OwnMemoryGain(arm, set) is { } g ? $"{g.Mean:+0.000;-0.000} ± {F(g.StandardError)}" : "-";
+                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {arm.Decoder} | {modes.Values.First().Answered} | " +
+                    $"{Cell("full")} | {Cell("memory")} | {Cell("memory-other")} | {Cell("none")} | {Loss("full")} / {Loss("memory")} / {Loss("memory-other")} / {Loss("none")} | {gain} |\n");
             }
             md.Append($"\n| policy | kind | ratio | seeds | EM from memory | F1 from memory |\n|---|---|---|---|---|---|\n");
             foreach (var (key, (em, f1)) in SweepResults.MemoryScores(arms, set).OrderBy(s => s.Key.Kind).ThenBy(s => s.Key.Ratio).ThenBy(s => s.Key.Policy))
@@ -94,9 +102,12 @@ public static class ExperimentsReportCommand
             md.Append(string.Join("; ", ratios.Select(r =>
             {
                 double pic = scores[("pic", kind, r)].F1.Mean, global = scores[("global", kind, r)].F1.Mean;
-                return $"{r}x F1 {F(pic)} vs {F(global)}, " + (SweepResults.MemoryF1Difference(arms, set, kind, r) is { } d
+                return $"{r}x F1 {F(pic)} vs {F(global)}, " + (SweepResults.MemoryDifference(arms, set, kind, r, PairedMetric.F1) is { } d
                     ? $"paired difference {d.Mean:+0.000;-0.000} ± {F(d.StandardError)} over {d.Pairs} questions: {d.Verdict}"
-                    : "no per-question predictions to pair, so no error bar");
+                    : "no per-question predictions to pair, so no error bar")
+                    + (SweepResults.MemoryDifference(arms, set, kind, r, PairedMetric.AnswerLoss) is { } l
+                        ? $"; gold-answer loss from memory, paired difference {l.Mean:+0.000;-0.000} ± {F(l.StandardError)} nats/token over {l.Pairs} questions: {l.Verdict}"
+                        : "");
             })));
             md.Append(".\n\n");
             if (ratios.Contains(64))

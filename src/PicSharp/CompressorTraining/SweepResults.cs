@@ -5,29 +5,42 @@ using PicSharp.Training;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>EM/F1 of one mode (full, memory, none) on one test set, as `eval-lm --json` wrote them.</summary>
-public sealed record ModeScore(double ExactMatch, double F1, int Answered);
+/// <summary>EM/F1 of one mode (full, memory, none) on one test set, as `eval-lm --json` wrote them, and the gold
+/// answers' mean loss (nats/token) when the evaluation scored it.</summary>
+public sealed record ModeScore(double ExactMatch, double F1, int Answered, double? AnswerLoss = null);
+
+/// <summary>What a paired comparison compares per question: F1 of the answer (higher is better) or the gold answer's
+/// teacher-forced loss (lower is better; graded where answers sit at the F1 floor).</summary>
+public enum PairedMetric { F1, AnswerLoss }
 
 /// <summary>One probe of an arm's dev F1 against the training wall clock summed over its stages.</summary>
 public sealed record DevPoint(double TrainSeconds, double F1);
 
 /// <summary>
-/// pic − global F1 from memory, question by question over the questions (and seeds) both arms answered: the mean, its
+/// pic − global of a per-question metric from memory, over the questions (and seeds) both arms answered: the mean, its
 /// standard error, and how many pairs. The arms of one seed answer the same questions, so the pairing removes the
 /// spread between questions and leaves the spread of the difference.
 /// </summary>
-public sealed record PairedDifference(double Mean, double StandardError, int Pairs)
+/// <param name="LowerIsBetter">the metric is a loss: a negative difference favours pic.</param>
+public sealed record PairedDifference(double Mean, double StandardError, int Pairs, bool LowerIsBetter = false)
 {
-    public static PairedDifference Of(IReadOnlyList<double> differences)
+    public static PairedDifference Of(IReadOnlyList<double> differences, bool lowerIsBetter = false)
     {
         var stat = SeedStat.Of(differences);
-        return new PairedDifference(stat.Mean, stat.Std / Math.Sqrt(differences.Count), differences.Count);
+        return new PairedDifference(stat.Mean, stat.Std / Math.Sqrt(differences.Count), differences.Count, lowerIsBetter);
     }
 
     /// <summary>"pic better" / "global better" when the mean is more than two standard errors from zero.</summary>
-    public string Verdict => Mean - 2 * StandardError > 0 ? "pic better"
-        : Mean + 2 * StandardError < 0 ? "global better"
-        : "no measurable difference (within 2 standard errors)";
+    public string Verdict
+    {
+        get
+        {
+            double picAdvantage = LowerIsBetter ? -Mean : Mean;
+            return picAdvantage - 2 * StandardError > 0 ? "pic better"
+                : picAdvantage + 2 * StandardError < 0 ? "global better"
+                : "no measurable difference (within 2 standard errors)";
+        }
+    }
 }
 
 /// <summary>
@@ -87,7 +100,8 @@ public static class SweepResults
         var modes = JsonNode.Parse(File.ReadAllText(file))?["modes"]?.AsArray()
             ?? throw new InvalidDataException($"{file}: no 'modes' (not an eval-lm --json file)");
         return modes.ToDictionary(m => m!["mode"]!.GetValue<string>(),
-            m => new ModeScore(m!["exact_match"]!.GetValue<double>(), m["f1"]!.GetValue<double>(), m["answered"]!.GetValue<int>()));
+            m => new ModeScore(m!["exact_match"]!.GetValue<double>(), m["f1"]!.GetValue<double>(), m["answered"]!.GetValue<int>(),
+                m["answer_loss"]?.GetValue<double>()));
     }
 
     static IReadOnlyList<MetricsRecord> Evals(string stageDir)
@@ -128,31 +142,43 @@ public static class SweepResults
     }
 
     /// <summary>
-    /// pic − global F1 from memory on <paramref name="set"/>, paired by seed and question id (predictions-SET.jsonl of
-    /// each arm); null when no seed has both arms with predictions.
+    /// pic − global <paramref name="metric"/> from memory on <paramref name="set"/>, paired by seed and question id
+    /// (predictions-SET.jsonl of each arm); null when no seed has both arms with the metric in their predictions.
     /// </summary>
-    public static PairedDifference? MemoryF1Difference(IReadOnlyList<ArmResult> arms, string set, string kind, int ratio)
+    public static PairedDifference? MemoryDifference(IReadOnlyList<ArmResult> arms, string set, string kind, int ratio, PairedMetric metric)
     {
         var differences = new List<double>();
         foreach (var (pic, global) in PairsBySeed(arms, kind, ratio))
-        {
-            var (picF1, globalF1) = (MemoryF1ById(pic, set), MemoryF1ById(global, set));
-            if (picF1 is null || globalF1 is null) continue;
-            differences.AddRange(picF1.Where(q => globalF1.ContainsKey(q.Key)).Select(q => q.Value - globalF1[q.Key]));
-        }
+            differences.AddRange(Paired(ValuesById(pic, set, "memory", metric), ValuesById(global, set, "memory", metric)));
+        return differences.Count == 0 ? null : PairedDifference.Of(differences, lowerIsBetter: metric == PairedMetric.AnswerLoss);
+    }
+
+    /// <summary>
+    /// What an arm's memory tells about its own passage: the gold answer's loss read from another passage's memory (the
+    /// `memory-other` control) minus from its own, per question; positive when the own memory helps. Null when the
+    /// arm's predictions have no control.
+    /// </summary>
+    public static PairedDifference? OwnMemoryGain(ArmResult arm, string set)
+    {
+        var differences = Paired(ValuesById(arm, set, "memory-other", PairedMetric.AnswerLoss), ValuesById(arm, set, "memory", PairedMetric.AnswerLoss)).ToList();
         return differences.Count == 0 ? null : PairedDifference.Of(differences);
     }
 
-    static Dictionary<string, double>? MemoryF1ById(ArmResult arm, string set)
+    static IEnumerable<double> Paired(Dictionary<string, double> first, Dictionary<string, double> second) =>
+        first.Where(q => second.ContainsKey(q.Key)).Select(q => q.Value - second[q.Key]);
+
+    // The metric of every prediction of one mode that has it (evaluations before answer losses have none).
+    static Dictionary<string, double> ValuesById(ArmResult arm, string set, string mode, PairedMetric metric)
     {
         string path = Path.Combine(arm.Folder, $"predictions-{set}.jsonl");
-        if (!File.Exists(path)) return null;
         var byId = new Dictionary<string, double>();
+        if (!File.Exists(path)) return byId;
+        string field = metric == PairedMetric.F1 ? "f1" : "answer_loss";
         foreach (string line in File.ReadLines(path).Where(l => l.Length > 0))
         {
             var record = JsonNode.Parse(line) ?? throw new InvalidDataException($"{path}: an empty JSON line");
-            if (record["mode"]?.GetValue<string>() == "memory")
-                byId[record["id"]!.GetValue<string>()] = record["f1"]!.GetValue<double>();
+            if (record["mode"]?.GetValue<string>() == mode && record[field] is { } value)
+                byId[record["id"]!.GetValue<string>()] = value.GetValue<double>();
         }
         return byId;
     }

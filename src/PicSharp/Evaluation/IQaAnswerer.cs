@@ -17,4 +17,11 @@ public interface IQaAnswerer
 
     /// <summary>The answer text, trimmed.</summary>
     string Answer(SquadExample example);
+
+    /// <summary>
+    /// Teacher-forced loss of the first gold answer (<see cref="QaGeneration.GoldAnswerIds"/>) after this mode's input,
+    /// in nats per answer token: a graded measure of what the input tells about the answer, which still separates two
+    /// modes when both answer at the EM/F1 floor. Only called for examples with a gold answer.
+    /// </summary>
+    double AnswerLoss(SquadExample example);
 }

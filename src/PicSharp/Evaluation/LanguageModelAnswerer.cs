@@ -46,4 +46,12 @@ public sealed class LanguageModelAnswerer : IQaAnswerer
         var result = TextGeneration.Generate(model, model.Embed(ids), options, decode: tokens => QaGeneration.Decode(tokenizer, tokens));
         return QaGeneration.AnswerText(tokenizer, result.Tokens);
     }
+
+    public double AnswerLoss(SquadExample example)
+    {
+        var prompt = PromptIds(example);
+        var answer = QaGeneration.GoldAnswerIds(tokenizer, example);
+        var scored = Perplexity.Evaluate(model, [.. prompt, .. answer]).Tokens;
+        return -scored.TakeLast(answer.Count).Average(t => t.LogProbability);
+    }
 }

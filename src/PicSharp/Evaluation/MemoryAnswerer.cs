@@ -12,6 +12,8 @@ namespace PicSharp.Evaluation;
 /// `[memory][&lt;qa&gt;]` + the tokens of <see cref="QaPrompt.Prompt"/> without the context, then generates as the other
 /// answerers do. Consecutive questions about one passage share one compression. Compression and answering time are
 /// kept apart, so the cost of making a memory and the cost of reading it can be reported separately.
+/// <see cref="FromOtherPassages"/> is the control: the same decoder and task token reading another passage's memory,
+/// so what it still gets right (or how low its answer loss goes) is the trained prior, not this passage's memory.
 /// </summary>
 public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
 {
@@ -19,19 +21,39 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     readonly MemoryDecoder decoder;
     readonly TextTokenizer tokenizer;
     readonly GenerationOptions options;
+    readonly IReadOnlyDictionary<string, string>? otherPassage; // the control's passage → the passage it reads instead
     string? memoryContext;
     CompressedMemory? memory;
     readonly Stopwatch compressing = new(), answering = new();
 
+    public const string OtherPassageMode = "memory-other";
+
     public MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
+        : this(compressor, tokenizer, maxNewTokens, otherPassage: null) { }
+
+    MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens, IReadOnlyDictionary<string, string>? otherPassage)
     {
         this.compressor = compressor;
         this.tokenizer = tokenizer;
+        this.otherPassage = otherPassage;
         decoder = new MemoryDecoder(compressor);
         options = QaGeneration.Options(tokenizer, compressor.Model.Config, maxNewTokens);
     }
 
-    public string Mode => "memory";
+    /// <summary>
+    /// The control mode <see cref="OtherPassageMode"/>: each question is answered from the memory of the next
+    /// different passage of <paramref name="examples"/> (in order of first appearance, the last reading the first).
+    /// </summary>
+    public static MemoryAnswerer FromOtherPassages(Compressor compressor, TextTokenizer tokenizer, IReadOnlyList<SquadExample> examples,
+        int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
+    {
+        var passages = examples.Select(e => e.Context).Distinct().ToList();
+        if (passages.Count < 2) throw new ArgumentException($"{OtherPassageMode} needs questions about at least two different passages");
+        var other = passages.Select((p, i) => (p, passages[(i + 1) % passages.Count])).ToDictionary(x => x.Item1, x => x.Item2);
+        return new MemoryAnswerer(compressor, tokenizer, maxNewTokens, other);
+    }
+
+    public string Mode => otherPassage is null ? "memory" : OtherPassageMode;
     public Compressor Compressor => compressor;
 
     /// <summary>Passages compressed so far, their context tokens and the memory tokens they became.</summary>
@@ -48,11 +70,13 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => tokenizer.Encode(QaPrompt.Prompt(null, question));
 
     public int InputLength(SquadExample example) =>
-        compressor.Layout(Math.Max(1, ContextIds(tokenizer, example.Context).Count)).MemoryCount + 1 + PromptIds(tokenizer, example.Question).Count;
+        compressor.Layout(Math.Max(1, ContextIds(tokenizer, PassageRead(example)).Count)).MemoryCount + 1 + PromptIds(tokenizer, example.Question).Count;
+
+    string PassageRead(SquadExample example) => otherPassage is null ? example.Context : otherPassage[example.Context];
 
     public string Answer(SquadExample example)
     {
-        var read = MemoryOf(example.Context);
+        var read = MemoryOf(PassageRead(example));
         answering.Start();
         try
         {
@@ -61,6 +85,17 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
             return QaGeneration.AnswerText(tokenizer, result.Tokens);
         }
         finally { answering.Stop(); }
+    }
+
+    /// <summary>Scored as the QA stage trains (<c>[memory][&lt;qa&gt;]</c> + question, answer as targets), without
+    /// the EOS that training appends, so the number compares with the other modes'.</summary>
+    public double AnswerLoss(SquadExample example)
+    {
+        var read = MemoryOf(PassageRead(example));
+        var scored = new DecoderExample(TaskToken.Answer, PromptIds(tokenizer, example.Question), QaGeneration.GoldAnswerIds(tokenizer, example));
+        using var _ = no_grad();
+        using var loss = decoder.Loss(read, [scored], memoryRows: [0]);
+        return loss.Mean.item<float>();
     }
 
     CompressedMemory MemoryOf(string context)

@@ -1,3 +1,4 @@
+using PicSharp.Data;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 
@@ -25,6 +26,13 @@ public static class QaGeneration
     /// rather than failing the whole evaluation.</summary>
     public static string Decode(TextTokenizer tokenizer, IEnumerable<int> generated) =>
         tokenizer.Decode(generated, skipSpecialTokens: true, skipIdsWithoutText: true);
+
+    /// <summary>The tokens of the first gold answer as the prompt's continuation (<see cref="QaPrompt.Target"/>), no EOS: the
+    /// text every mode is scored on by <see cref="IQaAnswerer.AnswerLoss"/>.</summary>
+    public static IReadOnlyList<int> GoldAnswerIds(TextTokenizer tokenizer, SquadExample example) =>
+        example.Answers.Count == 0
+            ? throw new ArgumentException($"example {example.Id} has no gold answer to score")
+            : tokenizer.Encode(QaPrompt.Target(example.Answers[0].Text));
 
     /// <summary>The generated text up to the first newline, trimmed.</summary>
     public static string AnswerText(TextTokenizer tokenizer, IEnumerable<int> generated)

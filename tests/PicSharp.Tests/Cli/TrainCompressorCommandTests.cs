@@ -119,10 +119,15 @@ public sealed class TrainCompressorCommandTests : IDisposable
         Assert.Equal(1, memory["contexts"]!.GetValue<int>()); // three questions, one passage, one compression
         Assert.Equal(4, memory["ratio"]!.GetValue<int>());
         Assert.InRange(memory["memory_tokens_per_context"]!.GetValue<double>(), 1, memory["context_tokens_per_context"]!.GetValue<double>() / 3);
+        Assert.All(modes, m => Assert.InRange(m!["answer_loss"]!.GetValue<double>(), 0.01, 50));
 
-        var missing = PicCli.Run("eval-lm", "--model", modelDir, "--qa", qa, "--modes", "memory");
+        var missing = PicCli.Run("eval-lm", "--model", modelDir, "--qa", qa, "--modes", "memory,memory-other");
         Assert.Equal(1, missing.ExitCode);
-        Assert.Equal("pic eval-lm: --modes memory needs --compressor DIR", missing.Error.Trim());
+        Assert.Equal("pic eval-lm: --modes memory,memory-other needs --compressor DIR", missing.Error.Trim());
+        // The control needs a second passage to read instead of the question's own.
+        var onePassage = PicCli.Run("eval-lm", "--model", modelDir, "--compressor", Path.Combine(root, "for-eval", CompressorRun.CheckpointDirName),
+            "--qa", qa, "--modes", "memory-other");
+        Assert.Equal((1, "pic eval-lm: memory-other needs questions about at least two different passages"), (onePassage.ExitCode, onePassage.Error.Trim()));
     }
 
     [Fact]

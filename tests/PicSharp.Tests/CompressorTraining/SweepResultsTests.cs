@@ -16,7 +16,7 @@ public sealed class SweepResultsTests : IDisposable
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
     void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
-        int decoderLoraRank = 0)
+        int decoderLoraRank = 0, double? answerLoss = null)
     {
         string dir = Path.Combine(root, name);
         var options = new CompressorTrainingOptions
@@ -37,10 +37,15 @@ public sealed class SweepResultsTests : IDisposable
                 log.Append(new MetricsRecord("eval", i * 10, 0, points[i].Seconds + 1, 5.0 - i, Values: new Dictionary<string, double>
                     { ["accuracy"] = 0.3, ["train_s"] = points[i].Seconds, ["exact_match"] = points[i].F1 / 2, ["f1"] = points[i].F1 }));
         }
-        JsonNode Mode(string mode, double f1) => new JsonObject { ["mode"] = mode, ["answered"] = 10, ["exact_match"] = f1 / 2, ["f1"] = f1, ["seconds"] = 1.0 };
-        // Ten questions per arm, each answered from memory with the arm's F1, so paired differences are exact.
-        File.WriteAllLines(Path.Combine(dir, "predictions-facts-test.jsonl"), Enumerable.Range(0, 10).Select(q =>
-            new JsonObject { ["mode"] = "memory", ["id"] = $"q{q}", ["f1"] = memoryF1 }.ToJsonString()));
+        JsonNode Mode(string mode, double f1) => new JsonObject { ["mode"] = mode, ["answered"] = 10, ["exact_match"] = f1 / 2, ["f1"] = f1, ["answer_loss"] = answerLoss, ["seconds"] = 1.0 };
+        // Ten questions per arm, each answered from memory with the arm's F1 (and answer loss, alternating ±0.1 around
+        // the arm's), so paired differences are exact.
+        // With answer losses comes the control: another passage's memory, 0.3 or 0.5 nats/token worse per question.
+        File.WriteAllLines(Path.Combine(dir, "predictions-facts-test.jsonl"), Enumerable.Range(0, 10).SelectMany(q => new[]
+        {
+            new JsonObject { ["mode"] = "memory", ["id"] = $"q{q}", ["f1"] = memoryF1, ["answer_loss"] = answerLoss + (q % 2 == 0 ? 0.1 : -0.1) },
+            new JsonObject { ["mode"] = "memory-other", ["id"] = $"q{q}", ["f1"] = 0.0, ["answer_loss"] = answerLoss + (q % 2 == 0 ? 0.5 : 0.3) },
+        }).Select(r => r.ToJsonString()));
         File.WriteAllText(Path.Combine(dir, "eval-facts-test.json"), new JsonObject
         {
             ["modes"] = new JsonArray(Mode("full", 0.9), Mode("memory", memoryF1), Mode("none", 0.05)),
@@ -51,8 +56,8 @@ public sealed class SweepResultsTests : IDisposable
     public void Arms_are_read_scored_over_seeds_and_timed_against_globals_best()
     {
         // global's best dev F1 (0.4) comes at 300 s (200 of pretraining + 100 of QA); pic passes it at 150 s.
-        Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)]);
-        Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)]);
+        Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)], answerLoss: 2.5);
+        Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)], answerLoss: 2.0);
         Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
         // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
         Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
@@ -82,7 +87,12 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Contains("| pic | embeddings + decoder adapter r8 | 16 | 1 | 0.450 | 0.900 |", markdown);
         Assert.Contains("**Deviation from the paper** in the arms whose kind says \"decoder adapter\": decoder adapter rank 8 (deviation: the paper's decoder is frozen)", markdown);
         Assert.Contains("| pic-16-s1-decoder-r8 | pic | embeddings + decoder adapter r8 | 16 | 1 | decoder adapter rank 8 (deviation: the paper's decoder is frozen) |", markdown);
-        Assert.Contains("16x F1 0.450 vs 0.300, paired difference +0.200 ± 0.000 over 10 questions: pic better", markdown);
+        Assert.Contains("16x F1 0.450 vs 0.300, paired difference +0.200 ± 0.000 over 10 questions: pic better; " +
+            "gold-answer loss from memory, paired difference -0.500 ± 0.000 nats/token over 10 questions: pic better", markdown);
+        Assert.Contains("| global-16-s1 | global | embeddings | 16 | 1 | frozen decoder (as in the paper) | 10 | 0.450 / 0.900 | 0.150 / 0.300 | - | 0.025 / 0.050 | 2.500 / 2.500 / - / 2.500 | +0.400 ± 0.000 |", markdown);
+        Assert.Contains("| - | 0.025 / 0.050 | - / - / - / - | - |", markdown); // pic-16-s2 was evaluated without answer losses or the control
+        Assert.Equal(0.4, SweepResults.OwnMemoryGain(arms[0], "facts-test")!.Mean, 9);
+        Assert.Null(SweepResults.OwnMemoryGain(arms[2], "facts-test"));
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
         Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
@@ -96,5 +106,6 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Equal(Math.Sqrt(0.2625 / 5), noise.StandardError, 9);
         Assert.StartsWith("no measurable difference", noise.Verdict);
         Assert.Equal("global better", PairedDifference.Of([-0.5, -0.4, -0.6, -0.5]).Verdict);
+        Assert.Equal("pic better", PairedDifference.Of([-0.5, -0.4, -0.6, -0.5], lowerIsBetter: true).Verdict);
     }
 }

@@ -43,7 +43,7 @@ public class MemoryAnswererTests
         using var memory = new MemoryAnswerer(compressor, tokenizer, maxNewTokens: 4);
         IQaAnswerer[] answerers = [LanguageModelAnswerer.FullContext(model, tokenizer, 4), memory, LanguageModelAnswerer.NoContext(model, tokenizer, 4)];
 
-        var result = QaEvaluation.Evaluate(answerers, Examples, maxInputLength: 400);
+        var result = QaEvaluation.Evaluate(answerers, Examples, maxInputLength: 400, answerLoss: true);
 
         Assert.Equal(["full", "memory", "none"], result.Modes.Select(m => m.Mode));
         Assert.All(result.Modes, mode =>
@@ -59,5 +59,37 @@ public class MemoryAnswererTests
         Assert.Equal(compressor.Options.MemoryCount(miraTokens) + 1 + MemoryAnswerer.PromptIds(tokenizer, Examples[0].Question).Count,
             result.Modes[1].Records[0].InputTokens);
         Assert.True(memory.CompressionTime > TimeSpan.Zero && memory.AnswerTime > TimeSpan.Zero);
+
+        // The answer loss reads the memory the answer was generated from (no second compression) and scores what the
+        // QA stage trains on: the question after [memory][<qa>], the gold answer as targets.
+        var c = Examples[2];
+        using var fresh = compressor.Compress([MemoryAnswerer.ContextIds(tokenizer, c.Context)]);
+        using var expected = new MemoryDecoder(compressor).Loss(fresh,
+            [new DecoderExample(TaskToken.Answer, MemoryAnswerer.PromptIds(tokenizer, c.Question), tokenizer.Encode(" " + c.Answers[0].Text))]);
+        Assert.Equal(expected.Mean.item<float>(), result.Modes[1].Records[2].AnswerLoss!.Value, 4);
+        Assert.All(result.Modes, mode => Assert.All(mode.Records, r => Assert.InRange(r.AnswerLoss!.Value, 0.01, 50)));
+    }
+
+    [Fact]
+    public void The_control_reads_the_next_passages_memory_and_needs_two_passages()
+    {
+        var (model, tokenizer) = TinyModel();
+        var compressor = new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 16 }, seed: 3);
+        compressor.eval();
+        using var own = new MemoryAnswerer(compressor, tokenizer);
+        using var other = MemoryAnswerer.FromOtherPassages(compressor, tokenizer, Examples);
+        Assert.Equal(("memory", MemoryAnswerer.OtherPassageMode), (own.Mode, other.Mode));
+
+        // Mira's questions read Strand's memory and Strand's read Mira's (the last passage wraps to the first).
+        var miraAskedOfStrand = Examples[0] with { Context = Strand };
+        var strandAskedOfMira = Examples[2] with { Context = Mira };
+        Assert.Equal(own.InputLength(miraAskedOfStrand), other.InputLength(Examples[0]));
+        Assert.NotEqual(own.InputLength(Examples[0]), other.InputLength(Examples[0]));
+        Assert.Equal(own.AnswerLoss(miraAskedOfStrand), other.AnswerLoss(Examples[0]), 5);
+        Assert.Equal(own.AnswerLoss(strandAskedOfMira), other.AnswerLoss(Examples[2]), 5);
+        Assert.NotEqual(own.AnswerLoss(Examples[0]), other.AnswerLoss(Examples[0]), 3);
+
+        var error = Assert.Throws<ArgumentException>(() => MemoryAnswerer.FromOtherPassages(compressor, tokenizer, Examples[..2]));
+        Assert.Contains("at least two different passages", error.Message);
     }
 }

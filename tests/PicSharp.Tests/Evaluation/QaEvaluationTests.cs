@@ -67,6 +67,7 @@ public class QaEvaluationTests
         public string Mode => mode;
         public int InputLength(SquadExample example) => (inputLength ?? (e => e.Context.Length))(example);
         public string Answer(SquadExample example) { Asked.Add(example.Id); return answer(example); }
+        public double AnswerLoss(SquadExample example) => example.Question.Length / 10.0;
     }
 
     static readonly SquadExample[] Examples =
@@ -104,6 +105,55 @@ public class QaEvaluationTests
         Assert.Equal((1.0 + 0.0 + partialF1) / 3, mode.F1, 12);
         Assert.Equal(["north", "northward"], mode.Records[0].Golds);
         Assert.Equal(Examples[1].Context.Length, mode.Records[1].InputTokens);
+    }
+
+    [Fact]
+    public void Answer_losses_are_scored_only_when_asked_for_and_only_for_examples_with_an_answer()
+    {
+        SquadExample unanswered = new("u", "test", "No answer here.", "What is missing?", []);
+        var answerer = new TableAnswerer("m", _ => "x");
+
+        var plain = QaEvaluation.Evaluate([answerer], [.. Examples, unanswered], 1000).Modes[0];
+        Assert.All(plain.Records, r => Assert.Null(r.AnswerLoss));
+        Assert.Null(plain.AnswerLoss);
+
+        var scored = QaEvaluation.Evaluate([answerer], [.. Examples, unanswered], 1000, answerLoss: true).Modes[0];
+        Assert.Equal([.. Examples.Select(e => (double?)(e.Question.Length / 10.0)), null], scored.Records.Select(r => r.AnswerLoss));
+        Assert.Equal(Examples.Average(e => e.Question.Length / 10.0), scored.AnswerLoss!.Value, 12);
+    }
+
+    [Fact]
+    public void Answer_loss_is_the_mean_negative_log_probability_of_the_gold_answer_after_the_prompt()
+    {
+        var tokenizer = Tokenizer();
+        var model = Model(tokenizer);
+        var full = LanguageModelAnswerer.FullContext(model, tokenizer);
+        var prompt = full.PromptIds(Paris);
+        var answer = tokenizer.Encode(" Paris");
+        Assert.Equal(answer, QaGeneration.GoldAnswerIds(tokenizer, Paris));
+
+        // Independently: one forward over prompt + answer; answer token i is predicted at position prompt + i - 1.
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var ids = torch.tensor(prompt.Concat(answer).Select(i => (long)i).ToArray()).unsqueeze(0);
+        var logProbabilities = torch.nn.functional.log_softmax(model.Logits(model.ForwardTokens(ids))[0].to(torch.ScalarType.Float32), -1);
+        double expected = -Enumerable.Range(0, answer.Count).Average(i => logProbabilities[prompt.Count + i - 1, answer[i]].item<float>());
+
+        Assert.Equal(expected, full.AnswerLoss(Paris), 5);
+    }
+
+    [Fact]
+    public void A_model_that_says_the_gold_answer_gives_it_a_lower_loss_than_another_answer()
+    {
+        var tokenizer = Tokenizer();
+        var promptIds = LanguageModelAnswerer.FullContext(Model(tokenizer), tokenizer).PromptIds(Paris);
+        var model = ChainModel(tokenizer, promptIds[^1], tokenizer.Encode(" Paris"));
+        using (torch.no_grad()) model.named_parameters().Single(p => p.name == "lm_head.weight").parameter.mul_(20); // a confident model
+        var full = LanguageModelAnswerer.FullContext(model, tokenizer);
+        var lyon = Paris with { Answers = [new SquadAnswer("Lyon", -1)] };
+
+        double said = full.AnswerLoss(Paris), other = full.AnswerLoss(lyon);
+        Assert.True(said < 0.5 && other > 3, $"gold answer the model says: {said:F3} nats/token; another answer: {other:F3}");
     }
 
     [Fact]
