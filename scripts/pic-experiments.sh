@@ -75,11 +75,12 @@ stage() {
     --token-cache "$run/train-tokens.bin" "$@"
 }
 
-# evaluate COMPRESSOR DIR: EM/F1 on the test sets from the full passage, from memory and from nothing, into DIR.
+# evaluate COMPRESSOR DIR: EM/F1 and answer losses on the test sets from the full passage, from memory, from another
+# passage's memory (the control) and from nothing, into DIR. An evaluation made before the control existed is redone.
 evaluate() {
   local compressor=$1 dir=$2
   for set in facts-test recall-test heldout-test; do
-    [ -f "$dir/eval-$set.json" ] || pic eval-lm --model "$base" --compressor "$compressor" --qa "$qa/$set.json" \
+    grep -qs '"memory-other"' "$dir/eval-$set.json" || pic eval-lm --model "$base" --compressor "$compressor" --qa "$qa/$set.json" \
       --modes full,memory,memory-other,none --limit "$eval_limit" --threads "$threads" \
       --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
   done
