@@ -54,6 +54,14 @@ public static class ExperimentsReportCommand
     }
 
     static string F(double value) => value.ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>"+0.123" / "-0.123"; a value that rounds to zero is "+0.000" (a format with sections would print
+    /// "-+0.000" for small negatives).</summary>
+    static string Signed(double value)
+    {
+        double rounded = Math.Round(value, 3);
+        return (rounded == 0 ? 0 : rounded).ToString("+0.000;-0.000", CultureInfo.InvariantCulture);
+    }
     static string Pm(SeedStat s) => s.Seeds > 1 ? $"{F(s.Mean)} ± {F(s.Std)}" : F(s.Mean);
 
     static string Markdown(IReadOnlyList<ArmResult> arms, string mainSet, string runsDir)
@@ -76,7 +84,7 @@ public static class ExperimentsReportCommand
                 var modes = arm.Sets[set];
                 string Cell(string mode) => modes.TryGetValue(mode, out var s) ? $"{F(s.ExactMatch)} / {F(s.F1)}" : "-";
                 string Loss(string mode) => modes.TryGetValue(mode, out var s) && s.AnswerLoss is double loss ? F(loss) : "-";
-                string gain = SweepResults.OwnMemoryGain(arm, set) is { } g ? $"{g.Mean:+0.000;-0.000} ± {F(g.StandardError)}" : "-";
+                string gain = SweepResults.OwnMemoryGain(arm, set) is { } g ? $"{Signed(g.Mean)} ± {F(g.StandardError)}" : "-";
                 md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {arm.Decoder} | {modes.Values.First().Answered} | " +
                     $"{Cell("full")} | {Cell("memory")} | {Cell("memory-other")} | {Cell("none")} | {Loss("full")} / {Loss("memory")} / {Loss("memory-other")} / {Loss("none")} | {gain} |\n");
             }
@@ -103,10 +111,10 @@ public static class ExperimentsReportCommand
             {
                 double pic = scores[("pic", kind, r)].F1.Mean, global = scores[("global", kind, r)].F1.Mean;
                 return $"{r}x F1 {F(pic)} vs {F(global)}, " + (SweepResults.MemoryDifference(arms, set, kind, r, PairedMetric.F1) is { } d
-                    ? $"paired difference {d.Mean:+0.000;-0.000} ± {F(d.StandardError)} over {d.Pairs} questions: {d.Verdict}"
+                    ? $"paired difference {Signed(d.Mean)} ± {F(d.StandardError)} over {d.Pairs} questions: {d.Verdict}"
                     : "no per-question predictions to pair, so no error bar")
                     + (SweepResults.MemoryDifference(arms, set, kind, r, PairedMetric.AnswerLoss) is { } l
-                        ? $"; gold-answer loss from memory, paired difference {l.Mean:+0.000;-0.000} ± {F(l.StandardError)} nats/token over {l.Pairs} questions: {l.Verdict}"
+                        ? $"; gold-answer loss from memory, paired difference {Signed(l.Mean)} ± {F(l.StandardError)} nats/token over {l.Pairs} questions: {l.Verdict}"
                         : "");
             })));
             md.Append(".\n\n");

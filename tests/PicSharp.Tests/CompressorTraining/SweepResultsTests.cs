@@ -16,7 +16,7 @@ public sealed class SweepResultsTests : IDisposable
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
     void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
-        int decoderLoraRank = 0, double? answerLoss = null)
+        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4)
     {
         string dir = Path.Combine(root, name);
         var options = new CompressorTrainingOptions
@@ -40,11 +40,11 @@ public sealed class SweepResultsTests : IDisposable
         JsonNode Mode(string mode, double f1) => new JsonObject { ["mode"] = mode, ["answered"] = 10, ["exact_match"] = f1 / 2, ["f1"] = f1, ["answer_loss"] = answerLoss, ["seconds"] = 1.0 };
         // Ten questions per arm, each answered from memory with the arm's F1 (and answer loss, alternating ±0.1 around
         // the arm's), so paired differences are exact.
-        // With answer losses comes the control: another passage's memory, 0.3 or 0.5 nats/token worse per question.
+        // With answer losses comes the control: another passage's memory, controlGain nats/token worse per question.
         File.WriteAllLines(Path.Combine(dir, "predictions-facts-test.jsonl"), Enumerable.Range(0, 10).SelectMany(q => new[]
         {
             new JsonObject { ["mode"] = "memory", ["id"] = $"q{q}", ["f1"] = memoryF1, ["answer_loss"] = answerLoss + (q % 2 == 0 ? 0.1 : -0.1) },
-            new JsonObject { ["mode"] = "memory-other", ["id"] = $"q{q}", ["f1"] = 0.0, ["answer_loss"] = answerLoss + (q % 2 == 0 ? 0.5 : 0.3) },
+            new JsonObject { ["mode"] = "memory-other", ["id"] = $"q{q}", ["f1"] = 0.0, ["answer_loss"] = answerLoss + (q % 2 == 0 ? 0.1 : -0.1) + controlGain },
         }).Select(r => r.ToJsonString()));
         File.WriteAllText(Path.Combine(dir, "eval-facts-test.json"), new JsonObject
         {
@@ -59,18 +59,21 @@ public sealed class SweepResultsTests : IDisposable
         Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)], answerLoss: 2.5);
         Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)], answerLoss: 2.0);
         Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
+        // A memory no better than another passage's, by a hair: the gain prints as +0.000, never "-+0.000".
+        Arm("global-4-s1", MaskPolicy.Global, 4, 1, 0.10, [(0, 0.0)], [(0, 0.1)], answerLoss: 3.0, controlGain: -0.0002);
         // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
         Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
         Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
 
         var arms = SweepResults.Read(root);
-        Assert.Equal(["global-16-s1", "pic-16-s1", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
-        Assert.Equal("embeddings + decoder adapter r8", arms[2].Kind);
-        Assert.Equal("decoder adapter rank 8 (deviation: the paper's decoder is frozen)", arms[2].Decoder);
-        Assert.Equal("frozen decoder (as in the paper)", arms[1].Decoder);
+        Assert.Equal(["global-16-s1", "global-4-s1", "pic-16-s1", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
+        ArmResult Named(string name) => arms.Single(a => a.Name == name);
+        Assert.Equal("embeddings + decoder adapter r8", Named("pic-16-s1-decoder-r8").Kind);
+        Assert.Equal("decoder adapter rank 8 (deviation: the paper's decoder is frozen)", Named("pic-16-s1-decoder-r8").Decoder);
+        Assert.Equal("frozen decoder (as in the paper)", Named("pic-16-s1").Decoder);
         arms = [.. arms.Where(a => a.Name != "pic-16-s1-decoder-r8")];
-        Assert.Equal(("pic", "embeddings", 16, 2L), (arms[2].Policy, arms[2].Kind, arms[2].Ratio, arms[2].Seed));
-        Assert.Equal([0, 100, 100, 150], arms[1].DevF1.Select(p => p.TrainSeconds));
+        Assert.Equal(("pic", "embeddings", 16, 2L), (Named("pic-16-s2").Policy, Named("pic-16-s2").Kind, Named("pic-16-s2").Ratio, Named("pic-16-s2").Seed));
+        Assert.Equal([0, 100, 100, 150], Named("pic-16-s1").DevF1.Select(p => p.TrainSeconds));
 
         var scores = SweepResults.MemoryScores(arms, "facts-test");
         Assert.Equal(0.45, scores[("pic", "embeddings", 16)].F1.Mean, 9);
@@ -91,8 +94,9 @@ public sealed class SweepResultsTests : IDisposable
             "gold-answer loss from memory, paired difference -0.500 ± 0.000 nats/token over 10 questions: pic better", markdown);
         Assert.Contains("| global-16-s1 | global | embeddings | 16 | 1 | frozen decoder (as in the paper) | 10 | 0.450 / 0.900 | 0.150 / 0.300 | - | 0.025 / 0.050 | 2.500 / 2.500 / - / 2.500 | +0.400 ± 0.000 |", markdown);
         Assert.Contains("| - | 0.025 / 0.050 | - / - / - / - | - |", markdown); // pic-16-s2 was evaluated without answer losses or the control
-        Assert.Equal(0.4, SweepResults.OwnMemoryGain(arms[0], "facts-test")!.Mean, 9);
-        Assert.Null(SweepResults.OwnMemoryGain(arms[2], "facts-test"));
+        Assert.Equal(0.4, SweepResults.OwnMemoryGain(Named("global-16-s1"), "facts-test")!.Mean, 9);
+        Assert.Null(SweepResults.OwnMemoryGain(Named("pic-16-s2"), "facts-test"));
+        Assert.Contains("| 3.000 / 3.000 / - / 3.000 | +0.000 ± 0.000 |", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
         Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
