@@ -8,8 +8,8 @@
 # Per arm, in runs/pic-experiments/ARM/: pretrain/ (autoencoding + LM continuation on corpus windows), qa/ (QA from
 # memory, started from pretrain/checkpoint), eval-SET.json and predictions-SET.jsonl (full passage, memory, another
 # passage's memory as the control, nothing: the same questions in each mode, EM/F1 and the gold answer's loss).
-# metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with
-# the wall clock (held-out loss and token accuracy, EM/F1 from memory on a fixed dev sample).
+# metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with the wall clock (held-out loss and
+# token accuracy, EM/F1 from memory on a fixed dev sample).
 #
 # Resumable run by run: a finished stage or evaluation is skipped, an unfinished one is resumed from its checkpoint,
 # data files that exist are kept. Re-run the same command after a stop. On a shared machine, e.g.
