@@ -47,10 +47,10 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 /// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
 /// mode, its dev-F1 curve over both stages and its pretraining held-out curve (step, loss).
 /// </summary>
-/// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter, so arms
-/// with the deviation are never averaged or compared with frozen-decoder arms.</param>
+/// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter and " + N more
+/// QA steps" for a longer QA stage, so such arms are never averaged or compared with the standard recipe's.</param>
 /// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
-/// <param name="Folder">the arm's folder (eval-SET.json, predictions-SET.jsonl).</param>
+/// <param name="Folder">the folder of the arm's eval-SET.json and predictions-SET.jsonl (ARM, or ARM/qa-moreN).</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
     IReadOnlyList<DevPoint> DevF1, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder, string Folder);
@@ -73,26 +73,42 @@ public sealed record SeedStat(double Mean, double Std, int Seeds)
 /// </summary>
 public static class SweepResults
 {
-    /// <summary>Every arm under <paramref name="runsDir"/> with a QA checkpoint and at least one eval-SET.json.</summary>
+    /// <summary>
+    /// Every arm under <paramref name="runsDir"/> with a QA checkpoint and at least one eval-SET.json, and each arm's
+    /// longer QA stage (ARM/qa-moreN, `QA_MORE=N`) as an arm of its own, "ARM+qa-moreN", whose kind says "+ N more QA
+    /// steps" so it is never averaged or paired with the arms of the standard recipe.
+    /// </summary>
     public static IReadOnlyList<ArmResult> Read(string runsDir)
     {
         if (!Directory.Exists(runsDir)) throw new DirectoryNotFoundException($"sweep folder {runsDir} not found");
         var arms = new List<ArmResult>();
         foreach (string dir in Directory.GetDirectories(runsDir).Order())
         {
-            string? qa = AtomicFolder.Find(Path.Combine(dir, "qa", CompressorRun.CheckpointDirName));
-            var evals = Directory.GetFiles(dir, "eval-*.json").Order().ToList();
-            if (qa is null || evals.Count == 0) continue;
-            var options = CompressorFolder.ReadOptions(qa);
-            long seed = CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(qa, CompressorRun.OptionsFileName))).Seed;
-            var sets = evals.ToDictionary(
-                file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
-                file => ReadModes(file));
-            string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "");
-            arms.Add(new ArmResult(Path.GetFileName(dir), options.Policy.Name(), kind, options.Ratio, seed,
-                sets, DevCurve(dir), Probes(Path.Combine(dir, "pretrain")), options.DecoderLabel, dir));
+            string name = Path.GetFileName(dir);
+            if (ReadArm(name, dir, Path.Combine(dir, "qa"), dir, "") is { } arm) arms.Add(arm);
+            foreach (string more in Directory.GetDirectories(dir, "qa-more*").Order())
+            {
+                string stage = Path.GetFileName(more);
+                if (ReadArm($"{name}+{stage}", dir, more, more, $" + {stage["qa-more".Length..]} more QA steps") is { } longer) arms.Add(longer);
+            }
         }
         return arms;
+    }
+
+    // One arm: its compressor from QA_STAGE/checkpoint, its scores from EVAL_DIR, its pretraining curve from ARM_DIR.
+    static ArmResult? ReadArm(string name, string armDir, string qaStage, string evalDir, string kindSuffix)
+    {
+        string? checkpoint = AtomicFolder.Find(Path.Combine(qaStage, CompressorRun.CheckpointDirName));
+        var evals = Directory.GetFiles(evalDir, "eval-*.json").Order().ToList();
+        if (checkpoint is null || evals.Count == 0) return null;
+        var options = CompressorFolder.ReadOptions(checkpoint);
+        long seed = CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(checkpoint, CompressorRun.OptionsFileName))).Seed;
+        var sets = evals.ToDictionary(
+            file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
+            file => ReadModes(file));
+        string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "") + kindSuffix;
+        return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
+            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir);
     }
 
     static IReadOnlyDictionary<string, ModeScore> ReadModes(string file)

@@ -64,9 +64,21 @@ public sealed class SweepResultsTests : IDisposable
         // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
         Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
         Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
+        // pic-16-s1's longer QA stage (QA_MORE=1000): its own compressor and scores, apart from the standard arms.
+        string longer = Path.Combine(root, "pic-16-s1", "qa-more1000");
+        Directory.CreateDirectory(Path.Combine(longer, CompressorRun.CheckpointDirName));
+        foreach (string file in Directory.GetFiles(Path.Combine(root, "pic-16-s1", "qa", CompressorRun.CheckpointDirName)))
+            File.Copy(file, Path.Combine(longer, CompressorRun.CheckpointDirName, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(longer, "eval-facts-test.json"), new JsonObject
+        {
+            ["modes"] = new JsonArray(new JsonObject { ["mode"] = "memory", ["answered"] = 10, ["exact_match"] = 0.35, ["f1"] = 0.7 }),
+        }.ToJsonString());
 
         var arms = SweepResults.Read(root);
-        Assert.Equal(["global-16-s1", "global-4-s1", "pic-16-s1", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
+        Assert.Equal(["global-16-s1", "global-4-s1", "pic-16-s1", "pic-16-s1+qa-more1000", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
+        var longerArm = arms.Single(a => a.Name == "pic-16-s1+qa-more1000");
+        Assert.Equal(("embeddings + 1000 more QA steps", longer, 0.7), (longerArm.Kind, longerArm.Folder, longerArm.Sets["facts-test"]["memory"].F1));
+        arms = [.. arms.Where(a => a != longerArm)];
         ArmResult Named(string name) => arms.Single(a => a.Name == name);
         Assert.Equal("embeddings + decoder adapter r8", Named("pic-16-s1-decoder-r8").Kind);
         Assert.Equal("decoder adapter rank 8 (deviation: the paper's decoder is frozen)", Named("pic-16-s1-decoder-r8").Decoder);
@@ -88,6 +100,7 @@ public sealed class SweepResultsTests : IDisposable
         string markdown = File.ReadAllText(Path.Combine(report, "results.md"));
         Assert.Contains("| pic | embeddings | 16 | 2 | 0.225 ± 0.035 | 0.450 ± 0.071 |", markdown);
         Assert.Contains("| pic | embeddings + decoder adapter r8 | 16 | 1 | 0.450 | 0.900 |", markdown);
+        Assert.Contains("| pic | embeddings + 1000 more QA steps | 16 | 1 | 0.350 | 0.700 |", markdown);
         Assert.Contains("**Deviation from the paper** in the arms whose kind says \"decoder adapter\": decoder adapter rank 8 (deviation: the paper's decoder is frozen)", markdown);
         Assert.Contains("| pic-16-s1-decoder-r8 | pic | embeddings + decoder adapter r8 | 16 | 1 | decoder adapter rank 8 (deviation: the paper's decoder is frozen) |", markdown);
         Assert.Contains("16x F1 0.450 vs 0.300, paired difference +0.200 ± 0.000 over 10 questions: pic better; " +
