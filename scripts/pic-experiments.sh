@@ -22,6 +22,9 @@
 #   QA_MORE=0                   >0: after an arm's evaluation, a second QA stage of this many steps from its QA
 #                               checkpoint, evaluated the same way, in ARM/qa-moreN (does longer QA training read more?)
 #   MEMORY_INIT=random          start of memory/task tokens: random | vocab-mean
+#   DTYPE=                      compute dtype of every stage and evaluation: float32 | bfloat16 (default: the base
+#                               folder's torch_dtype). bf16 pays only where bf16 matmuls beat fp32 (`pic bench
+#                               forward` shows both); the two arms of a pair must use the same one
 #   DECODER_LORA_RANK=0         >0: every arm's decoder reads memory through its own LoRA adapter of this rank (alpha
 #                               2×rank), a labelled DEVIATION from the paper's frozen decoder; such a sweep goes to
 #                               runs/pic-experiments-decoder-rR so it never mixes with frozen-decoder arms
@@ -36,6 +39,8 @@ window=${WINDOW:-256}; chunk=${CHUNK:-64}; batch=${BATCH:-8}
 pretrain_steps=${PRETRAIN_STEPS:-1500}; qa_steps=${QA_STEPS:-500}; qa_more=${QA_MORE:-0}
 eval_every=${EVAL_EVERY:-100}; eval_limit=${EVAL_LIMIT:-300}
 memory_init=${MEMORY_INIT:-random}
+dtype=()
+[ -z "${DTYPE:-}" ] || dtype=(--dtype "$DTYPE")
 decoder_rank=${DECODER_LORA_RANK:-0}
 run=runs/pic-experiments
 smoke=${SMOKE:-0}
@@ -70,7 +75,7 @@ gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --see
 # early.
 stage() {
   local out=$1; shift
-  compressor_stage "$out" --model "$base" --threads "$threads" --batch "$batch" --log-every 20 \
+  compressor_stage "$out" --model "$base" "${dtype[@]}" --threads "$threads" --batch "$batch" --log-every 20 \
     --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$qa/facts-dev.json" --eval-samples 64 \
     --token-cache "$run/train-tokens.bin" "$@"
 }
@@ -80,7 +85,7 @@ stage() {
 evaluate() {
   local compressor=$1 dir=$2
   for set in facts-test recall-test heldout-test; do
-    grep -qs '"memory-other"' "$dir/eval-$set.json" || pic eval-lm --model "$base" --compressor "$compressor" --qa "$qa/$set.json" \
+    grep -qs '"memory-other"' "$dir/eval-$set.json" || pic eval-lm --model "$base" --compressor "$compressor" "${dtype[@]}" --qa "$qa/$set.json" \
       --modes full,memory,memory-other,none --limit "$eval_limit" --threads "$threads" \
       --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
   done
