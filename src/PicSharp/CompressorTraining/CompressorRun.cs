@@ -185,7 +185,7 @@ public sealed class CompressorRun : IDisposable
         if (state.DataHash != dataHash)
             throw new TrainingException($"{dir}: the training data changed since the checkpoint (hash {Short(state.DataHash)} vs {Short(dataHash)})");
         if (state.BaseModelId != baseModelId)
-            throw new TrainingException($"{dir}: the checkpoint was trained on another base model (id {Short(state.BaseModelId)}, this one {Short(baseModelId)})");
+            throw new TrainingException($"{dir}: the checkpoint was trained on another base model or in another compute dtype, --dtype (id {Short(state.BaseModelId)}, this one {Short(baseModelId)})");
         return state;
     }
 

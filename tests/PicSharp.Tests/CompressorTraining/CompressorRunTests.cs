@@ -156,6 +156,8 @@ public sealed class CompressorRunTests : IDisposable
         Assert.Contains("already holds a checkpoint", Assert.Throws<TrainingException>(() => Run(dir, options, resume: false)).Message);
         Assert.Contains("different training options", Assert.Throws<TrainingException>(() => Run(dir, options with { LearningRate = 1e-3 }, resume: true)).Message);
         Assert.Contains("another base model", Assert.Throws<TrainingException>(() => Run(dir, options, resume: true, TinyModels.Create(TinyModels.Config(), seed: 99))).Message);
+        // The base's fingerprint includes its dtype: resuming in another compute dtype would change the trajectory.
+        Assert.Contains("another compute dtype", Assert.Throws<TrainingException>(() => Run(dir, options, resume: true, Base(ScalarType.BFloat16))).Message);
         Assert.Contains("training data changed", Assert.Throws<TrainingException>(() =>
             new CompressorRun(dir, Base(), options, new CorpusWindows(Corpus, 16, 6, 0.5), new CompressorProbe([]), "data-2", resume: true)).Message);
         using var resumed = Run(dir, options with { CheckpointMinutes = 5, LogEverySteps = 3 }, resume: true);
