@@ -28,7 +28,7 @@ public static class ExperimentsReportCommand
             AtomicFile.WriteAllText(Path.Combine(outDir, "results.md"), Markdown(arms, mainSet, parse.GetValue(runs)!));
             SavePlot(Path.Combine(outDir, "f1-vs-ratio.png"), "log2 ratio", $"F1 from memory ({mainSet})", F1ByRatio(arms, mainSet));
             SavePlot(Path.Combine(outDir, "dev-f1-16x.png"), "training wall clock (s, both stages)", "dev F1 from memory",
-                arms.Where(a => a.Ratio == 16 && a.Policy is "pic" or "global").Select(a => (a.Name, a.DevF1.Select(p => (p.TrainSeconds, p.F1)).ToList())));
+                arms.Where(a => a.Ratio == 16 && a.Policy is "pic" or "global").Select(a => (a.Name, a.Dev.Select(p => (p.TrainSeconds, p.F1)).ToList())));
             SavePlot(Path.Combine(outDir, "ae-loss.png"), "pretraining step", "held-out loss (nats/token)",
                 arms.Select(a => (a.Name, a.PretrainProbes.Select(p => ((double)p.Step, p.Loss)).ToList())));
             Console.WriteLine($"{arms.Count} arms; wrote results.md, f1-vs-ratio.png, dev-f1-16x.png, ae-loss.png in {outDir}");
@@ -127,6 +127,10 @@ public static class ExperimentsReportCommand
             md.Append(SweepResults.TimeToGlobalBest(arms, kind, 16) is var (picSeconds, globalSeconds)
                 ? $"**Wall clock to global's best dev F1 at 16x ({kind})** (paper: about 0.6): pic {picSeconds:F0} s, global {globalSeconds:F0} s, ratio {F(picSeconds / globalSeconds)}.\n\n"
                 : $"**Wall clock to global's best dev F1 at 16x ({kind})**: not measurable (no paired dev curves, global never improved on its first probe, or pic never reached global's best).\n\n");
+            // The same claim on a graded measure: where answers sit at the F1 floor, dev F1 is noise, the loss is not.
+            md.Append(SweepResults.TimeToGlobalBest(arms, kind, 16, PairedMetric.AnswerLoss) is var (picLossSeconds, globalLossSeconds)
+                ? $"**Wall clock to global's lowest dev answer loss at 16x ({kind})** (the QA stage's probe; the paper's claim on a graded measure): pic {picLossSeconds:F0} s, global {globalLossSeconds:F0} s, ratio {F(picLossSeconds / globalLossSeconds)}.\n\n"
+                : $"**Wall clock to global's lowest dev answer loss at 16x ({kind})**: not measurable (no paired QA probes, global never improved on its first probe, or pic never reached global's lowest).\n\n");
         }
         return md.ToString();
     }
