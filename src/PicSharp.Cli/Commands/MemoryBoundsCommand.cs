@@ -60,6 +60,8 @@ static class MemoryBoundsCommand
             if (bounds.Compressed is { } compressed)
                 Console.WriteLine($"{compressorDir}: token accuracy {compressed.Accuracy:F3}, loss {compressed.Loss:F4} " +
                     $"({reader.Options.Policy.Name()} {KebabCase.Name(reader.Options.Kind)} {reader.Options.Ratio}x, {reader.Options.DecoderLabel})");
+            if (bounds.OtherWindow is { } other)
+                Console.WriteLine($"control (the next window's memory): token accuracy {other.Accuracy:F3}, loss {other.Loss:F4}");
             Console.WriteLine($"ceiling (the text as memory):   token accuracy {bounds.Ceiling.Accuracy:F3}, loss {bounds.Ceiling.Loss:F4}");
             if (jsonPath is not null)
                 AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(new
@@ -67,7 +69,11 @@ static class MemoryBoundsCommand
                     model = loaded.Directory, validation = validationPath, window = length, windows = windows.Count,
                     floor = new { accuracy = bounds.Floor.Accuracy, loss = bounds.Floor.Loss },
                     ceiling = new { accuracy = bounds.Ceiling.Accuracy, loss = bounds.Ceiling.Loss },
-                    compressor = bounds.Compressed is { } c ? new { folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss, decoder = reader.Options.DecoderLabel } : null,
+                    compressor = bounds.Compressed is { } c ? new
+                    {
+                        folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss, decoder = reader.Options.DecoderLabel,
+                        other_window = bounds.OtherWindow is { } o ? new { accuracy = o.Accuracy, loss = o.Loss } : null,
+                    } : null,
                 }, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         }));

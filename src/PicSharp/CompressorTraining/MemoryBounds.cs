@@ -8,7 +8,10 @@ namespace PicSharp.CompressorTraining;
 /// <param name="Floor">reconstructing each window from no memory at all: what the decoder guesses as a plain LM.</param>
 /// <param name="Ceiling">reconstructing it from a lossless memory, the window's own token embeddings (ratio 1).</param>
 /// <param name="Compressed">reconstructing it from the compressor's memory of it (when a trained compressor is measured).</param>
-public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling, DecoderScore? Compressed);
+/// <param name="OtherWindow">the control of <paramref name="Compressed"/>: reconstructing each window from the memory of
+/// the next one. It keeps whatever the compressor learnt that fits every window (and, with a decoder adapter, what the
+/// adapter learnt as a plain LM), so Compressed − OtherWindow is what the memory carries of its own window.</param>
+public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling, DecoderScore? Compressed, DecoderScore? OtherWindow);
 
 /// <summary>
 /// Where any compressor over a frozen decoder must land: between the decoder's reconstruction with no memory and its
@@ -18,7 +21,8 @@ public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling
 /// </summary>
 public static class MemoryBounds
 {
-    /// <param name="measureCompressor">also score the reconstruction from <paramref name="compressor"/>'s own memory.</param>
+    /// <param name="measureCompressor">also score the reconstruction from <paramref name="compressor"/>'s own memory, and
+    /// from the next window's memory (the control).</param>
     public static MemoryBoundsResult Measure(Compressor compressor, IReadOnlyList<int[]> windows, int batchSize, bool measureCompressor = false)
     {
         if (windows.Count == 0) throw new ArgumentException("no held-out windows to measure on");
@@ -26,14 +30,17 @@ public static class MemoryBounds
         var frozen = MemoryDecoder.Frozen(compressor);
         var model = compressor.Model;
         using var _ = no_grad();
+        var reader = new MemoryDecoder(compressor);
+        var next = windows.Skip(1).Append(windows[0]).ToList();
         return new MemoryBoundsResult(
             Score(frozen, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
             Score(frozen, windows, batchSize, ids => model.Embed(ids)),
-            measureCompressor ? Score(new MemoryDecoder(compressor), windows, batchSize, compressor.Compress) : null);
+            measureCompressor ? Score(reader, windows, windows, batchSize, compressor.Compress) : null,
+            measureCompressor && windows.Count > 1 ? Score(reader, windows, next, batchSize, compressor.Compress) : null);
     }
 
     static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> embeddingsOf) =>
-        Score(decoder, windows, batchSize, (IReadOnlyList<int[]> batch) =>
+        Score(decoder, windows, windows, batchSize, (IReadOnlyList<int[]> batch) =>
         {
             int length = batch[0].Length;
             if (batch.Any(w => w.Length != length)) throw new ArgumentException("held-out windows must share one length");
@@ -43,14 +50,15 @@ public static class MemoryBounds
                 batch.Select(_ => slots).ToArray(), batch.Select(_ => (long)slots).ToArray(), batch.Select(_ => length).ToArray());
         });
 
-    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<IReadOnlyList<int[]>, CompressedMemory> memoryOf)
+    // Reconstructs each of targets from the memory of the same index of sources.
+    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> targets, IReadOnlyList<int[]> sources, int batchSize, Func<IReadOnlyList<int[]>, CompressedMemory> memoryOf)
     {
         double lossSum = 0;
         long correct = 0, count = 0;
-        foreach (var batch in windows.Chunk(batchSize))
+        foreach (var (batch, sourceBatch) in targets.Chunk(batchSize).Zip(sources.Chunk(batchSize)))
         {
             using var scope = NewDisposeScope();
-            using var memory = memoryOf(batch);
+            using var memory = memoryOf(sourceBatch);
             using var result = decoder.Loss(memory, batch.Select(w => new DecoderExample(TaskToken.Autoencode, [], w)).ToList());
             lossSum += result.Mean.item<float>() * result.Tokens;
             correct += result.Correct;

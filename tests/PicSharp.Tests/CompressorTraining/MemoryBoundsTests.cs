@@ -63,6 +63,16 @@ public class MemoryBoundsTests
         Assert.Equal(probe.Loss, bounds.Compressed.Loss, 4);
         Assert.Equal(probe.Accuracy, bounds.Compressed.Accuracy, 6);
         Assert.Null(MemoryBounds.Measure(compressor, Windows, batchSize: 2).Compressed);
+
+        // The control: window i read from window i+1's memory (the last from the first's), computed here in one batch.
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var swapped = new MemoryDecoder(compressor).Loss(compressor.Compress(Windows),
+            Windows.Select(w => new DecoderExample(TaskToken.Autoencode, [], w)).ToList(), memoryRows: [1, 2, 3, 4, 0]);
+        Assert.NotNull(bounds.OtherWindow);
+        Assert.Equal(swapped.Mean.item<float>(), bounds.OtherWindow.Loss, 4);
+        Assert.Equal((double)swapped.Correct / swapped.Tokens, bounds.OtherWindow.Accuracy, 6);
+        Assert.NotEqual(bounds.Compressed.Loss, bounds.OtherWindow.Loss, 4);
     }
 
     [Fact]
