@@ -85,7 +85,7 @@ stage() {
 evaluate() {
   local compressor=$1 dir=$2
   for set in facts-test recall-test heldout-test; do
-    grep -qs '"memory-other"' "$dir/eval-$set.json" || pic eval-lm --model "$base" --compressor "$compressor" "${dtype[@]}" --qa "$qa/$set.json" \
+    grep -qs '"memory-other"' "$dir/eval-$set.json" || crash_retry pic eval-lm --model "$base" --compressor "$compressor" "${dtype[@]}" --qa "$qa/$set.json" \
       --modes full,memory,memory-other,none --limit "$eval_limit" --threads "$threads" \
       --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
   done

@@ -20,28 +20,38 @@ resume_flag() {
   [ "$(done_steps "$1")" -lt "$(total_steps "$1")" ] && echo --resume
 }
 
-# compressor_stage OUT ARGS...: `pic train-compressor --out OUT ARGS...`, nothing when OUT is done, --resume when OUT
-# has a checkpoint. A resumed stage drops `--from DIR`: it continues its own checkpoint, which already holds what it
-# started from (train-compressor refuses both). A crash (a status other than 0, and 1 = a user error) is resumed from
-# the last checkpoint, twice at most: TorchSharp 0.107 can free a temporary Scalar while a native call still reads
-# it (docs/perf.md, "A crash TorchSharp can cause"), and resuming is exact. Status 0 when OUT reached its planned
-# steps, 1 when it stopped early (re-run to resume); exits the script when train-compressor fails otherwise.
-compressor_stage() {
-  local out=$1; shift
+# crash_retry CMD...: runs CMD, and again after a crash (a status other than 0, and 1 = a user error), three tries in
+# all; returns CMD's last status. TorchSharp 0.107 can free a temporary Scalar while a native call still reads it
+# (docs/perf.md, "A crash TorchSharp can cause"): rare, and a re-run (resuming, for a training stage) survives it.
+crash_retry() {
   local attempt status
   for attempt in 1 2 3; do
-    local resume
-    resume=$(resume_flag "$out") || return 0
-    local args=() given=("$@")
-    while [ ${#given[@]} -gt 0 ]; do
-      if [ -n "$resume" ] && [ "${given[0]}" = --from ]; then given=("${given[@]:2}"); continue; fi
-      args+=("${given[0]}"); given=("${given[@]:1}")
-    done
     status=0
-    pic train-compressor --out "$out" "${args[@]}" $resume || status=$?
-    [ "$status" -le 1 ] || [ "$attempt" = 3 ] || { echo "train-compressor crashed (status $status); resuming $out"; continue; }
-    [ "$status" = 0 ] || exit 1
-    break
+    "$@" || status=$?
+    [ "$status" -ge 2 ] && [ "$attempt" -lt 3 ] || return "$status"
+    echo "$1 $2 crashed (status $status); running it again"
   done
-  [ "$(done_steps "$out")" -ge "$(total_steps "$out")" ]
+}
+
+# compressor_attempt OUT ARGS...: one run of `pic train-compressor --out OUT ARGS...`, with --resume when OUT has a
+# checkpoint. A resumed stage drops `--from DIR`: it continues its own checkpoint, which already holds what it started
+# from (train-compressor refuses both).
+compressor_attempt() {
+  local out=$1; shift
+  local resume args=()
+  resume=$(resume_flag "$out") || return 0
+  while [ $# -gt 0 ]; do
+    if [ -n "$resume" ] && [ "$1" = --from ]; then shift 2; continue; fi
+    args+=("$1"); shift
+  done
+  pic train-compressor --out "$out" "${args[@]}" $resume
+}
+
+# compressor_stage OUT ARGS...: compressor_attempt, nothing when OUT is done, resumed after a crash (crash_retry;
+# resuming is exact). Status 0 when OUT reached its planned steps, 1 when it stopped early (re-run to resume); exits
+# the script when train-compressor fails otherwise (its error line says why).
+compressor_stage() {
+  resume_flag "$1" >/dev/null || return 0
+  crash_retry compressor_attempt "$@" || exit 1
+  [ "$(done_steps "$1")" -ge "$(total_steps "$1")" ]
 }
