@@ -14,6 +14,8 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
     readonly Linear lora_A;
     readonly Linear lora_B;
     readonly Dropout? lora_dropout;
+    // Held for the adapter's life rather than made per call (see TorchScalars).
+    readonly Scalar scaling;
 
     public int InFeatures { get; }
     public int OutFeatures { get; }
@@ -27,6 +29,7 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Scaling = alpha / rank;
+        scaling = Scaling.ToScalar();
         lora_A = nn.Linear(inFeatures, rank, hasBias: false, dtype: ScalarType.Float32);
         lora_B = nn.Linear(rank, outFeatures, hasBias: false, dtype: ScalarType.Float32);
         using (no_grad())
@@ -50,13 +53,19 @@ public sealed class LoraAdapter : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         Tensor input = x.to(A.dtype);
         Tensor dropped = lora_dropout is null ? input : lora_dropout.forward(input);
-        return (lora_B.forward(lora_A.forward(dropped)) * Scaling).MoveToOuterDisposeScope();
+        return lora_B.forward(lora_A.forward(dropped)).mul(scaling).MoveToOuterDisposeScope();
     }
 
     /// <summary>s·B·A, the change this adapter makes to the projection's weight, in fp32.</summary>
     public Tensor WeightDelta()
     {
         using var scope = NewDisposeScope();
-        return (B.matmul(A) * Scaling).MoveToOuterDisposeScope();
+        return B.matmul(A).mul(scaling).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) scaling.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -51,7 +51,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         Tensor y = nn.functional.linear(x, weight, bias);
         if (ActiveAdapter is not string name || !adapters.TryGetValue(name, out var adapter)) return y;
         using var scope = NewDisposeScope();
-        return (y + adapter.forward(x).to(y.dtype)).MoveToOuterDisposeScope();
+        return y.add(adapter.forward(x).to(y.dtype), TorchScalars.One).MoveToOuterDisposeScope();
     }
 
     public void AttachAdapter(string name, LoraAdapter adapter)

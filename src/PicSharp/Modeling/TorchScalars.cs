@@ -1,0 +1,15 @@
+using TorchSharp;
+
+namespace PicSharp.Modeling;
+
+/// <summary>
+/// Numbers passed to torch operations, held for the life of the process. TorchSharp 0.107 turns a number such as the
+/// `1` that `a + b` adds with into a temporary <see cref="Scalar"/> whose finalizer frees it, and hands only its
+/// native pointer to the call; a collection started by another thread during the call can free it mid-call (a crash
+/// or a wrong value; docs/perf.md, "A crash TorchSharp can cause"). A Scalar that stays reachable cannot be freed.
+/// </summary>
+public static class TorchScalars
+{
+    /// <summary>The alpha of a plain addition (an integer, so integer tensors can take it too).</summary>
+    public static readonly Scalar One = 1.ToScalar();
+}
