@@ -9,11 +9,12 @@ namespace PicSharp.Modeling;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
-    readonly double eps;
+    // Held for the module's life rather than made per call (see TorchScalars).
+    readonly Scalar eps;
 
     public RmsNorm(int size, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
-        this.eps = eps;
+        this.eps = eps.ToScalar();
         weight = new Parameter(ones(size, dtype));
         register_parameter("weight", weight);
     }
@@ -24,9 +25,15 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         // Same arithmetic as x32 * rsqrt(mean(x32²) + eps), with the small statistics updated in place and no
         // conversions where the input is already fp32 (decoding runs this 2 × layers times per token).
         var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        var inverseRms = x32.pow(2).mean([-1], keepdim: true).add_(eps).rsqrt_();
+        var inverseRms = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();
         var normed = x32 * inverseRms;
         return (weight * (x.dtype == ScalarType.Float32 ? normed : normed.to(x.dtype))).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) eps.Dispose();
+        base.Dispose(disposing);
     }
 }
 
@@ -167,7 +174,7 @@ public sealed class RotaryEmbedding : nn.Module
 
     /// <summary>x·cos + rotate_half(x)·sin, where rotate_half(x) = [−x₂, x₁] is x rolled by half times the signed sin.</summary>
     public static Tensor Apply(Tensor x, (Tensor Cos, Tensor Sin) angles) =>
-        x * angles.Cos + x.roll(x.shape[^1] / 2, -1) * angles.Sin;
+        (x * angles.Cos).add(x.roll(x.shape[^1] / 2, -1) * angles.Sin, TorchScalars.One);
 }
 
 /// <summary>
@@ -285,8 +292,8 @@ public sealed class LlamaDecoderLayer : nn.Module
 
     public Tensor Forward(Tensor x, (Tensor Cos, Tensor Sin) rope, Tensor? mask, KvCache? cache, int layer)
     {
-        x = x + self_attn.Forward(input_layernorm.forward(x), rope, mask, cache, layer);
-        return x + mlp.forward(post_attention_layernorm.forward(x));
+        x = x.add(self_attn.Forward(input_layernorm.forward(x), rope, mask, cache, layer), TorchScalars.One);
+        return x.add(mlp.forward(post_attention_layernorm.forward(x)), TorchScalars.One);
     }
 }
 
