@@ -51,7 +51,6 @@ compressor_attempt() {
 # resuming is exact). Status 0 when OUT reached its planned steps, 1 when it stopped early (re-run to resume); exits
 # the script when train-compressor fails otherwise (its error line says why).
 compressor_stage() {
-  resume_flag "$1" >/dev/null || return 0
   crash_retry compressor_attempt "$@" || exit 1
   [ "$(done_steps "$1")" -ge "$(total_steps "$1")" ]
 }
