@@ -93,10 +93,12 @@ public sealed class Compressor : nn.Module
         var vocabulary = model.Body.EmbedTokens.weight!.detach().to(ScalarType.Float32);
         double scale = vocabulary.std().item<float>();
         var noise = randn(rows, model.Config.HiddenSize, generator: generator);
+        using var randomScale = scale.ToScalar();
+        using var offsetScale = (0.1 * scale).ToScalar();
         var start = init switch
         {
-            MemoryInit.Random => noise * scale,
-            MemoryInit.VocabMean => vocabulary.mean([0]).unsqueeze(0) + noise * (0.1 * scale),
+            MemoryInit.Random => noise.mul(randomScale),
+            MemoryInit.VocabMean => vocabulary.mean([0]).unsqueeze(0).add(noise.mul(offsetScale), TorchScalars.One),
             _ => throw new ArgumentOutOfRangeException(nameof(init), init, "unknown memory init"),
         };
         return start.MoveToOuterDisposeScope();
@@ -139,10 +141,10 @@ public sealed class Compressor : nn.Module
         };
 
         var (tokenIds, slots) = rows.Inputs(contexts);
-        var embeddings = where(slots.ge(0).unsqueeze(-1),
-            memory_tokens.index_select(0, slots.clamp_min(0).flatten()).reshape(slots.shape[0], slots.shape[1], -1).to(Model.Dtype),
+        var embeddings = where(slots.ge(TorchScalars.Zero).unsqueeze(-1),
+            memory_tokens.index_select(0, slots.clamp_min(TorchScalars.Zero).flatten()).reshape(slots.shape[0], slots.shape[1], -1).to(Model.Dtype),
             Model.Embed(tokenIds));
-        var positions = rows.Positions() + tensor(rows.RowContexts.Select(b => positionOffsets[b]).ToArray()).unsqueeze(1);
+        var positions = rows.Positions().add(tensor(rows.RowContexts.Select(b => positionOffsets[b]).ToArray()).unsqueeze(1), TorchScalars.One);
 
         using var adapter = Model.UseAdapter(AdapterName);
         using var cache = Options.Kind == MemoryKind.KeyValues ? new KvCache(Model.Config.NumHiddenLayers) : null;

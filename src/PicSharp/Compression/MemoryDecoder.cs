@@ -1,4 +1,5 @@
 using PicSharp.Modeling;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -25,7 +26,8 @@ public sealed record DecoderLoss(Tensor Mean, long Correct, long Tokens) : IDisp
 /// </summary>
 public sealed class MemoryDecoder
 {
-    const long Ignore = -100;
+    // The label of a position that is not scored, held as a Scalar for the process's life (see TorchScalars).
+    static readonly Scalar Ignore = (-100L).ToScalar();
     readonly Compressor compressor;
     readonly string? adapterName;
     LlamaForCausalLM Model => compressor.Model;
@@ -108,7 +110,8 @@ public sealed class MemoryDecoder
             labels[b, (firstTarget - 1)..(firstTarget - 1 + examples[b].Target.Count)] = TargetTensor(examples[b]);
             mask[b, .., ..memory.Counts[memoryRows[b]]] = true;
         }
-        var positions = tensor(memoryRows.Select(r => memory.NextPositions[r]).ToArray()).unsqueeze(1) + arange(width, dtype: ScalarType.Int64).unsqueeze(0);
+        var positions = tensor(memoryRows.Select(r => memory.NextPositions[r]).ToArray()).unsqueeze(1)
+            .add(TorchScalars.Range(0, width).unsqueeze(0), TorchScalars.One);
         var padded = stack(rows.Select(r => F.pad(r, [0, 0, 0, width - r.shape[0]])).ToList());
         using var cache = KvCache.FromPrefix(memory.KeyValues.Select(kv => (PerExample(kv.Keys, memoryRows), PerExample(kv.Values, memoryRows))).ToList(), 0);
         return (Model.Forward(padded, positions, mask, cache), labels);

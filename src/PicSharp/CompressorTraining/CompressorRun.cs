@@ -17,7 +17,7 @@ public sealed record CompressorRunState(int Step, long TokensSeen, double Elapse
 /// an "eval" line per probe, each with the wall clock), a probe every EvalEverySteps and at the end, a checkpoint every
 /// CheckpointMinutes and at the end, and a clean stop at a step limit, a time limit or cancellation.
 /// Run folder: metrics.jsonl and checkpoint/, which is a compressor folder (adapter_config.json,
-/// adapter_model.safetensors, compressor.json, compressor.safetensors) plus optimizer.dat, options.json, state.json —
+/// adapter_model.safetensors, compressor.json, compressor.safetensors) plus optimizer.safetensors, options.json, state.json —
 /// so `--from RUN/checkpoint` and `pic eval-lm --compressor RUN/checkpoint` open it as they open any compressor.
 /// </summary>
 public sealed class CompressorRun : IDisposable

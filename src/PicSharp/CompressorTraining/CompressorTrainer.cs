@@ -3,6 +3,7 @@ using PicSharp.Compression;
 using PicSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
+using AdamW = PicSharp.Training.AdamW;
 using static TorchSharp.torch;
 
 namespace PicSharp.CompressorTraining;
@@ -26,8 +27,6 @@ public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
 /// </summary>
 public sealed class CompressorTrainer : IDisposable
 {
-    public const string OptimizerFile = "optimizer.dat";
-
     readonly MemoryDecoder decoder;
     readonly AdamW optimizer;
     readonly CompressorTrainingOptions options;
@@ -52,14 +51,13 @@ public sealed class CompressorTrainer : IDisposable
         trainable = [.. compressor.TrainableParameters()];
         var lora = compressor.AdapterParameters().Select(p => p.Parameter).ToArray();
         var decoderLora = compressor.DecoderAdapterParameters().Select(p => p.Parameter).ToArray();
-        List<AdamW.ParamGroup> groups =
+        List<AdamWGroup> groups =
         [
-            new(lora, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
-            new(embeddings, lr: options.MemoryLearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
+            new(lora, options.LearningRate, options.WeightDecay),
+            new(embeddings, options.MemoryLearningRate, 0),
         ];
-        if (decoderLora.Length > 0)
-            groups.Add(new(decoderLora, lr: DecoderPeak, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay));
-        optimizer = optim.AdamW(groups, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+        if (decoderLora.Length > 0) groups.Add(new(decoderLora, DecoderPeak, options.WeightDecay));
+        optimizer = new AdamW(groups, options.Beta1, options.Beta2);
     }
 
     double DecoderPeak => options.DecoderLearningRate ?? options.LearningRate;
@@ -69,23 +67,24 @@ public sealed class CompressorTrainer : IDisposable
     public CompressorStep TrainStep(CompressorBatches batches)
     {
         var watch = Stopwatch.StartNew();
-        var groups = optimizer.ParamGroups.ToArray();
+        var groups = optimizer.Groups;
         double lr = Rate(options.LearningRate);
         groups[0].LearningRate = lr;
         groups[1].LearningRate = Rate(options.MemoryLearningRate);
-        if (groups.Length > 2) groups[2].LearningRate = Rate(DecoderPeak);
-        optimizer.zero_grad();
+        if (groups.Count > 2) groups[2].LearningRate = Rate(DecoderPeak);
+        optimizer.ZeroGrad();
 
         double loss = 0;
         long correct = 0, scored = 0, tokens = 0;
         var seen = new List<CompressorExample>();
+        using var accumulation = options.GradientAccumulation.ToScalar();
         for (int micro = 0; micro < options.GradientAccumulation; micro++)
         {
             using var scope = NewDisposeScope();
             var examples = batches.Sample(Step, micro, options.MicroBatchSize);
             using var memory = Compressor.Compress(examples.Select(e => e.Context).ToList());
             var result = decoder.Loss(memory, examples.Select(e => e.Decoder).ToList());
-            (result.Mean / options.GradientAccumulation).backward();
+            result.Mean.div(accumulation).backward();
             loss += result.Mean.item<float>() / options.GradientAccumulation;
             correct += result.Correct;
             scored += result.Tokens;
@@ -96,8 +95,7 @@ public sealed class CompressorTrainer : IDisposable
         double gradNorm;
         using (var scope = NewDisposeScope())
             gradNorm = nn.utils.clip_grad_norm_(trainable, options.MaxGradNorm);
-        using (var scope = NewDisposeScope())
-            optimizer.step();
+        optimizer.Step();
         Step++;
         double seconds = watch.Elapsed.TotalSeconds; // the count below is bookkeeping, not training time
         return new CompressorStep(Step, loss, (double)correct / scored, lr, gradNorm, tokens, seconds, seen.Sum(flops.Example));
@@ -131,14 +129,14 @@ public sealed class CompressorTrainer : IDisposable
     public void Save(string dir, string? baseModelNameOrPath)
     {
         CompressorFolder.Save(Compressor, dir, baseModelNameOrPath);
-        optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
+        optimizer.Save(Path.Combine(dir, AdamW.FileName));
     }
 
     /// <summary>Restores the optimizer state written by <see cref="Save"/> (the compressor was loaded from the same
     /// folder) and the step count.</summary>
     public void LoadOptimizer(string dir, int step)
     {
-        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        optimizer.Load(Path.Combine(dir, AdamW.FileName));
         Step = step;
     }
 

@@ -8,8 +8,8 @@ public static class AttentionMask
     /// <summary>[seq, past+seq]: query i (at absolute position past+i) sees keys 0..past+i.</summary>
     public static Tensor Causal(long seq, long past = 0)
     {
-        var query = arange(past, past + seq, dtype: ScalarType.Int64).unsqueeze(1);
-        var key = arange(0, past + seq, dtype: ScalarType.Int64).unsqueeze(0);
+        var query = TorchScalars.Range(past, past + seq).unsqueeze(1);
+        var key = TorchScalars.Range(0, past + seq).unsqueeze(0);
         return key <= query;
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -41,11 +42,13 @@ sealed class DecodingBatch : IDisposable
             .DetachFromDisposeScope();
         if (promptLengths.Any(l => l != promptWidth) || prefixLengths.Any(l => l != prefixWidth))
         {
-            var columns = arange(capacity, dtype: ScalarType.Int64).unsqueeze(0);
+            var columns = TorchScalars.Range(0, capacity).unsqueeze(0);
             var prefixEnd = tensor(prefixLengths.Select(l => (long)l).ToArray()).unsqueeze(1);
             var promptEnd = tensor(promptLengths.Select(l => (long)(prefixWidth + l)).ToArray()).unsqueeze(1);
-            visible = (columns < prefixEnd).logical_or(columns >= prefixWidth).logical_and(
-                (columns < promptEnd).logical_or(columns >= prefixWidth + promptWidth)).DetachFromDisposeScope();
+            using var promptsStart = prefixWidth.ToScalar();
+            using var newTokensStart = (prefixWidth + promptWidth).ToScalar();
+            visible = (columns < prefixEnd).logical_or(columns.ge(promptsStart)).logical_and(
+                (columns < promptEnd).logical_or(columns.ge(newTokensStart))).DetachFromDisposeScope();
         }
     }
 
@@ -102,7 +105,7 @@ sealed class DecodingBatch : IDisposable
             cache.NextPosition = nextPositions[0];
             return model.Forward(embeddings, mask: mask, cache: cache);
         }
-        var positions = tensor(nextPositions).unsqueeze(1) + arange(width, dtype: ScalarType.Int64).unsqueeze(0);
+        var positions = tensor(nextPositions).unsqueeze(1).add(TorchScalars.Range(0, width).unsqueeze(0), TorchScalars.One);
         return model.Forward(embeddings, positions, nextPositions.Max() + width, mask, cache);
     }
 

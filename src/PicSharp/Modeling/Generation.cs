@@ -140,11 +140,13 @@ public static class TextGeneration
     {
         if (options.Temperature <= 0) return (int)logits.argmax().item<long>();
         using var scope = NewDisposeScope();
-        var probabilities = (logits / options.Temperature).softmax(-1);
+        using var temperature = options.Temperature.ToScalar();
+        using var topP = options.TopP.ToScalar();
+        var probabilities = logits.div(temperature).softmax(-1);
         var (sorted, order) = probabilities.sort(descending: true);
         // Keep a token while the mass before it is below top_p, so the first token always survives.
         var massBefore = sorted.cumsum(0) - sorted;
-        var kept = sorted.masked_fill(massBefore >= options.TopP, 0);
+        var kept = sorted.masked_fill(massBefore.ge(topP), TorchScalars.Zero);
         var pick = multinomial(kept / kept.sum(), 1, generator: generator);
         return (int)order[pick].item<long>();
     }

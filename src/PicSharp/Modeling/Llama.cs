@@ -25,7 +25,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         // Same arithmetic as x32 * rsqrt(mean(x32²) + eps), with the small statistics updated in place and no
         // conversions where the input is already fp32 (decoding runs this 2 × layers times per token).
         var x32 = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        var inverseRms = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();
+        var inverseRms = x32.mul(x32).mean([-1], keepdim: true).add_(eps, TorchScalars.One).rsqrt_();
         var normed = x32 * inverseRms;
         return (weight * (x.dtype == ScalarType.Float32 ? normed : normed.to(x.dtype))).MoveToOuterDisposeScope();
     }
@@ -62,7 +62,7 @@ public sealed class RotaryEmbedding : nn.Module
         double[] inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
         inv_freq = tensor(inv.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
-        (cos_table, signed_sin_table) = Direct(arange(config.MaxPositionEmbeddings, dtype: ScalarType.Int64));
+        (cos_table, signed_sin_table) = Direct(TorchScalars.Range(0, config.MaxPositionEmbeddings));
         cos_table.DetachFromDisposeScope();
         signed_sin_table.DetachFromDisposeScope();
         register_buffer(nameof(cos_table), cos_table, persistent: false);
@@ -141,7 +141,7 @@ public sealed class RotaryEmbedding : nn.Module
     /// <summary>cos and signed sin for positions start..start+seq of every row, each [1, 1, seq, head_dim].</summary>
     public (Tensor Cos, Tensor Sin) Angles(long start, long seq, ScalarType dtype)
     {
-        if (start + seq > TableLength) return Angles(arange(start, start + seq, dtype: ScalarType.Int64).unsqueeze(0), start + seq, dtype);
+        if (start + seq > TableLength) return Angles(TorchScalars.Range(start, start + seq).unsqueeze(0), start + seq, dtype);
         var (cos, sin) = Tables(dtype);
         return (cos.narrow(0, start, seq).view(1, 1, seq, -1), sin.narrow(0, start, seq).view(1, 1, seq, -1));
     }
@@ -374,7 +374,7 @@ public sealed class LlamaForCausalLM : nn.Module
         var generator = new Generator((ulong)seed);
         foreach (var (name, parameter) in named_parameters())
         {
-            if (name.EndsWith("norm.weight")) parameter.fill_(1.0);
+            if (name.EndsWith("norm.weight")) parameter.fill_(TorchScalars.One);
             else if (name.EndsWith(".bias")) parameter.zero_();
             else parameter.normal_(0, Config.InitializerRange, generator);
         }

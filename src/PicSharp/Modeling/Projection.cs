@@ -70,7 +70,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         if (!adapters.TryGetValue(name, out var adapter)) throw new InvalidOperationException($"this projection has no adapter named '{name}' to merge");
         using (no_grad())
         using (var delta = adapter.WeightDelta())
-            weight.add_(delta.to(weight.dtype));
+            weight.add_(delta.to(weight.dtype), TorchScalars.One);
         DetachAdapter(name);
     }
 }

@@ -54,31 +54,28 @@ public sealed class LmTrainer : IDisposable
         // Decay matrices and embeddings; leave norms and biases alone (they have no scale to shrink).
         var decay = trainable.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToArray();
         var noDecay = trainable.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToArray();
-        optimizer = optim.AdamW(
-            [
-                new AdamW.ParamGroup(decay, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay),
-                new AdamW.ParamGroup(noDecay, lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: 0),
-            ],
-            lr: options.LearningRate, beta1: options.Beta1, beta2: options.Beta2, weight_decay: options.WeightDecay);
+        optimizer = new AdamW(
+            [new AdamWGroup(decay, options.LearningRate, options.WeightDecay), new AdamWGroup(noDecay, options.LearningRate, 0)],
+            options.Beta1, options.Beta2);
     }
 
     public StepResult TrainStep(BatchSampler sampler)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double lr = LearningRateSchedule.At(Step, options);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-        // zero_grad hands back a handle per gradient; without a scope they (and the old gradients) wait for the GC.
-        using (NewDisposeScope()) optimizer.zero_grad();
+        foreach (var group in optimizer.Groups) group.LearningRate = lr;
+        optimizer.ZeroGrad();
         SyncComputeWeights();
 
         double loss = 0;
         long tokens = 0;
+        using var accumulation = options.GradientAccumulation.ToScalar();
         for (int micro = 0; micro < options.GradientAccumulation; micro++)
         {
             using var scope = NewDisposeScope();
             var batch = sampler.Sample(Step, micro, options.MicroBatchSize);
             var microLoss = Loss(batch);
-            (microLoss / options.GradientAccumulation).backward();
+            microLoss.div(accumulation).backward();
             loss += microLoss.item<float>() / options.GradientAccumulation;
             tokens += (long)batch.BatchSize * batch.SequenceLength;
             if (options.UseBf16) MoveGradientsToMasters();
@@ -87,8 +84,7 @@ public sealed class LmTrainer : IDisposable
         double gradNorm;
         using (var scope = NewDisposeScope())
             gradNorm = nn.utils.clip_grad_norm_(pairs.Select(p => p.Master), options.MaxGradNorm);
-        using (var scope = NewDisposeScope())
-            optimizer.step();
+        optimizer.Step();
         Step++;
         return new StepResult(Step, loss, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds);
     }
@@ -138,28 +134,26 @@ public sealed class LmTrainer : IDisposable
         foreach (var (m, c) in pairs)
         {
             if (c.grad is null) continue;
-            m.grad!.add_(c.grad);
+            m.grad!.add_(c.grad, TorchScalars.One);
             c.grad.zero_();
         }
     }
 
     /// <summary>Writes the fp32 master weights as an HF model folder (config.json, model.safetensors) and the
-    /// optimizer state (TorchSharp's format) into <paramref name="dir"/>.</summary>
+    /// optimizer state into <paramref name="dir"/>.</summary>
     public void Save(string dir)
     {
         ModelFolder.Save(master, dir);
-        optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
+        optimizer.Save(Path.Combine(dir, AdamW.FileName));
     }
 
     /// <summary>Restores weights and optimizer state written by <see cref="Save"/> and the step count.</summary>
     public void Load(string dir, int step)
     {
         ModelFolder.LoadWeights(master, dir);
-        optimizer.load_state_dict(Path.Combine(dir, OptimizerFile));
+        optimizer.Load(Path.Combine(dir, AdamW.FileName));
         Step = step;
     }
-
-    public const string OptimizerFile = "optimizer.dat";
 
     public void Dispose()
     {

@@ -10,7 +10,7 @@ public sealed record RunState(int Step, long TokensSeen, double ElapsedSeconds, 
 /// <summary>
 /// The pretraining loop around <see cref="LmTrainer"/>: metrics.jsonl, evaluation every EvalEverySteps, a checkpoint
 /// every CheckpointMinutes and at the end, and a clean stop at a step limit or a wall-clock limit.
-/// Run folder: metrics.jsonl, checkpoint/ (config.json, model.safetensors, optimizer.dat, options.json, state.json).
+/// Run folder: metrics.jsonl, checkpoint/ (config.json, model.safetensors, optimizer.safetensors, options.json, state.json).
 /// </summary>
 public sealed class PretrainRun : IDisposable
 {
