@@ -33,7 +33,7 @@ gen "$qa/facts-short-train.json" --kind facts --split train --count "$(n 24000)"
 gen "$qa/facts-short-dev.json" --kind facts --split dev --count "$(n 200)" --seed 12 --min-entities 1 --max-entities 3
 gen "$qa/facts-short-test.json" --kind facts --split test --count "$(n 300)" --seed 13 --min-entities 1 --max-entities 3
 
-[ -f "$run/bounds.json" ] || pic memory-bounds --model "$base" --window "$window" --threads "$threads" --json "$run/bounds.json"
+[ -f "$run/bounds.json" ] || crash_retry pic memory-bounds --model "$base" --window "$window" --threads "$threads" --json "$run/bounds.json"
 
 # stage OUT ARGS...: compressor_stage (recipe.sh) with the options every stage shares; stops the script (status 0,
 # to be re-run) when the stage stopped early.
@@ -54,11 +54,11 @@ arm() {
   stage "$dir/ae" --objective pretrain --policy pic --kind "$kind" --ratio "$ratio" --chunk-length 64 --window "$window" \
     --lm-share 0 --lora-rank "$rank" --lora-alpha $((2 * rank)) "${decoder[@]}" \
     --lr 2e-3 --memory-lr 2e-3 --warmup 50 --steps "$ae_steps" --eval-every 100 --eval-samples 64 --seed 1
-  [ -f "$dir/bounds.json" ] || pic memory-bounds --model "$base" --compressor "$dir/ae/checkpoint" --window "$window" \
+  [ -f "$dir/bounds.json" ] || crash_retry pic memory-bounds --model "$base" --compressor "$dir/ae/checkpoint" --window "$window" \
     --threads "$threads" --json "$dir/bounds.json"
   stage "$dir/qa" --objective qa --from "$dir/ae/checkpoint" --qa "$qa/facts-short-train.json" --dev-qa "$qa/facts-short-dev.json" \
     --lr 1e-3 --memory-lr 1e-3 --warmup 20 --steps "$qa_steps" --eval-every 100 --eval-samples 50 --seed 1
-  [ -f "$dir/eval-facts-short.json" ] || pic eval-lm --model "$base" --compressor "$dir/qa/checkpoint" \
+  [ -f "$dir/eval-facts-short.json" ] || crash_retry pic eval-lm --model "$base" --compressor "$dir/qa/checkpoint" \
     --qa "$qa/facts-short-test.json" --modes full,memory,none --limit "$eval_limit" --threads "$threads" \
     --json "$dir/eval-facts-short.json" --predictions "$dir/predictions-facts-short.jsonl"
 }

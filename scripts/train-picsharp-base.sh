@@ -55,15 +55,17 @@ gen "$qa/spans-train-long.json" --kind spans --split train --count "$(n 8000)" -
 gen "$qa/repeat-train.json" --kind repeat --split train --count "$(n 5000)" --seed 69 --min-tokens 40 --max-tokens 300
 gen "$qa/repeat-train-long.json" --kind repeat --split train --count "$(n 1500)" --seed 70 --min-tokens 300 --max-tokens 700
 
-# train_stage OUT ARGS...: the arguments every stage shares, --resume when OUT has a checkpoint, nothing when OUT's
-# checkpoint already reached its planned steps.
-train_stage() {
+# pretrain_attempt OUT ARGS...: one pretrain-lm run with the arguments every stage shares, --resume when OUT has a
+# checkpoint, nothing when OUT's checkpoint already reached its planned steps.
+pretrain_attempt() {
   local out=$1; shift
   local resume
   resume=$(resume_flag "$out") || return 0
   pic pretrain-lm --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
     --out "$out" --log-every 20 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" $resume
 }
+# train_stage OUT ARGS...: pretrain_attempt, resumed after a crash (crash_retry); stops the script when it fails.
+train_stage() { crash_retry pretrain_attempt "$@" || exit 1; }
 
 # Stage 1 from random init, 8 x 1,024-token rows per step: 90 % QA rows drawn uniformly over the contexts of the
 # sets (a set given twice is drawn twice as often), the rest corpus windows. Look-up drills teach copying from the
@@ -86,7 +88,7 @@ train_stage "$stage2" --model "$stage1/checkpoint" --batch 4 --seq-len 2048 \
 [ "$(done_steps "$stage2")" -ge "$stage2_steps" ] || { echo "stage 2 stopped before step $stage2_steps; re-run to resume"; exit 0; }
 
 for set in facts-test reading-test spans-test recall-test heldout-test heldout-dev; do
-  [ -f "$stage2/eval-$set.json" ] || pic eval-lm --model "$stage2/model" --qa "$qa/$set.json" --modes full,none --threads "$threads" \
+  [ -f "$stage2/eval-$set.json" ] || crash_retry pic eval-lm --model "$stage2/model" --qa "$qa/$set.json" --modes full,none --threads "$threads" \
     --json "$stage2/eval-$set.json" --predictions "$stage2/predictions-$set.jsonl"
 done
 

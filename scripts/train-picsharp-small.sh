@@ -28,14 +28,16 @@ pic data qa --kind recall --split train --count 90000 --seed 63 --min-entities 4
 pic data qa --kind definitions --split train --count 4000 --seed 21 --min-tokens 80 --max-tokens 450 --out data/qa/definitions-train.json
 pic data qa --kind arithmetic --split train --count 8000 --seed 31 --out data/qa/arithmetic-train.json
 
-# One training stage into OUT: the arguments every stage shares, plus --resume when OUT already has a checkpoint.
-train_stage() {
+# One training run into OUT: the arguments every stage shares, plus --resume when OUT already has a checkpoint.
+pretrain_attempt() {
   local out=$1; shift
   local resume=()
   [ -d "$out/checkpoint" ] && resume=(--resume)
   pic pretrain-lm --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
     --out "$out" --batch 8 --seq-len 1024 --log-every 20 --export-dtype bfloat16 --threads 2 --checkpoint-minutes 10 "$@" "${resume[@]}"
 }
+# One training stage: pretrain_attempt, resumed after a crash (crash_retry); stops the script when it fails.
+train_stage() { crash_retry pretrain_attempt "$@" || exit 1; }
 
 # Stage 1 from random init: 85 % of the 8 x 1,024-token rows are QA texts (drawn uniformly over the five sets'
 # contexts), the rest corpus windows; planned for 3,200 steps, stopped at step 1,456 (52.6 min) when a dev probe
@@ -55,7 +57,7 @@ train_stage "$stage2" --model "$stage1/checkpoint" \
   --steps 1900 --lr 1.2e-3 --warmup 20 --qa-share 0.9 --seed 2027 --eval-every 475
 
 for kind in facts definitions arithmetic recall; do
-  pic eval-lm --model "$stage2/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
+  crash_retry pic eval-lm --model "$stage2/model" --qa "data/qa/$kind-test.json" --modes full,none --threads 1 \
     --json "$stage2/eval-$kind.json" --predictions "$stage2/predictions-$kind.jsonl"
 done
 
