@@ -7,7 +7,9 @@
 #
 # Per arm, in runs/pic-experiments/ARM/: pretrain/ (autoencoding + LM continuation on corpus windows), qa/ (QA from
 # memory, started from pretrain/checkpoint), eval-SET.json and predictions-SET.jsonl (full passage, memory, another
-# passage's memory as the control, nothing: the same questions in each mode, EM/F1 and the gold answer's loss).
+# passage's memory as the control, nothing: the same questions in each mode, EM/F1 and the gold answer's loss),
+# bounds-pretrain.json and bounds-qa.json (held-out reconstruction from each stage's memory against the next window's
+# memory, `pic memory-bounds`).
 # metrics.jsonl in pretrain/ and qa/ has a probe line every EVAL_EVERY steps with the wall clock (held-out loss and
 # token accuracy, EM/F1 from memory on a fixed dev sample).
 #
@@ -91,6 +93,13 @@ evaluate() {
   done
 }
 
+# bounds STAGE_DIR JSON: held-out reconstruction from the stage's memory, from the next window's (the control), from
+# none and from the text (`pic memory-bounds`), into JSON; experiments-report reads ARM/bounds-{pretrain,qa}.json.
+bounds() {
+  [ -f "$2" ] || crash_retry pic memory-bounds --model "$base" --compressor "$1/checkpoint" --window "$window" \
+    --samples "$(n 64)" --threads "$threads" --json "$2"
+}
+
 # arm NAME POLICY KIND RATIO SEED: pretrain, QA fine-tuning, evaluation; with QA_MORE, the longer QA stage too.
 arm() {
   local name=$1 policy=$2 memory=$3 ratio=$4 seed=$5
@@ -103,9 +112,11 @@ arm() {
     --window "$window" --continuation 64 --lm-share 0.5 \
     --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
     || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
+  bounds "$dir/pretrain" "$dir/bounds-pretrain.json"
   stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" "${qa_sets[@]}" \
     --steps "$qa_steps" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed "$seed" \
     || { echo "$name: QA training stopped early; re-run to resume"; exit 0; }
+  bounds "$dir/qa" "$dir/bounds-qa.json"
   evaluate "$dir/qa/checkpoint" "$dir"
   [ "$qa_more" -gt 0 ] || return 0
   # Another seed, so the continuation sees the questions in a new order rather than replaying the first stage's.
@@ -113,6 +124,7 @@ arm() {
   stage "$more" --objective qa --from "$dir/qa/checkpoint" "${qa_sets[@]}" \
     --steps "$qa_more" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed $(( seed + 100 )) \
     || { echo "$name: the longer QA stage stopped early; re-run to resume"; exit 0; }
+  bounds "$more" "$more/bounds-qa.json"
   evaluate "$more/checkpoint" "$more"
 }
 

@@ -93,8 +93,24 @@ public static class ExperimentsReportCommand
                 md.Append($"| {key.Policy} | {key.Kind} | {key.Ratio} | {f1.Seeds} | {Pm(em)} | {Pm(f1)} |\n");
             md.Append('\n');
         }
+        md.Append(AutoencodingTable(arms));
         md.Append(Claims(arms, mainSet));
         return md.ToString();
+    }
+
+    static string AutoencodingTable(IReadOnlyList<ArmResult> arms)
+    {
+        var measured = arms.SelectMany(a => a.Bounds.Select(b => (Arm: a, Stage: b.Key, Bounds: b.Value))).ToList();
+        if (measured.Count == 0) return "";
+        var md = new StringBuilder("## Autoencoding from memory (pic memory-bounds, held-out windows)\n\n" +
+            "Reconstruction loss in nats/token of held-out corpus windows: with no memory (floor), from the window's own memory, " +
+            "from the next window's memory (the control), and from the text itself (ceiling). Own-memory gain: control − own " +
+            "(> 0: the memory carries its window, beyond what any memory or the decoder's adapter gives).\n\n" +
+            "| arm | kind | ratio | after stage | floor | own memory | next window's memory | ceiling | own-memory gain |\n" +
+            "|---|---|---|---|---|---|---|---|---|\n");
+        foreach (var (arm, stage, b) in measured)
+            md.Append($"| {arm.Name} | {arm.Kind} | {arm.Ratio} | {stage} | {F(b.Floor)} | {F(b.Own)} | {F(b.OtherWindow)} | {F(b.Ceiling)} | {Signed(b.Gain)} |\n");
+        return md.Append('\n').ToString();
     }
 
     static string Claims(IReadOnlyList<ArmResult> arms, string set)
@@ -118,6 +134,11 @@ public static class ExperimentsReportCommand
                         : "");
             })));
             md.Append(".\n\n");
+            var gains = ratios.Select(r => (Ratio: r, Gains: SweepResults.AutoencodingGains(arms, kind, r, "pretrain")))
+                .Where(g => g.Gains is not null).ToList();
+            if (gains.Count > 0)
+                md.Append($"**pic ≥ global on what memory carries into reconstruction ({kind})** (autoencoding own-memory gain after pretraining, " +
+                    "nats/token, over seeds): " + string.Join("; ", gains.Select(g => $"{g.Ratio}x pic {Pm(g.Gains!.Value.Pic)} vs global {Pm(g.Gains.Value.Global)}")) + ".\n\n");
             if (ratios.Contains(64))
             {
                 var (picEm, picF1) = scores[("pic", kind, 64)];

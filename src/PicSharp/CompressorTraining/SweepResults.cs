@@ -53,9 +53,11 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 /// QA steps" for a longer QA stage, so such arms are never averaged or compared with the standard recipe's.</param>
 /// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
 /// <param name="Folder">the folder of the arm's eval-SET.json and predictions-SET.jsonl (ARM, or ARM/qa-moreN).</param>
+/// <param name="Bounds">autoencoding bounds per stage ("pretrain", "qa") where the sweep measured them.</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
-    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder, string Folder);
+    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder, string Folder,
+    IReadOnlyDictionary<string, AutoencodingBounds> Bounds);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
 public sealed record SeedStat(double Mean, double Std, int Seeds)
@@ -110,8 +112,27 @@ public static class SweepResults
             file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
             file => ReadModes(file));
         string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "") + kindSuffix;
+        // The pretraining checkpoint is the arm folder's; the QA one is the stage's whose scores these are.
+        var bounds = new Dictionary<string, AutoencodingBounds>();
+        foreach (var (stage, dir) in new[] { ("pretrain", armDir), ("qa", evalDir) })
+            if (File.Exists(Path.Combine(dir, BoundsFileName(stage)))) bounds[stage] = AutoencodingBounds.Read(Path.Combine(dir, BoundsFileName(stage)));
         return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
-            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir);
+            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir, bounds);
+    }
+
+    /// <summary>The memory-bounds JSON the sweep writes after a stage: bounds-pretrain.json, bounds-qa.json.</summary>
+    public static string BoundsFileName(string stage) => $"bounds-{stage}.json";
+
+    /// <summary>
+    /// The autoencoding own-memory gain (<see cref="AutoencodingBounds.Gain"/>) of pic and of global after
+    /// <paramref name="stage"/>, over the seeds where both were measured; null when no seed has both.
+    /// </summary>
+    public static (SeedStat Pic, SeedStat Global)? AutoencodingGains(IReadOnlyList<ArmResult> arms, string kind, int ratio, string stage)
+    {
+        var pairs = PairsBySeed(arms, kind, ratio)
+            .Where(p => p.Pic.Bounds.ContainsKey(stage) && p.Global.Bounds.ContainsKey(stage)).ToList();
+        return pairs.Count == 0 ? null
+            : (SeedStat.Of(pairs.Select(p => p.Pic.Bounds[stage].Gain).ToList()), SeedStat.Of(pairs.Select(p => p.Global.Bounds[stage].Gain).ToList()));
     }
 
     static IReadOnlyDictionary<string, ModeScore> ReadModes(string file)

@@ -16,9 +16,19 @@ public sealed class SweepResultsTests : IDisposable
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
     void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
-        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null)
+        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null, double? autoencodingGain = null)
     {
         string dir = Path.Combine(root, name);
+        Directory.CreateDirectory(dir);
+        // What `pic memory-bounds --compressor --json` writes after pretraining (floor 4.1, ceiling 2.9).
+        if (autoencodingGain is { } gain)
+            File.WriteAllText(Path.Combine(dir, SweepResults.BoundsFileName("pretrain")), new JsonObject
+            {
+                ["window"] = 256, ["windows"] = 64,
+                ["floor"] = new JsonObject { ["accuracy"] = 0.29, ["loss"] = 4.1 },
+                ["ceiling"] = new JsonObject { ["accuracy"] = 0.48, ["loss"] = 2.9 },
+                ["compressor"] = new JsonObject { ["loss"] = 4.0, ["other_window"] = new JsonObject { ["loss"] = 4.0 + gain } },
+            }.ToJsonString());
         var options = new CompressorTrainingOptions
         {
             Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64, DecoderLora = decoderLoraRank > 0 ? new() { Rank = decoderLoraRank } : null },
@@ -57,8 +67,8 @@ public sealed class SweepResultsTests : IDisposable
     {
         // global's best dev F1 (0.4) comes at 300 s (200 of pretraining + 100 of QA); pic passes it at 150 s. global's
         // lowest dev answer loss (2.5) comes at 300 s too; pic's first QA probe (at 100 s) is already below it.
-        Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)], answerLoss: 2.5, qaDevLoss: [3.0, 2.5, 2.6]);
-        Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)], answerLoss: 2.0, qaDevLoss: [2.4, 2.3]);
+        Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)], answerLoss: 2.5, qaDevLoss: [3.0, 2.5, 2.6], autoencodingGain: 0.065);
+        Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)], answerLoss: 2.0, qaDevLoss: [2.4, 2.3], autoencodingGain: 0.124);
         Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
         // A memory no better than another passage's, by a hair: the gain prints as +0.000, never "-+0.000".
         Arm("global-4-s1", MaskPolicy.Global, 4, 1, 0.10, [(0, 0.0)], [(0, 0.1)], answerLoss: 3.0, controlGain: -0.0002);
@@ -116,6 +126,10 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Null(SweepResults.OwnMemoryGain(Named("pic-16-s2"), "facts-test"));
         Assert.Contains("| 3.000 / 3.000 / - / 3.000 | +0.000 ± 0.000 |", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
+        Assert.Equal(0.124, Named("pic-16-s1").Bounds["pretrain"].Gain, 9);
+        Assert.Empty(Named("pic-16-s2").Bounds);
+        Assert.Contains("| pic-16-s1 | embeddings | 16 | pretrain | 4.100 | 4.000 | 4.124 | 2.900 | +0.124 |", markdown);
+        Assert.Contains("16x pic 0.124 vs global 0.065.", markdown); // seed 2 has no global arm, so no pair
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
         Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
     }
