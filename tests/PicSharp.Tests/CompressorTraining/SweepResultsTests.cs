@@ -135,6 +135,19 @@ public sealed class SweepResultsTests : IDisposable
     }
 
     [Fact]
+    public void A_sweep_without_16x_arms_gets_no_empty_learning_speed_plot()
+    {
+        Arm("pic-64-s1", MaskPolicy.Pic, 64, 1, 0.08, [(0, 0.0)], [(0, 0.1)], answerLoss: 2.9);
+        Arm("global-64-s1", MaskPolicy.Global, 64, 1, 0.07, [(0, 0.0)], [(0, 0.1)], answerLoss: 2.9);
+        string report = Path.Combine(root, "report");
+        var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("no dev-f1-16x.png", result.Output);
+        Assert.False(File.Exists(Path.Combine(report, "dev-f1-16x.png")));
+        Assert.True(File.Exists(Path.Combine(report, "ae-loss.png")));
+    }
+
+    [Fact]
     public void A_paired_difference_within_two_standard_errors_is_no_measurable_difference()
     {
         var noise = PairedDifference.Of([0.5, -0.5, 0.5, -0.5, 0.25]);
