@@ -76,6 +76,20 @@ public sealed class TrainCompressorCommandTests : IDisposable
         });
     }
 
+    [Fact]
+    public void A_checkpoint_with_a_broken_optimizer_state_is_refused_in_one_line_naming_the_file()
+    {
+        Assert.Equal(0, Pic(Train("broken", "--steps", "3", "--stop-at-step", "1")).ExitCode);
+        string state = Path.Combine(root, "broken", CompressorRun.CheckpointDirName, AdamW.FileName);
+        byte[] bytes = File.ReadAllBytes(state);
+        File.WriteAllBytes(state, bytes[..(bytes.Length / 2)]);
+        var (code, errors) = Pic(Train("broken", "--steps", "3", "--resume"));
+        Assert.Equal(1, code);
+        string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("pic train-compressor: ", line);
+        Assert.Contains(AdamW.FileName, line);
+    }
+
     [Theory]
     [InlineData("chunk length 8 is not a multiple of ratio 3", "--ratio", "3")]
     [InlineData("--objective qa needs at least one --qa FILE", "--objective", "qa")]
