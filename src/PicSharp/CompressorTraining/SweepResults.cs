@@ -47,7 +47,7 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 
 /// <summary>
 /// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
-/// mode, its dev curve over both stages and its pretraining held-out curve (step, loss).
+/// mode, its dev curve over both stages and its pretraining held-out autoencoding curve (step, training seconds, loss).
 /// </summary>
 /// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter and " + N more
 /// QA steps" for a longer QA stage, so such arms are never averaged or compared with the standard recipe's.</param>
@@ -56,7 +56,7 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 /// <param name="Bounds">autoencoding bounds per stage ("pretrain", "qa") where the sweep measured them.</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
-    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double Loss)> PretrainProbes, string Decoder, string Folder,
+    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double TrainSeconds, double Loss)> PretrainProbes, string Decoder, string Folder,
     IReadOnlyDictionary<string, AutoencodingBounds> Bounds);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
@@ -74,7 +74,7 @@ public sealed record SeedStat(double Mean, double Std, int Seeds)
 /// Reads a sweep's arm folders and computes what issue 9 asks of them: scores per (policy, kind, ratio) with their
 /// spread over seeds, and the three claims of the paper — pic ≥ global at every ratio, the relative gain at 64x, and
 /// the wall clock pic needs at 16x to reach global's best dev F1 (and, graded where F1 sits at its floor, global's
-/// best dev answer loss).
+/// lowest dev answer loss and held-out autoencoding loss).
 /// </summary>
 public static class SweepResults
 {
@@ -161,7 +161,8 @@ public static class SweepResults
             .ToList();
     }
 
-    static IReadOnlyList<(int Step, double Loss)> Probes(string stageDir) => Evals(stageDir).Select(m => (m.Step, m.Loss)).ToList();
+    static IReadOnlyList<(int Step, double TrainSeconds, double Loss)> Probes(string stageDir) =>
+        Evals(stageDir).Select(m => (m.Step, m.Value("train_s") ?? 0, m.Loss)).ToList();
 
     /// <summary>Memory-mode score on <paramref name="set"/> per (policy, kind, ratio), over seeds.</summary>
     public static IReadOnlyDictionary<(string Policy, string Kind, int Ratio), (SeedStat ExactMatch, SeedStat F1)> MemoryScores(
@@ -224,17 +225,20 @@ public static class SweepResults
     }
 
     /// <summary>
-    /// Seconds of training pic needs to first reach global's best dev <paramref name="metric"/> at
-    /// <paramref name="ratio"/> (highest F1, or lowest answer loss), and the seconds global needed for it (means over the
-    /// seeds both have); null when an arm lacks a dev curve of the metric, global never improved on its first probe
-    /// (there is no time to compare with), or pic never gets there.
+    /// Seconds of training pic needs to first reach global's best point of <paramref name="curve"/> at
+    /// <paramref name="ratio"/> (highest F1, or lowest loss), and the seconds global needed for it (means over the seeds
+    /// both have); null when an arm lacks the curve, global never improved on its first probe (there is no time to
+    /// compare with), or pic never gets there.
     /// </summary>
-    public static (double Pic, double Global)? TimeToGlobalBest(IReadOnlyList<ArmResult> arms, string kind, int ratio, PairedMetric metric = PairedMetric.F1)
+    public static (double Pic, double Global)? TimeToGlobalBest(IReadOnlyList<ArmResult> arms, string kind, int ratio, LearningCurve curve = LearningCurve.DevF1)
     {
-        // Higher is better in both: F1 as it is, the loss negated.
-        List<(double Seconds, double Score)> Curve(ArmResult arm) => metric == PairedMetric.F1
-            ? arm.Dev.Select(p => (p.TrainSeconds, p.F1)).ToList()
-            : arm.Dev.Where(p => p.AnswerLoss is not null).Select(p => (p.TrainSeconds, -p.AnswerLoss!.Value)).ToList();
+        // Higher is better on every curve: F1 as it is, losses negated.
+        List<(double Seconds, double Score)> Curve(ArmResult arm) => curve switch
+        {
+            LearningCurve.DevF1 => arm.Dev.Select(p => (p.TrainSeconds, p.F1)).ToList(),
+            LearningCurve.DevAnswerLoss => arm.Dev.Where(p => p.AnswerLoss is not null).Select(p => (p.TrainSeconds, -p.AnswerLoss!.Value)).ToList(),
+            _ => arm.PretrainProbes.Select(p => (p.TrainSeconds, -p.Loss)).ToList(),
+        };
         var pairs = PairsBySeed(arms, kind, ratio).Select(p => (Pic: Curve(p.Pic), Global: Curve(p.Global)))
             .Where(p => p.Pic.Count > 0 && p.Global.Count > 0).ToList();
         if (pairs.Count == 0) return null;

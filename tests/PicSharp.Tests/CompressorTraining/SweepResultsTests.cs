@@ -105,8 +105,11 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Equal(1, scores[("global", "embeddings", 16)].F1.Seeds);
         Assert.Equal((150.0, 300.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16));
         Assert.Null(SweepResults.TimeToGlobalBest(arms, "embeddings", 64));
-        Assert.Equal((100.0, 300.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16, PairedMetric.AnswerLoss));
-        Assert.Null(SweepResults.TimeToGlobalBest(arms, "embeddings", 4, PairedMetric.AnswerLoss)); // no pic arm at 4x
+        Assert.Equal((100.0, 300.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16, LearningCurve.DevAnswerLoss));
+        Assert.Null(SweepResults.TimeToGlobalBest(arms, "embeddings", 4, LearningCurve.DevAnswerLoss)); // no pic arm at 4x
+        // Held-out autoencoding loss falls by 1 per pretraining probe in both: global's lowest (4.0) at 200 s, pic's at 100 s.
+        Assert.Equal([(0, 0.0, 5.0), (10, 100.0, 4.0)], Named("pic-16-s1").PretrainProbes);
+        Assert.Equal((100.0, 200.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16, LearningCurve.HeldOutAutoencodingLoss));
 
         string report = Path.Combine(root, "report");
         var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
@@ -126,6 +129,8 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Null(SweepResults.OwnMemoryGain(Named("pic-16-s2"), "facts-test"));
         Assert.Contains("| 3.000 / 3.000 / - / 3.000 | +0.000 ± 0.000 |", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
+        Assert.Contains("**Wall clock to global's lowest held-out autoencoding loss (embeddings)** (the pretraining stage's probe, 64 windows; " +
+            "the paper's claim on the one curve that moves at every ratio): 16x pic 100 s, global 200 s, ratio 0.500.", markdown);
         Assert.Equal(0.124, Named("pic-16-s1").Bounds["pretrain"].Gain, 9);
         Assert.Empty(Named("pic-16-s2").Bounds);
         Assert.Contains("| pic-16-s1 | embeddings | 16 | pretrain | 4.100 | 4.000 | 4.124 | 2.900 | +0.124 |", markdown);
@@ -138,13 +143,16 @@ public sealed class SweepResultsTests : IDisposable
     public void A_sweep_without_16x_arms_gets_no_empty_learning_speed_plot()
     {
         Arm("pic-64-s1", MaskPolicy.Pic, 64, 1, 0.08, [(0, 0.0)], [(0, 0.1)], answerLoss: 2.9);
-        Arm("global-64-s1", MaskPolicy.Global, 64, 1, 0.07, [(0, 0.0)], [(0, 0.1)], answerLoss: 2.9);
+        // global's held-out autoencoding loss falls to 4.0 at its second probe; pic's only probe stays at 5.0.
+        Arm("global-64-s1", MaskPolicy.Global, 64, 1, 0.07, [(0, 0.0), (100, 0.0)], [(0, 0.1)], answerLoss: 2.9);
         string report = Path.Combine(root, "report");
         var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("no dev-f1-16x.png", result.Output);
         Assert.False(File.Exists(Path.Combine(report, "dev-f1-16x.png")));
         Assert.True(File.Exists(Path.Combine(report, "ae-loss.png")));
+        Assert.Null(SweepResults.TimeToGlobalBest(SweepResults.Read(root), "embeddings", 64, LearningCurve.HeldOutAutoencodingLoss));
+        Assert.Contains("64x not reached (pic never got to global's lowest", File.ReadAllText(Path.Combine(report, "results.md")));
     }
 
     [Fact]
