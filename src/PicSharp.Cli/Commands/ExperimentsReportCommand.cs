@@ -52,8 +52,9 @@ public static class ExperimentsReportCommand
             plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray()).LegendText = label;
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        plot.ShowLegend();
-        byte[] png = plot.GetImageBytes(900, 500, ScottPlot.ImageFormat.Png);
+        // Beside the data, not over it: the curves end where a corner legend sits, and the last probes are the point.
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        byte[] png = plot.GetImageBytes(1000, 500, ScottPlot.ImageFormat.Png);
         AtomicFile.Write(path, stream => stream.Write(png));
     }
 
