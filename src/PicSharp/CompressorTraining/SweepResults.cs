@@ -237,7 +237,8 @@ public static class SweepResults
         {
             LearningCurve.DevF1 => arm.Dev.Select(p => (p.TrainSeconds, p.F1)).ToList(),
             LearningCurve.DevAnswerLoss => arm.Dev.Where(p => p.AnswerLoss is not null).Select(p => (p.TrainSeconds, -p.AnswerLoss!.Value)).ToList(),
-            _ => arm.PretrainProbes.Select(p => (p.TrainSeconds, -p.Loss)).ToList(),
+            LearningCurve.HeldOutAutoencodingLoss => arm.PretrainProbes.Select(p => (p.TrainSeconds, -p.Loss)).ToList(),
+            _ => throw new ArgumentOutOfRangeException(nameof(curve), curve, "no such learning curve"),
         };
         var pairs = PairsBySeed(arms, kind, ratio).Select(p => (Pic: Curve(p.Pic), Global: Curve(p.Global)))
             .Where(p => p.Pic.Count > 0 && p.Global.Count > 0).ToList();
