@@ -158,7 +158,14 @@ public static class ExperimentsReportCommand
                 ? $"**Wall clock to global's lowest dev answer loss at 16x ({kind})** (the QA stage's probe; the paper's claim on a graded measure): pic {picLossSeconds:F0} s, global {globalLossSeconds:F0} s, ratio {F(picLossSeconds / globalLossSeconds)}.\n\n"
                 : $"**Wall clock to global's lowest dev answer loss at 16x ({kind})**: not measurable (no paired QA probes, global never improved on its first probe, or pic never reached global's lowest).\n\n");
             // And on the pretraining probe, at every ratio: where even the answer loss barely moves, reconstruction does.
-            md.Append($"**Wall clock to global's lowest held-out autoencoding loss ({kind})** (the pretraining stage's probe, 64 windows; " +
+            var probeWindows = arms.Where(a => a.Kind == kind && a.PretrainProbeWindows is not null).Select(a => a.PretrainProbeWindows!.Value).Distinct().Order().ToList();
+            string windows = probeWindows.Count switch
+            {
+                0 => "",
+                1 => $", {probeWindows[0]} windows",
+                _ => $", {probeWindows[0]}-{probeWindows[^1]} windows",
+            };
+            md.Append($"**Wall clock to global's lowest held-out autoencoding loss ({kind})** (the pretraining stage's probe{windows}; " +
                 "the paper's claim on the one curve that moves at every ratio): " + string.Join("; ", ratios.Select(r =>
                     SweepResults.TimeToGlobalBest(arms, kind, r, LearningCurve.HeldOutAutoencodingLoss) is var (pic, global)
                         ? $"{r}x pic {pic:F0} s, global {global:F0} s, ratio {F(pic / global)}"

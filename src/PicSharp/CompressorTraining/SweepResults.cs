@@ -54,10 +54,12 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 /// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
 /// <param name="Folder">the folder of the arm's eval-SET.json and predictions-SET.jsonl (ARM, or ARM/qa-moreN).</param>
 /// <param name="Bounds">autoencoding bounds per stage ("pretrain", "qa") where the sweep measured them.</param>
+/// <param name="PretrainProbeWindows">held-out windows per pretraining probe (the pretraining checkpoint's
+/// --eval-samples); null when the arm has no pretraining checkpoint to read it from.</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
     IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double TrainSeconds, double Loss)> PretrainProbes, string Decoder, string Folder,
-    IReadOnlyDictionary<string, AutoencodingBounds> Bounds);
+    IReadOnlyDictionary<string, AutoencodingBounds> Bounds, int? PretrainProbeWindows);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
 public sealed record SeedStat(double Mean, double Std, int Seeds)
@@ -116,8 +118,11 @@ public static class SweepResults
         var bounds = new Dictionary<string, AutoencodingBounds>();
         foreach (var (stage, dir) in new[] { ("pretrain", armDir), ("qa", evalDir) })
             if (File.Exists(Path.Combine(dir, BoundsFileName(stage)))) bounds[stage] = AutoencodingBounds.Read(Path.Combine(dir, BoundsFileName(stage)));
+        string? pretrain = AtomicFolder.Find(Path.Combine(armDir, "pretrain", CompressorRun.CheckpointDirName));
+        int? probeWindows = pretrain is null ? null
+            : CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(pretrain, CompressorRun.OptionsFileName))).EvalSamples;
         return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
-            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir, bounds);
+            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir, bounds, probeWindows);
     }
 
     /// <summary>The memory-bounds JSON the sweep writes after a stage: bounds-pretrain.json, bounds-qa.json.</summary>

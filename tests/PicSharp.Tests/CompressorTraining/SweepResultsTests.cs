@@ -16,7 +16,8 @@ public sealed class SweepResultsTests : IDisposable
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
     void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
-        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null, double? autoencodingGain = null)
+        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null, double? autoencodingGain = null,
+        int? pretrainProbeWindows = 48)
     {
         string dir = Path.Combine(root, name);
         Directory.CreateDirectory(dir);
@@ -39,6 +40,13 @@ public sealed class SweepResultsTests : IDisposable
         using (var compressor = new Compressor(TinyModels.Create(TinyModels.Config()), options.Compressor))
             CompressorFolder.Save(compressor, checkpoint);
         File.WriteAllText(Path.Combine(checkpoint, CompressorRun.OptionsFileName), options.ToJson());
+        // The pretraining checkpoint's options say how many held-out windows each pretraining probe scored.
+        if (pretrainProbeWindows is { } windows)
+        {
+            string pretrainCheckpoint = Path.Combine(dir, "pretrain", CompressorRun.CheckpointDirName);
+            Directory.CreateDirectory(pretrainCheckpoint);
+            File.WriteAllText(Path.Combine(pretrainCheckpoint, CompressorRun.OptionsFileName), (options with { EvalSamples = windows }).ToJson());
+        }
         foreach (var (stage, points) in new[] { ("pretrain", pretrainDev), ("qa", qaDev) })
         {
             Directory.CreateDirectory(Path.Combine(dir, stage));
@@ -69,9 +77,9 @@ public sealed class SweepResultsTests : IDisposable
         // lowest dev answer loss (2.5) comes at 300 s too; pic's first QA probe (at 100 s) is already below it.
         Arm("global-16-s1", MaskPolicy.Global, 16, 1, 0.30, [(0, 0.0), (200, 0.1)], [(0, 0.1), (100, 0.4), (200, 0.35)], answerLoss: 2.5, qaDevLoss: [3.0, 2.5, 2.6], autoencodingGain: 0.065);
         Arm("pic-16-s1", MaskPolicy.Pic, 16, 1, 0.50, [(0, 0.0), (100, 0.2)], [(0, 0.2), (50, 0.45)], answerLoss: 2.0, qaDevLoss: [2.4, 2.3], autoencodingGain: 0.124);
-        Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)]);
+        Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)], pretrainProbeWindows: null);
         // A memory no better than another passage's, by a hair: the gain prints as +0.000, never "-+0.000".
-        Arm("global-4-s1", MaskPolicy.Global, 4, 1, 0.10, [(0, 0.0)], [(0, 0.1)], answerLoss: 3.0, controlGain: -0.0002);
+        Arm("global-4-s1", MaskPolicy.Global, 4, 1, 0.10, [(0, 0.0)], [(0, 0.1)], answerLoss: 3.0, controlGain: -0.0002, pretrainProbeWindows: 32);
         // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
         Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
         Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
@@ -110,6 +118,8 @@ public sealed class SweepResultsTests : IDisposable
         // Held-out autoencoding loss falls by 1 per pretraining probe in both: global's lowest (4.0) at 200 s, pic's at 100 s.
         Assert.Equal([(0, 0.0, 5.0), (10, 100.0, 4.0)], Named("pic-16-s1").PretrainProbes);
         Assert.Equal((100.0, 200.0), SweepResults.TimeToGlobalBest(arms, "embeddings", 16, LearningCurve.HeldOutAutoencodingLoss));
+        Assert.Equal(48, Named("pic-16-s1").PretrainProbeWindows);
+        Assert.Null(Named("pic-16-s2").PretrainProbeWindows);
 
         string report = Path.Combine(root, "report");
         var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
@@ -129,7 +139,7 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Null(SweepResults.OwnMemoryGain(Named("pic-16-s2"), "facts-test"));
         Assert.Contains("| 3.000 / 3.000 / - / 3.000 | +0.000 ± 0.000 |", markdown);
         Assert.Contains("pic 150 s, global 300 s, ratio 0.500", markdown);
-        Assert.Contains("**Wall clock to global's lowest held-out autoencoding loss (embeddings)** (the pretraining stage's probe, 64 windows; " +
+        Assert.Contains("**Wall clock to global's lowest held-out autoencoding loss (embeddings)** (the pretraining stage's probe, 32-48 windows; " +
             "the paper's claim on the one curve that moves at every ratio): 16x pic 100 s, global 200 s, ratio 0.500.", markdown);
         Assert.Equal(0.124, Named("pic-16-s1").Bounds["pretrain"].Gain, 9);
         Assert.Empty(Named("pic-16-s2").Bounds);
