@@ -109,7 +109,7 @@ public static class SweepResults
         var evals = Directory.GetFiles(evalDir, "eval-*.json").Order().ToList();
         if (checkpoint is null || evals.Count == 0) return null;
         var options = CompressorFolder.ReadOptions(checkpoint);
-        long seed = CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(checkpoint, CompressorRun.OptionsFileName))).Seed;
+        long seed = CompressorRun.ReadCheckpointOptions(qaStage).Seed;
         var sets = evals.ToDictionary(
             file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
             file => ReadModes(file));
@@ -118,11 +118,11 @@ public static class SweepResults
         var bounds = new Dictionary<string, AutoencodingBounds>();
         foreach (var (stage, dir) in new[] { ("pretrain", armDir), ("qa", evalDir) })
             if (File.Exists(Path.Combine(dir, BoundsFileName(stage)))) bounds[stage] = AutoencodingBounds.Read(Path.Combine(dir, BoundsFileName(stage)));
-        string? pretrain = AtomicFolder.Find(Path.Combine(armDir, "pretrain", CompressorRun.CheckpointDirName));
-        int? probeWindows = pretrain is null ? null
-            : CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(pretrain, CompressorRun.OptionsFileName))).EvalSamples;
+        string pretrain = Path.Combine(armDir, "pretrain");
+        int? probeWindows = AtomicFolder.Find(Path.Combine(pretrain, CompressorRun.CheckpointDirName)) is null ? null
+            : CompressorRun.ReadCheckpointOptions(pretrain).EvalSamples;
         return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
-            sets, DevCurve(armDir), Probes(Path.Combine(armDir, "pretrain")), options.DecoderLabel, evalDir, bounds, probeWindows);
+            sets, DevCurve(armDir), Probes(pretrain), options.DecoderLabel, evalDir, bounds, probeWindows);
     }
 
     /// <summary>The memory-bounds JSON the sweep writes after a stage: bounds-pretrain.json, bounds-qa.json.</summary>
