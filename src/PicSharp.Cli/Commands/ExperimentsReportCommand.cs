@@ -158,7 +158,7 @@ public static class ExperimentsReportCommand
                 ? $"**Wall clock to global's lowest dev answer loss at 16x ({kind})** (the QA stage's probe; the paper's claim on a graded measure): pic {picLossSeconds:F0} s, global {globalLossSeconds:F0} s, ratio {F(picLossSeconds / globalLossSeconds)}.\n\n"
                 : $"**Wall clock to global's lowest dev answer loss at 16x ({kind})**: not measurable (no paired QA probes, global never improved on its first probe, or pic never reached global's lowest).\n\n");
             // And on the pretraining probe, at every ratio: where even the answer loss barely moves, reconstruction does.
-            var probeWindows = arms.Where(a => a.Kind == kind && a.PretrainProbeWindows is not null).Select(a => a.PretrainProbeWindows!.Value).Distinct().Order().ToList();
+            var probeWindows = arms.Where(a => a.Kind == kind).Select(a => a.PretrainProbeWindows).OfType<int>().Distinct().Order().ToList();
             string windows = probeWindows.Count switch
             {
                 0 => "",
