@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compression sweep of issue 9: PIC's block mask (`pic`) against the global mask (ICAE, `global`) at ratios 16,
-# 64 and 4 with two seeds at 16x and 64x, then the key-values kind at 16x and the two ablations (`pic-causal-text`,
+# 64 and 4 with two seeds each, then the key-values kind at 16x and the two ablations (`pic-causal-text`,
 # `pic-recurrent`) at 16x. Every arm gets the same recipe: the same data in the same order (batches are a pure
 # function of seed and step), the same steps, batch, window and learning-rate schedule, so arms of one seed differ
 # only in what the arm names.
@@ -55,6 +55,22 @@ if [ "$decoder_rank" -gt 0 ]; then
   run=$run-decoder-r$decoder_rank
   decoder_adapter=(--decoder-lora-rank "$decoder_rank" --decoder-lora-alpha $(( 2 * decoder_rank )))
 fi
+
+# The arms, in the order a full sweep runs them: NAME POLICY KIND RATIO SEED. 16x first (the paper's learning-speed
+# claim), then 64x (its largest gain), then the rest.
+other=$([ "$kind" = embeddings ] && echo key-values || echo embeddings)
+arms=()
+for seed in 1 2; do arms+=("pic-16-s$seed pic $kind 16 $seed" "global-16-s$seed global $kind 16 $seed"); done
+for seed in 1 2; do arms+=("pic-64-s$seed pic $kind 64 $seed" "global-64-s$seed global $kind 64 $seed"); done
+for seed in 1 2; do arms+=("pic-4-s$seed pic $kind 4 $seed" "global-4-s$seed global $kind 4 $seed"); done
+arms+=("pic-16-$other-s1 pic $other 16 1" "global-16-$other-s1 global $other 16 1")
+arms+=("pic-causal-text-16-s1 pic-causal-text $kind 16 1" "pic-recurrent-16-s1 pic-recurrent $kind 16 1")
+# A misspelt ARMS name would otherwise run nothing and still report the sweep complete.
+for wanted in ${ARMS:-}; do
+  known=0
+  for spec in "${arms[@]}"; do [ "${spec%% *}" = "$wanted" ] && known=1; done
+  [ "$known" = 1 ] || { echo "pic-experiments: unknown arm '$wanted' in ARMS; known arms: $(printf '%s ' "${arms[@]%% *}")" >&2; exit 2; }
+done
 
 # The QA sets live in the run folder, so a resumed sweep sees the data it started with. Passages are sized to the
 # base model's positions: the 1,024 of picsharp-small take passages up to 450 estimated tokens (~850 real).
@@ -128,20 +144,5 @@ arm() {
   evaluate "$more/checkpoint" "$more"
 }
 
-# 16x first (the paper's learning-speed claim), then 64x (its largest gain), then the rest.
-for seed in 1 2; do
-  arm "pic-16-s$seed" pic "$kind" 16 "$seed"
-  arm "global-16-s$seed" global "$kind" 16 "$seed"
-done
-for seed in 1 2; do
-  arm "pic-64-s$seed" pic "$kind" 64 "$seed"
-  arm "global-64-s$seed" global "$kind" 64 "$seed"
-done
-arm pic-4-s1 pic "$kind" 4 1
-arm global-4-s1 global "$kind" 4 1
-other=$([ "$kind" = embeddings ] && echo key-values || echo embeddings)
-arm "pic-16-$other-s1" pic "$other" 16 1
-arm "global-16-$other-s1" global "$other" 16 1
-arm pic-causal-text-16-s1 pic-causal-text "$kind" 16 1
-arm pic-recurrent-16-s1 pic-recurrent "$kind" 16 1
+for spec in "${arms[@]}"; do arm $spec; done
 echo "sweep complete: $run"
