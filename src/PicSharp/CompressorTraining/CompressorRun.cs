@@ -168,8 +168,11 @@ public sealed class CompressorRun : IDisposable
     }
 
     /// <summary>The options saved in a run's checkpoint (a resumed run must use them).</summary>
-    public static CompressorTrainingOptions ReadCheckpointOptions(string runDir) =>
-        CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(RequireCheckpoint(runDir), OptionsFileName)));
+    public static CompressorTrainingOptions ReadCheckpointOptions(string runDir) => ReadOptionsIn(RequireCheckpoint(runDir));
+
+    /// <summary>The options saved in a checkpoint folder already found (options.json).</summary>
+    public static CompressorTrainingOptions ReadOptionsIn(string checkpointDir) =>
+        CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(checkpointDir, OptionsFileName)));
 
     static string RequireCheckpoint(string runDir) =>
         AtomicFolder.Find(Path.Combine(runDir, CheckpointDirName))
@@ -177,7 +180,7 @@ public sealed class CompressorRun : IDisposable
 
     CompressorRunState CheckResumable(string dir)
     {
-        var saved = CompressorTrainingOptions.FromJson(File.ReadAllText(Path.Combine(dir, OptionsFileName)));
+        var saved = ReadOptionsIn(dir);
         if (!saved.SameTrajectory(options))
             throw new TrainingException($"{dir}: the run was started with different training options; resume with the same ones");
         var state = JsonSerializer.Deserialize<CompressorRunState>(File.ReadAllText(Path.Combine(dir, StateFileName)), StateJson)

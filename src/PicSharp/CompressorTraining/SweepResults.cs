@@ -109,7 +109,7 @@ public static class SweepResults
         var evals = Directory.GetFiles(evalDir, "eval-*.json").Order().ToList();
         if (checkpoint is null || evals.Count == 0) return null;
         var options = CompressorFolder.ReadOptions(checkpoint);
-        long seed = CompressorRun.ReadCheckpointOptions(qaStage).Seed;
+        long seed = CompressorRun.ReadOptionsIn(checkpoint).Seed;
         var sets = evals.ToDictionary(
             file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
             file => ReadModes(file));
@@ -119,8 +119,8 @@ public static class SweepResults
         foreach (var (stage, dir) in new[] { ("pretrain", armDir), ("qa", evalDir) })
             if (File.Exists(Path.Combine(dir, BoundsFileName(stage)))) bounds[stage] = AutoencodingBounds.Read(Path.Combine(dir, BoundsFileName(stage)));
         string pretrain = Path.Combine(armDir, "pretrain");
-        int? probeWindows = AtomicFolder.Find(Path.Combine(pretrain, CompressorRun.CheckpointDirName)) is null ? null
-            : CompressorRun.ReadCheckpointOptions(pretrain).EvalSamples;
+        string? pretrainCheckpoint = AtomicFolder.Find(Path.Combine(pretrain, CompressorRun.CheckpointDirName));
+        int? probeWindows = pretrainCheckpoint is null ? null : CompressorRun.ReadOptionsIn(pretrainCheckpoint).EvalSamples;
         return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
             sets, DevCurve(armDir), Probes(pretrain), options.DecoderLabel, evalDir, bounds, probeWindows);
     }
