@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compression sweep of issue 9: PIC's block mask (`pic`) against the global mask (ICAE, `global`) at ratios 16,
-# 64 and 4 with two seeds each (three at 4x, where whether the memory becomes readable depends on the training path),
+# 64 and 4 with two seeds each (four at 4x, where whether the memory becomes readable depends on the training path),
 # then the key-values kind at 16x (two seeds) and the two ablations (`pic-causal-text`, `pic-recurrent`) at 16x. Every
 # arm gets the same recipe: the same data in the same order (batches are a pure function of seed and step), the same
 # steps, batch, window and learning-rate schedule, so arms of one seed differ only in what the arm names.
@@ -62,7 +62,7 @@ other=$([ "$kind" = embeddings ] && echo key-values || echo embeddings)
 arms=()
 for seed in 1 2; do arms+=("pic-16-s$seed pic $kind 16 $seed" "global-16-s$seed global $kind 16 $seed"); done
 for seed in 1 2; do arms+=("pic-64-s$seed pic $kind 64 $seed" "global-64-s$seed global $kind 64 $seed"); done
-for seed in 1 2 3; do arms+=("pic-4-s$seed pic $kind 4 $seed" "global-4-s$seed global $kind 4 $seed"); done
+for seed in 1 2 3 4; do arms+=("pic-4-s$seed pic $kind 4 $seed" "global-4-s$seed global $kind 4 $seed"); done
 for seed in 1 2; do arms+=("pic-16-$other-s$seed pic $other 16 $seed" "global-16-$other-s$seed global $other 16 $seed"); done
 arms+=("pic-causal-text-16-s1 pic-causal-text $kind 16 1" "pic-recurrent-16-s1 pic-recurrent $kind 16 1")
 # A misspelt ARMS name would otherwise run nothing and still report the sweep complete.
