@@ -99,12 +99,30 @@ public sealed class MemoryEpisodes : IDisposable
             : new CompressorExample(context, new DecoderExample(TaskToken.Autoencode, [], context));
     }
 
-    /// <summary>The decoder's loss over one micro-step's episodes: compress, then read, through the same weights.</summary>
+    /// <summary>
+    /// The decoder's loss over one micro-step's episodes: compress, then read, through the same weights. Answering
+    /// episodes and text episodes are averaged apart and weighted by how many episodes each has: a mean over all
+    /// target tokens would give a three-token answer a hundredth of the weight of a reconstructed window, and
+    /// answering from memory is the skill the episodes are for.
+    /// </summary>
     public DecoderLoss Loss(int step, int micro)
     {
         var (reader, examples) = Draw(step, micro);
         using var memory = reader.Compress(examples.Select(e => e.Context).ToList());
-        return new MemoryDecoder(reader).Loss(memory, examples.Select(e => e.Decoder).ToList());
+        var decoder = new MemoryDecoder(reader);
+        Tensor? mean = null;
+        long correct = 0, tokens = 0;
+        foreach (var group in Enumerable.Range(0, examples.Count).GroupBy(i => examples[i].Decoder.Task == TaskToken.Answer))
+        {
+            var rows = group.ToList();
+            // Left to the caller's dispose scope: the sum below keeps this part's graph.
+            var part = decoder.Loss(memory, rows.Select(i => examples[i].Decoder).ToList(), rows);
+            using var share = ((double)rows.Count / examples.Count).ToScalar();
+            mean = mean is null ? part.Mean.mul(share) : mean.add(part.Mean, share);
+            correct += part.Correct;
+            tokens += part.Tokens;
+        }
+        return new DecoderLoss(mean!, correct, tokens);
     }
 
     /// <summary>
