@@ -44,19 +44,38 @@ gen "$qa/reading-short-test.json" --kind reading --split test --count "$(n 300)"
 gen "$qa/facts-test.json" --kind facts --split test --count "$(n 300)" --seed 13 --min-tokens 100 --max-tokens 450
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens 950
 
+# The run, or its continuation from the committed snapshot when the machine that held the run was replaced: a fresh
+# optimizer with a short warm-up over the remaining steps, the snapshot's memory episode tokens kept, new data draws.
 stage=$run/stage1
+snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
+seed=2040; warmup=50
+if [ ! -d "$stage/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ]; then
+  reached=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
+  stage=$run/stage1-from-$reached; from=$snapshot
+  steps=$(( steps - reached )); curriculum=$(( curriculum > reached ? curriculum - reached : 0 )); seed=$(( 2040 + reached )); warmup=20
+  echo "continuing from $snapshot (step $reached): $steps more steps in $stage"
+fi
 resume=$(resume_flag "$stage") || resume=done
 if [ "$resume" != done ]; then
   start=(--model "$from")
   [ "$resume" = --resume ] && start=()
   crash_retry pic pretrain-lm "${start[@]}" --tokenizer "$from/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
-    --out "$stage" --batch 1 --seq-len 2048 --steps "$steps" --lr 5e-4 --warmup 50 --qa-share 0.9 --seed 2040 \
+    --out "$stage" --batch 1 --seq-len 2048 --steps "$steps" --lr 5e-4 --warmup "$warmup" --qa-share 0.9 --seed "$seed" \
     --qa "$qa/reading-train.json" --qa "$qa/reading-train-short.json" --qa "$qa/reading-train-long.json" --qa "$qa/facts-train.json" \
     --qa "$qa/spans-train.json" --qa "$qa/recall-train.json" --qa "$qa/repeat-train.json" \
     --memory-weight 0.5 --memory-qa "$qa/mem-reading-train.json" --memory-qa-dev "$qa/mem-reading-dev.json" \
     --memory-ratios 4,16,64 --memory-curriculum "$curriculum" --memory-batch 8 \
     --eval-every "$eval_every" --log-every 10 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 $resume || exit 1
-  [ "$(done_steps "$stage")" -ge "$steps" ] || { echo "stopped before step $steps; re-run to resume"; exit 0; }
+  if [ "$(done_steps "$stage")" -lt "$steps" ]; then
+    # Stopped early: its latest weights become the snapshot to commit, should the machine be replaced.
+    if [ "$smoke" != 1 ]; then
+      mkdir -p "$snapshot"
+      cp "$stage/model/config.json" "$stage/model/model.safetensors" "$stage/model/tokenizer.json" "$stage/checkpoint/memory_episodes.safetensors" "$snapshot/"
+      echo "{\"step\": $(( $(done_steps "$stage") + ${reached:-0} ))}" > "$snapshot/state.json"
+      echo "snapshot of step $(( $(done_steps "$stage") + ${reached:-0} )) in $snapshot (bf16): commit it"
+    fi
+    echo "stopped before step $steps; re-run to resume"; exit 0
+  fi
 fi
 
 # Reading with the passage and without it, beside picsharp-base on the same questions.

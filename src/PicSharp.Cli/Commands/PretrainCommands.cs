@@ -159,6 +159,14 @@ public static class PretrainCommands
             PeakFlopsPerSecond = peak,
             MemoryProbe = (episodes.ProbeWindows, episodes.ProbeQuestions),
         };
+        // A model folder written by a run with memory episodes may carry their tokens (a snapshot continued on another
+        // machine): a new run from it keeps them rather than drawing new ones.
+        if (!request.Resume && request.Model is not null && run.Episodes is { } started
+            && File.Exists(Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)))
+        {
+            started.Load(request.Model.FullName);
+            Log($"memory episode tokens from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}");
+        }
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var stop = new StopSignal();
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
