@@ -14,7 +14,6 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
-        ExperimentsReportCommand.Create(),
         MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
         InitCompressorCommand.Create(),
