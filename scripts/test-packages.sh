@@ -55,6 +55,10 @@ pic=$work/tool/pic
 grep -q "^bundled models: $work/tool/.*/models (found by the program's folder)$" info.txt || { cat info.txt; fail "pic info did not find the models in the tool's folder"; }
 COLUMNS=80 "$pic" demo > demo.txt 2>&1 || { cat demo.txt; fail "pic demo failed"; }
 grep -q "from its 16x" demo.txt || { cat demo.txt; fail "pic demo gave no answers from memory"; }
+# At 80 columns the table fits and keeps every score on one line with its number.
+python3 -c 'import sys; sys.exit(any(len(l.rstrip("\n")) > 80 for l in open("demo.txt", encoding="utf-8")))' \
+  || { cat demo.txt; fail "pic demo printed lines wider than 80 columns with COLUMNS=80"; }
+if grep -Eq '(EM|F1) *│' demo.txt; then cat demo.txt; fail "pic demo's table splits a score from its number at 80 columns"; fi
 "$pic" compress --input passage.txt --out passage.mem >/dev/null || fail "pic compress failed"
 expected=$("$pic" ask --memory passage.mem --question "$question" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["answer"])')
 [ -n "$expected" ] || fail "pic ask gave an empty answer"
