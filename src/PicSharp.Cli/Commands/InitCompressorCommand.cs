@@ -12,7 +12,7 @@ static class InitCompressorCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => EngineOptions.DefaultModel };
+        var model = EngineOptions.ModelOption("model folder");
         var output = new Option<string>("--out") { Description = "compressor folder to write", Required = true };
         var ratio = new Option<int>("--ratio") { Description = "context tokens per memory token", DefaultValueFactory = _ => 4 };
         var chunk = new Option<int>("--chunk-length") { Description = "tokens per chunk", DefaultValueFactory = _ => 64 };
@@ -31,10 +31,11 @@ static class InitCompressorCommand
             {
                 Ratio = parse.GetValue(ratio), ChunkLength = parse.GetValue(chunk), Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!), Kind = memoryKind,
             };
-            LoadedModel.RequireFolder(parse.GetValue(model)!);
-            using var llm = ModelFolder.Load(parse.GetValue(model)!);
+            string modelDir = EngineOptions.ModelFolder(parse.GetValue(model));
+            LoadedModel.RequireFolder(modelDir);
+            using var llm = ModelFolder.Load(modelDir);
             var compressor = new Compressor(llm, options, parse.GetValue(seed));
-            CompressorFolder.Save(compressor, dir, parse.GetValue(model));
+            CompressorFolder.Save(compressor, dir, modelDir);
             Console.WriteLine($"wrote {dir}: untrained compressor {CompressorFolder.Fingerprint(compressor)} (ratio {options.Ratio}, chunk {options.ChunkLength}, {options.Policy.Name()}, {parse.GetValue(kind)})");
             return 0;
         }));

@@ -19,7 +19,7 @@ static class MemoryBoundsCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => EngineOptions.DefaultModel };
+        var model = EngineOptions.ModelOption("base model folder (config.json, model.safetensors, tokenizer.json)");
         var compressor = new Option<string?>("--compressor") { Description = "also score this trained compressor's memory (and use its <ae> task token for the bounds; without it an untrained one, whose task token hardly matters)" };
         var validation = new Option<string>("--validation") { Description = "held-out text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/validation" };
         var window = new Option<int>("--window") { Description = "tokens per held-out window", DefaultValueFactory = _ => 128 };
@@ -50,7 +50,7 @@ static class MemoryBoundsCommand
             if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
             TorchThreads.Set(parse.GetValue(threads));
 
-            var loaded = LoadedModel.Load(parse.GetValue(model)!, dtype: null, "measuring memory bounds");
+            var loaded = LoadedModel.Load(EngineOptions.ModelFolder(parse.GetValue(model)), dtype: null, "measuring memory bounds");
             using var baseModel = loaded.Model;
             // Ceiling rows hold the window twice (as memory, then as target) after one task token.
             if (2 * length + 1 > baseModel.Config.MaxPositionEmbeddings)
