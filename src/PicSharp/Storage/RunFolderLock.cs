@@ -49,19 +49,32 @@ public sealed class RunFolderLock : IDisposable
         return new RunFolderLock(file, RemoveLeftovers(dir));
     }
 
+    // A temporary folder goes whole, so the walk never enters it: its own temporary files (a kill during a checkpoint
+    // write leaves checkpoint.tmp-<guid>/.model.safetensors.<guid>.tmp) are gone with it, not deleted a second time.
     static List<string> RemoveLeftovers(string dir)
     {
         var removed = new List<string>();
-        foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).ToList())
+        RemoveLeftovers(new DirectoryInfo(dir), removed);
+        return removed;
+    }
+
+    static void RemoveLeftovers(DirectoryInfo dir, List<string> removed)
+    {
+        foreach (var entry in dir.EnumerateFileSystemInfos().ToList())
         {
-            if (entry is DirectoryInfo folder && AtomicFolder.IsTemporary(folder.Name) && folder.Exists)
+            if (entry is DirectoryInfo folder)
+            {
+                if (!AtomicFolder.IsTemporary(folder.Name))
+                {
+                    if (folder.LinkTarget is null) RemoveLeftovers(folder, removed); // a link leads outside the run
+                    continue;
+                }
                 folder.Delete(recursive: true);
-            else if (entry is FileInfo leftover && AtomicFile.IsTemporary(leftover.Name) && leftover.Exists)
-                leftover.Delete();
+            }
+            else if (AtomicFile.IsTemporary(entry.Name)) entry.Delete();
             else continue;
             removed.Add(entry.FullName);
         }
-        return removed;
     }
 
     public void Dispose() => file.Dispose();
