@@ -63,7 +63,7 @@ public sealed class PicEngine : IDisposable
         Compressor.Options.Ratio, Compressor.Options.ChunkLength);
 
     /// <summary>The context's token ids (no BOS: a memory summarises the text itself).</summary>
-    public IReadOnlyList<int> Tokenize(string text) => Tokenizer.Encode(text);
+    public IReadOnlyList<int> Tokenize(string text) => Tokenizer.EncodeText(text);
 
     /// <summary>Fails with the numbers when a context of <paramref name="tokens"/> tokens cannot be compressed.</summary>
     public void CheckContextLength(int tokens)
@@ -131,7 +131,7 @@ public sealed class PicEngine : IDisposable
     public IReadOnlyList<int> QuestionIds(string question)
     {
         if (string.IsNullOrWhiteSpace(question)) throw new EmptyTextException("the question is empty");
-        return Tokenizer.Encode(QaPrompt.Prompt(null, question));
+        return Tokenizer.EncodeText(QaPrompt.Prompt(null, question));
     }
 
     /// <summary>Answers from a memory; <paramref name="onText"/> receives the answer's text as it grows.</summary>
