@@ -30,8 +30,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text to append is empty");
-        var stored = LoadOwn(id);
-        var ids = stored.ContextIds.Concat(engine.Tokenize(text)).ToArray();
+        var (stored, contextIds) = LoadOwn(id);
+        var ids = contextIds.Concat(engine.Tokenize(text)).ToArray();
         engine.CheckContextLength(ids.Length);
         return StoreAsync(ids, stored, progress, cancel);
     }
@@ -43,20 +43,18 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
         var job = queue.Run(extending is null ? "compress" : "append", token =>
         {
-            using var old = extending is null ? null : ToMemory(extending);
-            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old, ids, progress, token);
-            return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
+            using var old = extending is null ? null : Decode(extending);
+            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old.Memory, ids, progress, token);
+            return StoredMemory.Of(memory, engine.MemoryInfo, ids, DateTimeOffset.UtcNow);
         }, cancel);
         return SaveAsync(id, ids, job);
     }
 
-    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<(MemoryBlob Blob, int Count, long Next)>> pending)
+    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<StoredMemory>> pending)
     {
         var job = await pending;
-        var info = engine.MemoryInfo;
-        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, KebabCase.Name(info.Kind), info.Policy.Name(),
-            info.Ratio, info.ChunkLength, ids.Count, job.Result.Count, job.Result.Next, job.Result.Blob.Data.Length, DateTimeOffset.UtcNow);
-        bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
+        var record = job.Result.Record;
+        bool added = store.Add(job.Result);
         logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
             id, ids.Count, record.MemoryTokens, record.Bytes, job.QueueWait.TotalMilliseconds, job.ModelTime.TotalMilliseconds);
         // Two requests for one new text can race; the store keeps the first, which is the same memory.
@@ -68,8 +66,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
         var prompt = engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
-        var stored = LoadOwn(id);
-        engine.CheckMemoryAnswerLength(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
+        var (stored, _) = LoadOwn(id);
+        engine.CheckMemoryAnswerLength(stored.Record.Kind, stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
         return LoggedAsync("ask", id, queue.RunBatched("ask", AnswerBatch, new PendingAsk(stored, question, maxNewTokens, onText), cancel));
     }
 
@@ -84,7 +82,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         var memories = new List<CompressedMemory>();
         try
         {
-            foreach (var (ask, _) in asks) memories.Add(ToMemory(ask.Stored));
+            foreach (var (ask, _) in asks) memories.Add(Decode(ask.Stored).Memory);
             return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
             { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
         }
@@ -96,7 +94,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     {
         engine.QuestionIds(question);
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
-        string context = engine.Tokenizer.Decode(stored.ContextIds);
+        string context;
+        using (var loaded = stored.Decode(expectedCompressorId: null, engine.Tokenizer.VocabSize)) context = engine.Tokenizer.Decode(loaded.ContextIds!);
         return LoggedAsync("ask-full-context", id, queue.Run("ask-full-context", token => engine.AnswerFromContext(context, question, maxNewTokens, onText, token), cancel));
     }
 
@@ -123,18 +122,16 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         logger.LogInformation("memory {MemoryId} deleted", id);
     }
 
-    // A memory made by another compressor would decode to nonsense: refuse it, naming both ids.
-    StoredMemory LoadOwn(string id)
+    // A memory made by another compressor would decode to nonsense, a damaged one to wrong answers: both are refused
+    // here, in the request that asked for it, naming the memory (a batch of questions never fails for one bad row).
+    (StoredMemory Stored, int[] ContextIds) LoadOwn(string id)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
         if (stored.Record.CompressorId != engine.CompressorId)
             throw new ForeignMemoryException($"memory {id} was made by compressor {stored.Record.CompressorId}, not by the loaded compressor {engine.CompressorId}; compress the text again");
-        return stored;
+        using var loaded = Decode(stored);
+        return (stored, loaded.ContextIds!);
     }
 
-    static CompressedMemory ToMemory(StoredMemory stored) =>
-        stored.Tensors.ToMemory(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
-
-    static MemoryKind Kind(StoredMemory stored) => KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)
-        ? kind : throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
+    LoadedMemory Decode(StoredMemory stored) => stored.Decode(engine.CompressorId, engine.Tokenizer.VocabSize);
 }
