@@ -20,7 +20,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// with a plain error status.</remarks>
     public Task<MemoryResult> CreateAsync(string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
         var ids = engine.Tokenize(text);
         engine.CheckContextLength(ids.Count);
         return StoreAsync(ids, null, progress, cancel);
@@ -29,7 +29,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <summary>A new memory for the stored memory's context followed by <paramref name="text"/>; the old one stays.</summary>
     public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text to append is empty");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text to append is empty");
         var (stored, contextIds) = LoadOwn(id);
         var ids = contextIds.Concat(engine.Tokenize(text)).ToArray();
         engine.CheckContextLength(ids.Length);

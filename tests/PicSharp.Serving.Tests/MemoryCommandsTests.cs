@@ -109,4 +109,94 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
         Assert.Single(error.Trim().Split('\n'));
         Assert.False(File.Exists(memory));
     }
+
+    // --- hostile cases: outputs that would destroy inputs, inputs that are not what they claim, concurrent appends ---
+
+    (int ExitCode, string Error) Refused(params string[] args)
+    {
+        var (code, _, error) = Pic(args);
+        Assert.Single(error.Trim().Split('\n'));
+        return (code, error.Trim());
+    }
+
+    [Fact]
+    public void An_output_that_is_an_input_or_a_loaded_file_is_refused_before_any_work()
+    {
+        string text = Write("v.txt", TinyService.Passage);
+        var (code, error) = Refused(["compress", .. Engine(), "--input", text, "--out", text]);
+        Assert.Equal(1, code);
+        Assert.Equal($"pic compress: --out {text} is the --input file; choose another output", error);
+        Assert.Equal(TinyService.Passage, File.ReadAllText(text));
+
+        foreach (string loaded in Directory.GetFiles(tiny.ModelDir).Concat(Directory.GetFiles(tiny.CompressorDir)))
+        {
+            byte[] before = File.ReadAllBytes(loaded);
+            (code, error) = Refused(["compress", .. Engine(), "--input", text, "--out", Path.GetRelativePath(Environment.CurrentDirectory, loaded)]);
+            Assert.Equal(1, code);
+            Assert.Contains($"--out {loaded} is a file of the loaded", error);
+            Assert.Equal(before, File.ReadAllBytes(loaded));
+        }
+
+        // Checked before the model loads: a missing model would otherwise be the first complaint.
+        (code, error) = Refused(["compress", "--model", Path.Combine(dir, "no-model"), "--compressor", tiny.CompressorDir, "--input", text, "--out", dir]);
+        Assert.Equal($"pic compress: cannot write {dir}: it is a folder, not a file", error);
+
+        string memory = Path.Combine(dir, "v.mem");
+        Assert.Equal(0, Pic(["compress", .. Engine(), "--input", text, "--out", memory]).ExitCode);
+        string more = Write("more.txt", " Pepper the cat lived to be nineteen.");
+        (code, error) = Refused(["append", .. Engine(), "--memory", memory, "--input", more, "--out", more]);
+        Assert.Equal($"pic append: --out {more} is the --input file; choose another output", error);
+        Assert.Equal(" Pepper the cat lived to be nineteen.", File.ReadAllText(more));
+    }
+
+    [Fact]
+    public void Inputs_that_are_not_what_they_should_be_get_one_clear_line()
+    {
+        string text = Write("doc.txt", TinyService.Passage);
+        string memory = Path.Combine(dir, "doc.mem");
+        Assert.Equal((1, $"pic compress: --input {dir} is a folder, not a text file"), Refused(["compress", .. Engine(), "--input", dir, "--out", memory]));
+        Assert.Equal((1, $"pic ask: {dir} is a folder, not a memory file"), Refused(["ask", .. Engine(), "--memory", dir, "--question", "Who?"]));
+        var (code, error) = Refused(["ask", .. Engine(), "--memory", text, "--question", "Who?"]);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"pic ask: {text} is not a memory file", error);
+        (code, error) = Refused(["compress", .. Engine(), "--input", Write("bom.txt", "\ufeff\n \n\t\n"), "--out", memory]);
+        Assert.Equal(1, code);
+        Assert.Contains("is empty", error);
+        Assert.False(File.Exists(memory));
+    }
+
+    [Fact]
+    public void A_memory_file_changed_after_it_was_written_is_refused_naming_it()
+    {
+        string memory = Path.Combine(dir, "doc.mem");
+        Assert.Equal(0, Pic(["compress", .. Engine(), "--input", Write("doc.txt", TinyService.Passage), "--out", memory]).ExitCode);
+        var bytes = File.ReadAllBytes(memory);
+        bytes[^5] ^= 0x01; // one bit of the embeddings
+        File.WriteAllBytes(memory, bytes);
+        var (code, error) = Refused(["ask", .. Engine(), "--memory", memory, "--question", "Who kept the lighthouse?"]);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"pic ask: {memory}: checksum mismatch", error);
+    }
+
+    [Fact]
+    public void Append_claims_the_memory_file_so_a_concurrent_append_is_refused_and_sequential_ones_all_land()
+    {
+        string memory = Path.Combine(dir, "doc.mem");
+        Assert.Equal(0, Pic(["compress", .. Engine(), "--input", Write("doc.txt", TinyService.Passage), "--out", memory]).ExitCode);
+        int tokens = MemoryFile.ReadContextIds(memory)!.Length;
+        string more = Write("more.txt", " Pepper the cat lived to be nineteen.");
+        using var engine = tiny.OpenEngine();
+        int added = engine.Tokenize(" Pepper the cat lived to be nineteen.").Count;
+
+        using (PicSharp.Storage.FileClaim.Acquire(memory)) // what a running `pic append` on this file holds
+        {
+            var (code, error) = Refused(["append", .. Engine(), "--memory", memory, "--input", more]);
+            Assert.Equal(1, code);
+            Assert.Contains($"{memory} is being changed by process {Environment.ProcessId}", error);
+        }
+        Assert.Equal(tokens, MemoryFile.ReadContextIds(memory)!.Length);
+        Assert.Equal(0, Pic(["append", .. Engine(), "--memory", memory, "--input", more]).ExitCode);
+        Assert.Equal(0, Pic(["append", .. Engine(), "--memory", memory, "--input", more]).ExitCode);
+        Assert.Equal(tokens + 2 * added, MemoryFile.ReadContextIds(memory)!.Length);
+    }
 }

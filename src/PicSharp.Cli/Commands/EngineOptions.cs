@@ -30,6 +30,14 @@ sealed class EngineOptions
         return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }
 
+    /// <summary>The folders <see cref="Open"/> loads, so a command can refuse to write into them before loading anything.</summary>
+    public IEnumerable<(string What, string Folder)> LoadedFolders(ParseResult parse)
+    {
+        string model = parse.GetValue(Model)!;
+        yield return ("model", model);
+        if (CompressorOrBundled(parse.GetValue(Compressor), model) is { } compressor) yield return ("compressor", compressor);
+    }
+
     /// <summary>The given compressor folder; without one, the bundled compressor when the model is the default one and
     /// the folder exists (it was trained against that model's weights); else null.</summary>
     public static string? CompressorOrBundled(string? given, string model) =>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using PicSharp.Compression;
 using PicSharp.Serving;
+using PicSharp.Storage;
 
 namespace PicSharp.Cli.Commands;
 
@@ -28,13 +29,15 @@ public static class MemoryCommands
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic compress", () =>
         {
+            string target = parse.GetValue(output)!;
+            RequireOutput(target, [("--input", parse.GetValue(input)!)], engine, parse);
             string text = ReadInput(parse.GetValue(input)!);
             using var pic = engine.Open(parse);
             var ids = pic.Tokenize(text);
             var clock = Stopwatch.StartNew();
             using var memory = pic.Compress(ids, ProgressReporter("compressing"));
-            MemoryFile.Save(parse.GetValue(output)!, memory, pic.MemoryInfo, ids);
-            Report(parse.GetValue(json), parse.GetValue(output)!, memory, ids.Count, clock.Elapsed, pic.CompressorId);
+            MemoryFile.Save(target, memory, pic.MemoryInfo, ids);
+            Report(parse.GetValue(json), target, memory, ids.Count, clock.Elapsed, pic.CompressorId);
             return 0;
         }));
         return command;
@@ -52,16 +55,20 @@ public static class MemoryCommands
         command.SetAction(parse => CommandErrors.Run("pic append", () =>
         {
             string path = parse.GetValue(memoryPath)!;
+            string target = parse.GetValue(output) ?? path;
+            RequireOutput(target, [("--input", parse.GetValue(input)!)], engine, parse);
+            // Read, extend, write back: claimed for the whole change, so a concurrent append is refused, never lost.
+            using var claim = FileClaim.Acquire(path);
+            using var targetClaim = Path.GetFullPath(target) == Path.GetFullPath(path) ? null : FileClaim.Acquire(target);
+            MemoryFile.ReadInfo(path); // a missing, foreign or damaged file fails before the model loads
             string text = ReadInput(parse.GetValue(input)!);
             using var pic = engine.Open(parse);
-            var (old, _) = MemoryFile.Load(path, pic.CompressorId);
-            using var _old = old;
-            var oldIds = MemoryFile.ReadContextIds(path)
+            using var old = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
+            var oldIds = old.ContextIds
                 ?? throw new InvalidDataException($"{path} keeps no context token ids, which appending needs; compress the whole text again with `pic compress`");
             var ids = oldIds.Concat(pic.Tokenize(text)).ToList();
             var clock = Stopwatch.StartNew();
-            using var memory = pic.Extend(old, ids, ProgressReporter("appending"));
-            string target = parse.GetValue(output) ?? path;
+            using var memory = pic.Extend(old.Memory, ids, ProgressReporter("appending"));
             MemoryFile.Save(target, memory, pic.MemoryInfo, ids);
             Report(parse.GetValue(json), target, memory, ids.Count, clock.Elapsed, pic.CompressorId);
             return 0;
@@ -80,9 +87,10 @@ public static class MemoryCommands
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic ask", () =>
         {
-            using var pic = engine.Open(parse);
             string path = parse.GetValue(memoryPath)!;
-            var (memory, info) = MemoryFile.Load(path, pic.CompressorId);
+            MemoryFile.ReadInfo(path); // a missing or foreign file fails before the model loads
+            using var pic = engine.Open(parse);
+            var (memory, info) = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
             using var _ = memory;
             bool asJson = parse.GetValue(json);
             var answer = pic.AnswerFromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens), asJson ? null : piece => Console.Write(piece));
@@ -103,6 +111,14 @@ public static class MemoryCommands
         return command;
     }
 
+    /// <summary>Checked before any work: the output can be written as a file and is neither an input nor inside a
+    /// folder the command loads (`compress --input v.txt --out v.txt` would replace the text with its memory).</summary>
+    static void RequireOutput(string output, IEnumerable<(string Option, string Path)> inputs, EngineOptions engine, ParseResult parse)
+    {
+        OutputPath.RequireFile(output);
+        OutputPath.RequireNotInput(output, "--out", inputs.Where(i => i.Path != "-"), engine.LoadedFolders(parse));
+    }
+
     /// <summary>A file's text or standard input's, which must be UTF-8 and not empty.</summary>
     static string ReadInput(string input)
     {
@@ -114,11 +130,12 @@ public static class MemoryCommands
             Console.OpenStandardInput().CopyTo(buffer);
             bytes = buffer.ToArray();
         }
+        else if (Directory.Exists(input)) throw new IOException($"--input {input} is a folder, not a text file");
         else bytes = File.Exists(input) ? File.ReadAllBytes(input) : throw new FileNotFoundException($"input file {input} does not exist", input);
         string text;
         try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"{name} is not valid UTF-8 (bad byte at offset {e.Index})"); }
-        if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException($"{name} is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new ArgumentException($"{name} is empty: there is nothing to compress");
         return text.TrimStart('\uFEFF');
     }
 
