@@ -199,4 +199,50 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
         Assert.Equal(0, Pic(["append", .. Engine(), "--memory", memory, "--input", more]).ExitCode);
         Assert.Equal(tokens + 2 * added, MemoryFile.ReadContextIds(memory)!.Length);
     }
+
+    [Fact]
+    public void Verify_checks_a_memory_file_or_every_row_of_a_store()
+    {
+        string memory = Path.Combine(dir, "doc.mem");
+        Assert.Equal(0, Pic(["compress", .. Engine(), "--input", Write("doc.txt", TinyService.Passage), "--out", memory]).ExitCode);
+        var (code, output, error) = Pic(["verify", memory]);
+        Assert.True(code == 0, error);
+        Assert.StartsWith($"ok {memory}: embeddings memory", output);
+
+        var bytes = File.ReadAllBytes(memory);
+        bytes[^5] ^= 0x01;
+        File.WriteAllBytes(memory, bytes);
+        (code, _, error) = Pic(["verify", memory]);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"pic verify: {memory}: checksum mismatch", error);
+
+        string storePath = Path.Combine(dir, "m.db");
+        string damaged;
+        using (var engine = tiny.OpenEngine())
+        using (var store = new PicSharp.Serving.Store.SqliteMemoryStore(storePath))
+        {
+            foreach (string text in new[] { TinyService.Passage, "Pepper the cat lived to be nineteen." })
+            {
+                var ids = engine.Tokenize(text);
+                using var compressed = engine.Compress(ids);
+                store.Add(PicSharp.Serving.Store.StoredMemory.Of(compressed, engine.MemoryInfo, ids, DateTimeOffset.UtcNow));
+            }
+            damaged = store.List(0, 10)[0].Id;
+        }
+        (code, output, error) = Pic(["verify", storePath]);
+        Assert.True(code == 0, error);
+        Assert.Contains("all 2 memories verified", output);
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={storePath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"UPDATE memory_files SET file = CAST(substr(file, 1, length(file) - 8) || zeroblob(8) AS BLOB) WHERE id = '{damaged}'";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+        (code, output, _) = Pic(["verify", storePath]);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"memory {damaged}: checksum mismatch", output);
+        Assert.Contains("1 of 2 memories are damaged", output);
+    }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using PicSharp.Compression;
 using PicSharp.Serving;
+using PicSharp.Serving.Store;
 using PicSharp.Storage;
 
 namespace PicSharp.Cli.Commands;
@@ -11,13 +12,14 @@ namespace PicSharp.Cli.Commands;
 /// <summary>
 /// `pic compress`, `pic ask`, `pic append`: compress a document once into a memory file, ask it questions, extend it
 /// with more text (under `pic` only the new chunks are compressed). A memory file made by another compressor is refused.
+/// `pic verify` checks a memory file or every memory of a store without a model.
 /// </summary>
 public static class MemoryCommands
 {
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static IEnumerable<Command> Create() => [Compress(), Ask(), Append()];
+    public static IEnumerable<Command> Create() => [Compress(), Ask(), Append(), Verify()];
 
     static Command Compress()
     {
@@ -109,6 +111,45 @@ public static class MemoryCommands
             return 0;
         }));
         return command;
+    }
+
+    static Command Verify()
+    {
+        var path = new Argument<string>("path") { Description = "a memory file (from pic compress) or a memory store (pic serve --store)" };
+        var command = new Command("verify", "Check a memory file, or every memory in a store, for damage (checksum, values, metadata); exit 1 if any is damaged") { path };
+        command.SetAction(parse => CommandErrors.Run("pic verify", () =>
+        {
+            string target = parse.GetValue(path)!;
+            if (!File.Exists(target)) throw new FileNotFoundException(Directory.Exists(target) ? $"{target} is a folder, not a memory file or store" : $"{target} does not exist", target);
+            if (!IsSqlite(target))
+            {
+                using var loaded = MemoryFile.Load(target, expectedCompressorId: null);
+                var info = loaded.Info;
+                Console.WriteLine($"ok {target}: {KebabCase.Name(info.Kind)} memory, {loaded.Memory.Counts[0]} memory tokens of {loaded.Memory.ContextLengths[0]} " +
+                    $"context tokens, compressor {info.CompressorId}, checksum verified");
+                return 0;
+            }
+            using var store = new SqliteMemoryStore(target);
+            string integrity = store.IntegrityCheck();
+            if (integrity != "ok") throw new InvalidDataException($"{target}: SQLite's integrity check failed: {integrity.ReplaceLineEndings("; ")}");
+            int total = store.Count();
+            var problems = StoreScan.Run(store);
+            foreach (var problem in problems) Console.WriteLine(problem.Problem);
+            Console.WriteLine(problems.Count == 0
+                ? $"ok {target}: all {total} memories verified"
+                : $"{target}: {problems.Count} of {total} memories are damaged (listed above); delete them and create them again");
+            return problems.Count == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    // SQLite files begin with this 16-byte string; a memory file begins with its header length.
+    static bool IsSqlite(string path)
+    {
+        var magic = "SQLite format 3\0"u8;
+        Span<byte> start = stackalloc byte[magic.Length];
+        using var file = File.OpenRead(path);
+        return file.Read(start) == magic.Length && start.SequenceEqual(magic);
     }
 
     /// <summary>Checked before any work: the output can be written as a file and is neither an input nor inside a
