@@ -131,14 +131,21 @@ public sealed class MemoryFileTests : IDisposable
         Assert.Contains("checksum", error.Message);
     }
 
+    /// <summary>The saved memory with its metadata changed and the tensors kept (the checksum field is copied as it was).</summary>
+    string EditedMemory(out string id, Action<Dictionary<string, string>> edit)
+    {
+        string path = SavedMemory(out id);
+        var tensors = SafeTensorsFile.Load(path);
+        var metadata = SafeTensorsFile.ReadMetadata(path).ToDictionary();
+        edit(metadata);
+        SafeTensorsFile.Save(path, tensors, metadata);
+        return path;
+    }
+
     [Fact]
     public void Edited_metadata_is_refused_as_a_checksum_mismatch()
     {
-        string path = SavedMemory(out string id);
-        var tensors = SafeTensorsFile.Load(path);
-        var metadata = SafeTensorsFile.ReadMetadata(path).ToDictionary();
-        metadata["base_model_id"] = "someone-else";
-        SafeTensorsFile.Save(path, tensors, metadata);
+        string path = EditedMemory(out string id, metadata => metadata["base_model_id"] = "someone-else");
         var error = Assert.Throws<InvalidDataException>(() => MemoryFile.Load(path, id));
         Assert.Contains(path, error.Message);
         Assert.Contains("checksum", error.Message);
@@ -147,12 +154,11 @@ public sealed class MemoryFileTests : IDisposable
     [Fact]
     public void A_file_without_a_checksum_from_an_older_version_is_refused_with_the_fix()
     {
-        string path = SavedMemory(out string id);
-        var tensors = SafeTensorsFile.Load(path);
-        var metadata = SafeTensorsFile.ReadMetadata(path).ToDictionary();
-        metadata["version"] = "1";
-        metadata.Remove("sha256");
-        SafeTensorsFile.Save(path, tensors, metadata);
+        string path = EditedMemory(out string id, metadata =>
+        {
+            metadata["version"] = "1";
+            metadata.Remove("sha256");
+        });
         var error = Assert.Throws<InvalidDataException>(() => MemoryFile.Load(path, id));
         Assert.Contains(path, error.Message);
         Assert.Contains("older version", error.Message);
