@@ -23,4 +23,20 @@ public sealed class DamagedMemoryTests(TinyService tiny)
         var append = Assert.Throws<InvalidDataException>(() => { _ = server.Service.AppendAsync(id, " More text."); });
         Assert.StartsWith($"memory {id}: checksum mismatch", append.Message);
     }
+
+    [Fact]
+    public async Task A_row_whose_context_ids_are_outside_the_vocabulary_is_the_memory_s_fault_not_the_client_s()
+    {
+        await using var server = await RunningServer.StartAsync(tiny);
+        var ids = server.Engine.Tokenize(TinyService.Passage).ToArray();
+        using (var compressed = server.Engine.Compress(ids))
+        {
+            ids[0] = 5000;
+            server.Store.Add(PicSharp.Serving.Store.StoredMemory.Of(compressed, server.Engine.MemoryInfo, ids, DateTimeOffset.UtcNow));
+        }
+        string id = PicSharp.Serving.Store.MemoryKey.Of(server.Engine.CompressorId, ids);
+        var error = Assert.Throws<InvalidDataException>(() => { _ = server.Service.AskAsync(id, "Who kept the lighthouse?", 4); });
+        Assert.StartsWith($"memory {id}: context token id 5000 at position 0 is outside the vocabulary", error.Message);
+        Assert.Throws<InvalidDataException>(() => { _ = server.Service.AskFullContextAsync(id, "Who?", 4); });
+    }
 }

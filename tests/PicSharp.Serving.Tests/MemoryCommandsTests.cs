@@ -179,6 +179,26 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
     }
 
     [Fact]
+    public void Context_ids_outside_the_vocabulary_are_refused_by_ask_and_append_naming_the_memory()
+    {
+        string memory = Path.Combine(dir, "foreign-ids.mem");
+        using (var engine = tiny.OpenEngine())
+        {
+            var ids = engine.Tokenize(TinyService.Passage).ToArray();
+            using var compressed = engine.Compress(ids);
+            ids[3] = 5000; // a sound file (valid checksum) whose ids this model cannot read
+            MemoryFile.Save(memory, compressed, engine.MemoryInfo, ids);
+        }
+        string more = Write("more.txt", " More.");
+        foreach (var args in new[] { new[] { "append", "--input", more }, ["ask", "--question", "Who?"] })
+        {
+            var (code, error) = Refused([args[0], .. Engine(), "--memory", memory, .. args[1..]]);
+            Assert.Equal(1, code);
+            Assert.StartsWith($"pic {args[0]}: {memory}: context token id 5000 at position 3 is outside the vocabulary of", error);
+        }
+    }
+
+    [Fact]
     public void Append_claims_the_memory_file_so_a_concurrent_append_is_refused_and_sequential_ones_all_land()
     {
         string memory = Path.Combine(dir, "doc.mem");
