@@ -11,6 +11,11 @@ namespace PicSharp.Serving;
 /// </summary>
 public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQueue queue, ILogger logger)
 {
+    // Memory files' bytes kept decoded for asking again: hundreds of embeddings memories of the bundled compressor, or
+    // tens of key-values ones; a batch's memories always stay.
+    const long DecodedMemoryBytes = 256L << 20;
+    readonly DecodedMemories decoded = new(DecodedMemoryBytes, queue.MaxBatch);
+
     public PicEngine Engine => engine;
     public IMemoryStore Store => store;
     public ModelQueue Queue => queue;
@@ -30,7 +35,9 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text to append is empty");
-        var (stored, contextIds) = LoadOwn(id);
+        var stored = LoadOwn(id);
+        int[] contextIds;
+        using (var loaded = Decode(stored)) contextIds = loaded.ContextIds!;
         var ids = contextIds.Concat(engine.Tokenize(text)).ToArray();
         engine.CheckContextLength(ids.Length);
         return StoreAsync(ids, stored, progress, cancel);
@@ -66,7 +73,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
         var prompt = engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
-        var (stored, _) = LoadOwn(id);
+        var stored = LoadOwn(id);
         engine.CheckMemoryAnswerLength(stored.Record.Kind, stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
         return LoggedAsync("ask", id, queue.RunBatched("ask", AnswerBatch, new PendingAsk(stored, question, maxNewTokens, onText), cancel));
     }
@@ -79,14 +86,9 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
     IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)> asks)
     {
-        var memories = new List<CompressedMemory>();
-        try
-        {
-            foreach (var (ask, _) in asks) memories.Add(Decode(ask.Stored).Memory);
-            return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
-            { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
-        }
-        finally { foreach (var memory in memories) memory.Dispose(); }
+        var memories = asks.Select(a => decoded.Get(a.Item.Stored, Decode).Memory).ToList(); // the cache keeps and disposes them
+        return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
+        { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
     }
 
     /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
@@ -124,13 +126,14 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
     // A memory made by another compressor would decode to nonsense, a damaged one to wrong answers: both are refused
     // here, in the request that asked for it, naming the memory (a batch of questions never fails for one bad row).
-    (StoredMemory Stored, int[] ContextIds) LoadOwn(string id)
+    // A memory kept decoded was checked when it was decoded.
+    StoredMemory LoadOwn(string id)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
         if (stored.Record.CompressorId != engine.CompressorId)
             throw new ForeignMemoryException($"memory {id} was made by compressor {stored.Record.CompressorId}, not by the loaded compressor {engine.CompressorId}; compress the text again");
-        using var loaded = Decode(stored);
-        return (stored, loaded.ContextIds!);
+        if (!decoded.Contains(id)) using (Decode(stored)) { }
+        return stored;
     }
 
     LoadedMemory Decode(StoredMemory stored) => stored.Decode(engine.CompressorId, engine.Tokenizer.VocabSize);
