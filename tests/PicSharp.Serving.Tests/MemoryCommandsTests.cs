@@ -163,6 +163,12 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("is empty", error);
         Assert.False(File.Exists(memory));
+        Assert.Equal((1, "pic compress: --out is empty: name the file to write"), Refused(["compress", .. Engine(), "--input", text, "--out", ""]));
+        string missing = Path.Combine(dir, "missing.mem");
+        Assert.Equal((1, $"pic append: memory file {missing} does not exist"), Refused(["append", .. Engine(), "--memory", missing, "--input", text]));
+        Assert.Equal((1, $"pic append: memory file {Path.Combine(dir, "no-folder", "x.mem")} does not exist"),
+            Refused(["append", .. Engine(), "--memory", Path.Combine(dir, "no-folder", "x.mem"), "--input", text]));
+        Assert.Equal(["bom.txt", "doc.txt"], Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order()); // no lock file left for a missing memory
     }
 
     [Fact]

@@ -139,4 +139,15 @@ public sealed class SqliteMemoryStoreTests : IDisposable
         Assert.Contains(StorePath, error.Message);
         Assert.Contains("older version", error.Message);
     }
+
+    [Fact]
+    public void A_store_path_that_is_a_folder_or_not_a_database_is_refused_naming_it()
+    {
+        var folder = Assert.Throws<IOException>(() => new SqliteMemoryStore(dir));
+        Assert.Equal($"memory store {dir} is a folder, not a SQLite file", folder.Message);
+        File.WriteAllText(StorePath, "these are notes, not a database; " + new string('x', 200));
+        var garbage = Assert.Throws<IOException>(() => new SqliteMemoryStore(StorePath));
+        Assert.StartsWith($"memory store {StorePath}: ", garbage.Message);
+        Assert.Contains("not a database", garbage.Message);
+    }
 }

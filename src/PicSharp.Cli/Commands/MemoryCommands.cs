@@ -59,10 +59,11 @@ public static class MemoryCommands
             string path = parse.GetValue(memoryPath)!;
             string target = parse.GetValue(output) ?? path;
             RequireOutput(target, [("--input", parse.GetValue(input)!)], engine, parse);
-            // Read, extend, write back: claimed for the whole change, so a concurrent append is refused, never lost.
+            MemoryFile.ReadInfo(path); // a missing file, or one that is no memory, fails before anything is claimed or loaded
+            // Read, extend, write back: claimed for the whole change, so a concurrent append is refused, never lost. An
+            // existing other --out is claimed too; a new one is written whole by whichever append finishes last.
             using var claim = FileClaim.Acquire(path);
-            using var targetClaim = Path.GetFullPath(target) == Path.GetFullPath(path) ? null : FileClaim.Acquire(target);
-            MemoryFile.ReadInfo(path); // a missing, foreign or damaged file fails before the model loads
+            using var targetClaim = Path.GetFullPath(target) != Path.GetFullPath(path) && File.Exists(target) ? FileClaim.Acquire(target) : null;
             string text = ReadInput(parse.GetValue(input)!);
             using var pic = engine.Open(parse);
             using var old = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
@@ -156,6 +157,7 @@ public static class MemoryCommands
     /// folder the command loads (`compress --input v.txt --out v.txt` would replace the text with its memory).</summary>
     static void RequireOutput(string output, IEnumerable<(string Option, string Path)> inputs, EngineOptions engine, ParseResult parse)
     {
+        if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("--out is empty: name the file to write");
         OutputPath.RequireFile(output);
         OutputPath.RequireNotInput(output, "--out", inputs.Where(i => i.Path != "-"), engine.LoadedFolders(parse));
     }

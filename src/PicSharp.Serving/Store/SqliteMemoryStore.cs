@@ -21,8 +21,15 @@ public sealed class SqliteMemoryStore : IMemoryStore
     public SqliteMemoryStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(Path)) throw new IOException($"memory store {Path} is a folder, not a SQLite file");
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+        try { CreateTables(); }
+        catch (SqliteException e) { throw new IOException($"memory store {Path}: {e.Message}", e); }
+    }
+
+    void CreateTables()
+    {
         using var connection = Open();
         // The first format kept bare tensors without a checksum: its rows cannot be verified, so the store is refused
         // rather than its memories silently ignored.
