@@ -84,9 +84,7 @@ public static class ServeCrashDrill
             using var store = new SqliteMemoryStore(options.StorePath);
             string integrity = store.IntegrityCheck();
             int count = store.Count();
-            int broken = store.List(0, int.MaxValue).Count(r => store.Load(r.Id) is not { } m
-                || m.Tensors.Data.Length != r.Bytes || m.ContextIds.Length != r.ContextTokens
-                || m.Tensors.Shape.Aggregate(1L, (a, b) => a * b) * ElementSize(m.Tensors.Dtype) != r.Bytes);
+            int broken = StoreScan.Run(store).Count; // checksum, finite values, row against its memory file
             int missing = acknowledged.Keys.Count(id => store.Find(id) is null);
             everAcknowledged.UnionWith(acknowledged.Keys);
             var result = new CrashRound(round, acknowledged.Count, count, missing, broken, integrity, missingAfterRestart, restartSeconds);
@@ -95,8 +93,6 @@ public static class ServeCrashDrill
         }
         return rounds;
     }
-
-    static int ElementSize(string dtype) => dtype switch { "float32" => 4, "bfloat16" or "float16" => 2, _ => throw new InvalidDataException($"unexpected dtype {dtype}") };
 
     // Standard error is kept for the message if the server fails to start; standard output is drained and dropped.
     static (Process Process, StringBuilder Errors) Start(CrashDrillOptions options, Uri address)

@@ -11,6 +11,11 @@ namespace PicSharp.Serving;
 /// </summary>
 public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQueue queue, ILogger logger)
 {
+    // Memory files' bytes kept decoded for asking again: hundreds of embeddings memories of the bundled compressor, or
+    // tens of key-values ones; a batch's memories always stay.
+    const long DecodedMemoryBytes = 256L << 20;
+    readonly DecodedMemories decoded = new(DecodedMemoryBytes, queue.MaxBatch);
+
     public PicEngine Engine => engine;
     public IMemoryStore Store => store;
     public ModelQueue Queue => queue;
@@ -20,7 +25,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// with a plain error status.</remarks>
     public Task<MemoryResult> CreateAsync(string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
         var ids = engine.Tokenize(text);
         engine.CheckContextLength(ids.Count);
         return StoreAsync(ids, null, progress, cancel);
@@ -29,9 +34,11 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <summary>A new memory for the stored memory's context followed by <paramref name="text"/>; the old one stays.</summary>
     public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text to append is empty");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text to append is empty");
         var stored = LoadOwn(id);
-        var ids = stored.ContextIds.Concat(engine.Tokenize(text)).ToArray();
+        int[] contextIds;
+        using (var loaded = Decode(stored)) contextIds = loaded.ContextIds!;
+        var ids = contextIds.Concat(engine.Tokenize(text)).ToArray();
         engine.CheckContextLength(ids.Length);
         return StoreAsync(ids, stored, progress, cancel);
     }
@@ -43,20 +50,18 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
         var job = queue.Run(extending is null ? "compress" : "append", token =>
         {
-            using var old = extending is null ? null : ToMemory(extending);
-            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old, ids, progress, token);
-            return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
+            using var old = extending is null ? null : Decode(extending);
+            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old.Memory, ids, progress, token);
+            return StoredMemory.Of(memory, engine.MemoryInfo, ids, DateTimeOffset.UtcNow);
         }, cancel);
         return SaveAsync(id, ids, job);
     }
 
-    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<(MemoryBlob Blob, int Count, long Next)>> pending)
+    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<StoredMemory>> pending)
     {
         var job = await pending;
-        var info = engine.MemoryInfo;
-        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, KebabCase.Name(info.Kind), info.Policy.Name(),
-            info.Ratio, info.ChunkLength, ids.Count, job.Result.Count, job.Result.Next, job.Result.Blob.Data.Length, DateTimeOffset.UtcNow);
-        bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
+        var record = job.Result.Record;
+        bool added = store.Add(job.Result);
         logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
             id, ids.Count, record.MemoryTokens, record.Bytes, job.QueueWait.TotalMilliseconds, job.ModelTime.TotalMilliseconds);
         // Two requests for one new text can race; the store keeps the first, which is the same memory.
@@ -69,7 +74,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     {
         var prompt = engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
         var stored = LoadOwn(id);
-        engine.CheckMemoryAnswerLength(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
+        engine.CheckMemoryAnswerLength(stored.Record.Kind, stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
         return LoggedAsync("ask", id, queue.RunBatched("ask", AnswerBatch, new PendingAsk(stored, question, maxNewTokens, onText), cancel));
     }
 
@@ -81,14 +86,9 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
 
     IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)> asks)
     {
-        var memories = new List<CompressedMemory>();
-        try
-        {
-            foreach (var (ask, _) in asks) memories.Add(ToMemory(ask.Stored));
-            return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
-            { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
-        }
-        finally { foreach (var memory in memories) memory.Dispose(); }
+        var memories = asks.Select(a => decoded.Get(a.Item.Stored, Decode).Memory).ToList(); // the cache keeps and disposes them
+        return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
+        { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
     }
 
     /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
@@ -96,7 +96,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     {
         engine.QuestionIds(question);
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
-        string context = engine.Tokenizer.Decode(stored.ContextIds);
+        string context;
+        using (var loaded = stored.Decode(expectedCompressorId: null, engine.Tokenizer.VocabSize)) context = engine.Tokenizer.Decode(loaded.ContextIds!);
         return LoggedAsync("ask-full-context", id, queue.Run("ask-full-context", token => engine.AnswerFromContext(context, question, maxNewTokens, onText, token), cancel));
     }
 
@@ -123,18 +124,17 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         logger.LogInformation("memory {MemoryId} deleted", id);
     }
 
-    // A memory made by another compressor would decode to nonsense: refuse it, naming both ids.
+    // A memory made by another compressor would decode to nonsense, a damaged one to wrong answers: both are refused
+    // here, in the request that asked for it, naming the memory (a batch of questions never fails for one bad row).
+    // A memory kept decoded was checked when it was decoded.
     StoredMemory LoadOwn(string id)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
         if (stored.Record.CompressorId != engine.CompressorId)
             throw new ForeignMemoryException($"memory {id} was made by compressor {stored.Record.CompressorId}, not by the loaded compressor {engine.CompressorId}; compress the text again");
+        if (!decoded.Contains(id)) using (Decode(stored)) { }
         return stored;
     }
 
-    static CompressedMemory ToMemory(StoredMemory stored) =>
-        stored.Tensors.ToMemory(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
-
-    static MemoryKind Kind(StoredMemory stored) => KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)
-        ? kind : throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
+    LoadedMemory Decode(StoredMemory stored) => stored.Decode(engine.CompressorId, engine.Tokenizer.VocabSize);
 }

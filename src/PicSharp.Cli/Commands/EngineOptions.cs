@@ -46,4 +46,12 @@ sealed class EngineOptions
         if (given is not null) return FullPath(given);
         return BundledModels.Find() is { } bundled && bundled.IsDefaultModel(model) && Directory.Exists(bundled.Compressor) ? bundled.Compressor : null;
     }
+
+    /// <summary>The folders <see cref="Open"/> loads, so a command can refuse to write into them before loading anything.</summary>
+    public IEnumerable<(string What, string Folder)> LoadedFolders(ParseResult parse)
+    {
+        string model = ModelFolder(parse.GetValue(Model));
+        yield return ("model", model);
+        if (CompressorOrBundled(parse.GetValue(Compressor), model) is { } compressor) yield return ("compressor", compressor);
+    }
 }

@@ -252,7 +252,7 @@ public static class ModelCommands
 
     /// <summary>The text's ids, after the model's BOS token (the config's, else the tokenizer's) unless --no-bos.</summary>
     static IReadOnlyList<int> PromptIds(string text, LlamaConfig config, TextTokenizer tokenizer, bool noBos) =>
-        noBos ? tokenizer.Encode(text) : tokenizer.EncodeWithBos(text, config.BosTokenId);
+        noBos ? tokenizer.EncodeText(text) : tokenizer.EncodeWithBos(text, config.BosTokenId);
 
     static IReadOnlyList<int> ParseTokenIds(string list)
     {

@@ -64,10 +64,10 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     public TimeSpan AnswerTime => answering.Elapsed;
 
     /// <summary>The compressor's input: the passage's tokens, without BOS (chunks after the first never start with one).</summary>
-    public static IReadOnlyList<int> ContextIds(TextTokenizer tokenizer, string context) => tokenizer.Encode(context);
+    public static IReadOnlyList<int> ContextIds(TextTokenizer tokenizer, string context) => tokenizer.EncodeText(context);
 
     /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]`: the question in the prompt format, no context.</summary>
-    public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => tokenizer.Encode(QaPrompt.Prompt(null, question));
+    public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => tokenizer.EncodeText(QaPrompt.Prompt(null, question));
 
     public int InputLength(SquadExample example) =>
         compressor.Layout(Math.Max(1, ContextIds(tokenizer, PassageRead(example)).Count)).MemoryCount + 1 + PromptIds(tokenizer, example.Question).Count;

@@ -32,7 +32,7 @@ public static class QaGeneration
     public static IReadOnlyList<int> GoldAnswerIds(TextTokenizer tokenizer, SquadExample example) =>
         example.Answers.Count == 0
             ? throw new ArgumentException($"example {example.Id} has no gold answer to score")
-            : tokenizer.Encode(QaPrompt.Target(example.Answers[0].Text));
+            : tokenizer.EncodeText(QaPrompt.Target(example.Answers[0].Text));
 
     /// <summary>The generated text up to the first newline, trimmed.</summary>
     public static string AnswerText(TextTokenizer tokenizer, IEnumerable<int> generated)
