@@ -62,11 +62,16 @@ public static class ModelCommands
 
     static Command Info()
     {
-        var dir = new Argument<DirectoryInfo>("dir") { Description = "model folder" };
-        var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
+        var dir = new Argument<FileSystemInfo>("dir") { Description = "model folder, or a GGUF file" };
+        var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder or GGUF file (reads headers only)") { dir };
         command.SetAction(parse => Run("pic info", () =>
         {
-            var folder = parse.GetValue(dir)!;
+            if (parse.GetValue(dir) is FileInfo { Exists: true } gguf)
+            {
+                ExportCommands.PrintInfo(gguf.FullName);
+                return;
+            }
+            var folder = new DirectoryInfo(parse.GetValue(dir)!.FullName);
             LoadedModel.RequireFolder(folder.FullName);
             var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile), out var ignoredKeys);
             var weights = ModelFolder.WeightFiles(folder.FullName);
