@@ -17,28 +17,33 @@ public sealed class GgufModel
     public LlamaConfig? Config { get; }
     public int? VocabSize { get; }
 
-    GgufModel(GgufFile file, string architecture, LlamaConfig? config, int? vocabSize)
+    // Why Config is null (unsupported architecture, or keys that do not make a model).
+    readonly string? configProblem;
+
+    GgufModel(GgufFile file, string architecture, LlamaConfig? config, int? vocabSize, string? configProblem)
     {
-        (File, Architecture, Config, VocabSize) = (file, architecture, config, vocabSize);
+        (File, Architecture, Config, VocabSize, this.configProblem) = (file, architecture, config, vocabSize, configProblem);
     }
 
     public static readonly string[] Architectures = ["llama", "qwen2", "qwen3"];
 
-    /// <summary>Reads the header; any architecture is described, the ones PicSharp exports are also checked.</summary>
+    /// <summary>Reads the header (a malformed file is refused here); whether it is a loadable model is <see cref="RequireLoadable"/>'s question.</summary>
     public static GgufModel Read(string path)
     {
         var file = GgufFile.Read(path);
         string arch = file.Find("general.architecture") is { Type: GgufValueType.String } a ? (string)a.Value
             : throw new GgufFormatException($"{path}: no general.architecture string (not a model GGUF?)");
         int? vocab = file.Find("tokenizer.ggml.tokens") is { IsArray: true, ElementType: GgufValueType.String } tokens ? tokens.Count : null;
-        return new GgufModel(file, arch, Architectures.Contains(arch) ? ConfigFromKeys(file, arch, vocab) : null, vocab);
+        if (!Architectures.Contains(arch))
+            return new GgufModel(file, arch, null, vocab, $"{path}: architecture '{arch}' is not supported here; supported: {string.Join(", ", Architectures)}");
+        try { return new GgufModel(file, arch, ConfigFromKeys(file, arch, vocab), vocab, null); }
+        catch (GgufFormatException e) { return new GgufModel(file, arch, null, vocab, e.Message); }
     }
 
     /// <summary>Fails unless llama.cpp can load the file as one of PicSharp's architectures (keys, vocabulary and tensors agree).</summary>
     public LlamaConfig RequireLoadable()
     {
-        var config = Config ?? throw new GgufFormatException(
-            $"{File.Path}: architecture '{Architecture}' is not supported here; supported: {string.Join(", ", Architectures)}");
+        var config = Config ?? throw new GgufFormatException(configProblem!);
         Require(config, ropeFactorsAllowed: true);
         return config;
     }
@@ -68,6 +73,7 @@ public sealed class GgufModel
         Compare("attention.layer_norm_rms_epsilon", config.RmsNormEps);
         Compare("rope.freq_base", config.RopeTheta);
         if (VocabSize != config.VocabSize) problems.Add($"the vocabulary has {VocabSize?.ToString() ?? "no"} tokens, the model {config.VocabSize}");
+        problems.AddRange(VocabularyProblems());
 
         var expected = GgufTensorLayout.For(config).ToDictionary(e => e.GgufName, e => e.GgufDims);
         if (ropeFactorsAllowed && File.FindTensor(GgufTensorLayout.RopeFactors) is not null)
@@ -78,7 +84,25 @@ public sealed class GgufModel
             throw new GgufFormatException($"{File.Path} does not match the model: {string.Join("; ", problems)}");
     }
 
-    static LlamaConfig? ConfigFromKeys(GgufFile file, string arch, int? vocab)
+    // What llama.cpp's vocabulary loader needs of the tokenizer.ggml.* keys.
+    IEnumerable<string> VocabularyProblems()
+    {
+        if (File.Find("tokenizer.ggml.model") is not { Type: GgufValueType.String } model)
+        {
+            yield return "tokenizer.ggml.model is missing";
+            yield break;
+        }
+        if ((string)model.Value == "gpt2" && File.Find("tokenizer.ggml.merges") is not { IsArray: true, ElementType: GgufValueType.String })
+            yield return "a gpt2 tokenizer needs tokenizer.ggml.merges (a string array)";
+        if (File.Find("tokenizer.ggml.token_type") is { } types && (types.ElementType != GgufValueType.Int32 || types.Count != VocabSize))
+            yield return $"tokenizer.ggml.token_type must be {VocabSize} int32 values (found {types})";
+        foreach (string special in new[] { "bos", "eos", "padding" })
+            if (File.Find($"tokenizer.ggml.{special}_token_id") is { } id && (id.IsArray || id.Type is GgufValueType.Float32 or GgufValueType.Float64
+                || id.Type == GgufValueType.String || id.AsInteger() < 0 || id.AsInteger() >= VocabSize))
+                yield return $"tokenizer.ggml.{special}_token_id {id} is not a token id below {VocabSize}";
+    }
+
+    static LlamaConfig ConfigFromKeys(GgufFile file, string arch, int? vocab)
     {
         long Integer(string key, long? fallback = null)
         {

@@ -118,35 +118,40 @@ public sealed class GgufExportTests(ITestOutputHelper output) : IDisposable
         Assert.True(diff <= 1e-4, $"{modelType}: max |log p difference| {diff:E2} > 1e-4");
     }
 
-    [Fact]
-    public void Llama_without_the_qk_permutation_does_not_match()
+    /// <summary>A copy of an F32 GGUF with each tensor's values replaced by <paramref name="change"/> (null: dropped).</summary>
+    static void Rewrite(string gguf, string copy, Func<GgufTensorInfo, float[], float[]?> change)
     {
-        // The negative control: the same export with HF's q and k rows copied unpermuted must disagree with llama.cpp,
-        // so the agreement above is evidence that the permutation is right, not that it does not matter.
-        string dir = ModelFolderOf(Config("llama"), "llama-unpermuted");
-        string gguf = temp.File("permuted.gguf"), unpermuted = temp.File("unpermuted.gguf");
-        GgufExport.Export(dir, gguf, GgmlType.F32);
-        var hf = SafeTensorsFile.Load(Path.Combine(dir, ModelFolder.WeightsFile));
         var file = GgufFile.Read(gguf);
         var writer = new GgufWriter();
         foreach (var (key, value) in file.Metadata.Where(p => p.Key != GgufFile.AlignmentKey)) writer.Add(key, value);
         foreach (var info in file.Tensors)
-        {
-            var values = file.ReadFloats(info.Name);
-            if (info.Name is var n && (n.EndsWith("attn_q.weight") || n.EndsWith("attn_k.weight")))
-            {
-                string layer = n.Split('.')[1], projection = n.Contains("attn_q") ? "q_proj" : "k_proj";
-                values = hf[$"model.layers.{layer}.self_attn.{projection}.weight"].data<float>().ToArray();
-            }
-            writer.AddTensor(info.Name, info.Dims, info.Type, stream => stream.Write(GgmlEncoding.Encode(info.Type, values)));
-        }
-        writer.Write(unpermuted);
+            if (change(info, file.ReadFloats(info.Name)) is { } values)
+                writer.AddTensor(info.Name, info.Dims, info.Type, stream => stream.Write(GgmlEncoding.Encode(info.Type, values)));
+        writer.Write(copy);
+    }
 
-        var ids = SampleIds(24, 7);
-        double right = CompareLogProbs(dir, gguf, ids).MaxDiff, wrong = CompareLogProbs(dir, unpermuted, ids).MaxDiff;
-        output.WriteLine($"permuted: {right:E2}, unpermuted: {wrong:E2}");
+    [Fact]
+    public void Without_the_qk_permutation_or_the_rope_factors_llama_cpp_disagrees()
+    {
+        // Negative controls: the same export with HF's q and k rows copied unpermuted, or without the Llama 3.1 RoPE
+        // factors, must disagree with TorchSharp, so the agreement above shows that both are right, not that they do
+        // not matter.
+        string dir = ModelFolderOf(Config("llama", rope: new Llama3RopeScaling(8, 1, 4, 16)), "llama-controls");
+        string gguf = temp.File("right.gguf"), unpermuted = temp.File("unpermuted.gguf"), unscaled = temp.File("unscaled.gguf");
+        GgufExport.Export(dir, gguf, GgmlType.F32);
+        var hf = SafeTensorsFile.Load(Path.Combine(dir, ModelFolder.WeightsFile));
+        Rewrite(gguf, unpermuted, (info, values) => info.Name.Split('.') is ["blk", var layer, "attn_q" or "attn_k", "weight"] parts
+            ? hf[$"model.layers.{layer}.self_attn.{(parts[2] == "attn_q" ? "q_proj" : "k_proj")}.weight"].data<float>().ToArray()
+            : values);
+        Rewrite(gguf, unscaled, (info, values) => info.Name == GgufTensorLayout.RopeFactors ? null : values);
+
+        var ids = SampleIds(40, 7);
+        double right = CompareLogProbs(dir, gguf, ids).MaxDiff;
+        double withoutPermutation = CompareLogProbs(dir, unpermuted, ids).MaxDiff, withoutFactors = CompareLogProbs(dir, unscaled, ids).MaxDiff;
+        output.WriteLine($"right: {right:E2}, unpermuted: {withoutPermutation:E2}, without RoPE factors: {withoutFactors:E2}");
         Assert.True(right <= 1e-4);
-        Assert.True(wrong > 1e-2);
+        Assert.True(withoutPermutation > 1e-2);
+        Assert.True(withoutFactors > 1e-2);
     }
 
     [Theory]

@@ -194,6 +194,27 @@ public sealed class GgufFileTests : IDisposable
     }
 
     [Fact]
+    public void A_gguf_of_another_architecture_or_without_a_vocabulary_is_described_but_not_loadable()
+    {
+        var writer = new GgufWriter();
+        writer.Add("general.architecture", GgufValue.Of("gemma"));
+        writer.Add("gemma.block_count", GgufValue.Of(2u));
+        string path = temp.File("gemma.gguf");
+        writer.Write(path);
+        var model = GgufModel.Read(path);
+        Assert.Equal("gemma", model.Architecture);
+        Assert.Contains("architecture 'gemma' is not supported", Assert.Throws<GgufFormatException>(() => model.RequireLoadable()).Message);
+
+        writer = new GgufWriter();
+        writer.Add("general.architecture", GgufValue.Of("llama"));
+        foreach (var (key, value) in new[] { ("embedding_length", 8u), ("attention.head_count", 2u), ("feed_forward_length", 16u), ("block_count", 1u), ("context_length", 64u) })
+            writer.Add($"llama.{key}", GgufValue.Of(value));
+        path = temp.File("novocab.gguf");
+        writer.Write(path);
+        Assert.Contains("no tokenizer.ggml.tokens", Assert.Throws<GgufFormatException>(() => GgufModel.Read(path).RequireLoadable()).Message);
+    }
+
+    [Fact]
     public void A_failed_write_leaves_the_previous_file_and_no_temporary()
     {
         string path = WriteSample("kept.gguf");
