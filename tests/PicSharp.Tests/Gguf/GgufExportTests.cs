@@ -192,6 +192,10 @@ public sealed class GgufExportTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(tokenizer.Encode(text), LlamaCpp.Tokenize(gguf, text, addBos: false));
             Assert.Equal(tokenizer.EncodeWithBos(text), LlamaCpp.Tokenize(gguf, text, addBos: true));
         }
+        // Special tokens written out in the text are their ids for us; for llama.cpp when asked to parse them.
+        string withSpecial = "one<|eos|>two <|pad|>";
+        Assert.Contains(4094, tokenizer.Encode(withSpecial));
+        Assert.Equal(tokenizer.Encode(withSpecial), LlamaCpp.Tokenize(gguf, withSpecial, addBos: false, special: true));
     }
 
     [Fact]

@@ -53,11 +53,12 @@ static class LlamaCpp
         return Enumerable.Range(0, ids.Count).Select(i => context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
     }
 
-    /// <summary>llama.cpp's token ids for <paramref name="text"/> (special-token text is not parsed).</summary>
-    public static int[] Tokenize(string path, string text, bool addBos)
+    /// <summary>llama.cpp's token ids for <paramref name="text"/>; <paramref name="special"/>: the text of special
+    /// tokens becomes their ids (as our tokenizer does), else it is tokenised as text.</summary>
+    public static int[] Tokenize(string path, string text, bool addBos, bool special = false)
     {
         Configure();
         using var weights = LLamaWeights.LoadFromFile(Parameters(path, 32) with { VocabOnly = true });
-        return weights.Tokenize(text, addBos, special: false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+        return weights.Tokenize(text, addBos, special, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
     }
 }
