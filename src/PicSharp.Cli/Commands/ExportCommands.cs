@@ -41,29 +41,38 @@ public static class ExportCommands
         return command;
     }
 
-    /// <summary>What `pic info` prints for a GGUF file: header facts, and whether PicSharp's check accepts it.</summary>
+    /// <summary>`pic info` for a GGUF file: the rows of <see cref="InfoRows"/> as a table.</summary>
     public static void PrintInfo(string path)
+    {
+        var table = new Table().HideHeaders().AddColumns("", "");
+        foreach (var (label, value) in InfoRows(path)) table.AddRow(label, Markup.Escape(value));
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>What `pic info` says about a GGUF file: header facts, and whether PicSharp's check accepts it.</summary>
+    internal static IReadOnlyList<(string Label, string Value)> InfoRows(string path)
     {
         var model = GgufModel.Read(path);
         var file = model.File;
         string Key(string key) => file.Find(key)?.ToString() ?? "-";
         string ArchKey(string key) => Key($"{model.Architecture}.{key}");
-        var table = new Table().HideHeaders().AddColumns("", "");
-        table.AddRow("architecture", Markup.Escape($"{model.Architecture} ({Key("general.name")})"));
-        table.AddRow("layers", ArchKey("block_count"));
-        table.AddRow("hidden / feed-forward", $"{ArchKey("embedding_length")} / {ArchKey("feed_forward_length")}");
-        table.AddRow("heads / kv heads / head dim", $"{ArchKey("attention.head_count")} / {ArchKey("attention.head_count_kv")} / {ArchKey("attention.key_length")}");
-        table.AddRow("context / rope base", $"{ArchKey("context_length")} / {ArchKey("rope.freq_base")}" + (file.FindTensor(GgufTensorLayout.RopeFactors) is null ? "" : " (with RoPE factors)"));
-        table.AddRow("vocabulary", Markup.Escape($"{model.VocabSize?.ToString() ?? "none"} tokens, {Key("tokenizer.ggml.model")} / pre {Key("tokenizer.ggml.pre")}, " +
-            $"bos {Key("tokenizer.ggml.bos_token_id")}, eos {Key("tokenizer.ggml.eos_token_id")}"));
-        table.AddRow("tied embeddings", file.FindTensor("token_embd.weight") is null ? "-" : $"{file.FindTensor("output.weight") is null}");
-        table.AddRow("tensors", $"{file.Tensors.Count}: " + string.Join(", ", file.Tensors.GroupBy(t => t.Type).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}")));
-        table.AddRow("parameters", $"{file.Tensors.Sum(t => t.ElementCount):N0}");
-        table.AddRow("file", $"GGUF v{GgufFile.Version}, {file.FileLength / 1e6:F1} MB, {file.Metadata.Count} metadata keys, alignment {file.Alignment}");
         string check;
         try { model.RequireLoadable(); check = "ok: keys, vocabulary and tensors agree"; }
         catch (GgufFormatException e) { check = e.Message; }
-        table.AddRow("check", Markup.Escape(check));
-        AnsiConsole.Write(table);
+        return
+        [
+            ("architecture", $"{model.Architecture} ({Key("general.name")})"),
+            ("layers", ArchKey("block_count")),
+            ("hidden / feed-forward", $"{ArchKey("embedding_length")} / {ArchKey("feed_forward_length")}"),
+            ("heads / kv heads / head dim", $"{ArchKey("attention.head_count")} / {ArchKey("attention.head_count_kv")} / {ArchKey("attention.key_length")}"),
+            ("context / rope base", $"{ArchKey("context_length")} / {ArchKey("rope.freq_base")}" + (file.FindTensor(GgufTensorLayout.RopeFactors) is null ? "" : " (with RoPE factors)")),
+            ("vocabulary", $"{model.VocabSize?.ToString() ?? "none"} tokens, {Key("tokenizer.ggml.model")} / pre {Key("tokenizer.ggml.pre")}, " +
+                $"bos {Key("tokenizer.ggml.bos_token_id")}, eos {Key("tokenizer.ggml.eos_token_id")}"),
+            ("tied embeddings", file.FindTensor("token_embd.weight") is null ? "-" : $"{file.FindTensor("output.weight") is null}"),
+            ("tensors", $"{file.Tensors.Count}: " + string.Join(", ", file.Tensors.GroupBy(t => t.Type).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}"))),
+            ("parameters", $"{file.Tensors.Sum(t => t.ElementCount):N0}"),
+            ("file", $"GGUF v{GgufFile.Version}, {file.FileLength / 1e6:F1} MB, {file.Metadata.Count} metadata keys, alignment {file.Alignment}"),
+            ("check", check),
+        ];
     }
 }

@@ -66,7 +66,7 @@ public static class ModelCommands
         var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder or GGUF file (reads headers only)") { dir };
         command.SetAction(parse => Run("pic info", () =>
         {
-            if (parse.GetValue(dir) is FileInfo { Exists: true } gguf)
+            if (parse.GetValue(dir) is FileInfo gguf && (gguf.Exists || gguf.Extension == ".gguf"))
             {
                 ExportCommands.PrintInfo(gguf.FullName);
                 return;
