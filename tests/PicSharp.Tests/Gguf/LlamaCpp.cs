@@ -1,6 +1,7 @@
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using PicSharp.Gguf;
 
 namespace PicSharp.Tests.Gguf;
 
@@ -27,17 +28,23 @@ static class LlamaCpp
         }
     }
 
-    static ModelParams Parameters(string path, int context) => new(path)
+    // Every file passes PicSharp's check before llama.cpp opens it (llama.cpp may abort the process on a bad one);
+    // this also runs the check on every export the tests make.
+    static ModelParams Parameters(string path, int context)
     {
-        ContextSize = (uint)context,
-        BatchSize = (uint)context,
-        UBatchSize = (uint)context,
-        Threads = 1,
-        GpuLayerCount = 0,
-        TypeK = GGMLType.GGML_TYPE_F32,
-        TypeV = GGMLType.GGML_TYPE_F32,
-        FlashAttention = false,
-    };
+        GgufModel.Read(path).RequireLoadable();
+        return new(path)
+        {
+            ContextSize = (uint)context,
+            BatchSize = (uint)context,
+            UBatchSize = (uint)context,
+            Threads = 1,
+            GpuLayerCount = 0,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
+    }
 
     /// <summary>Logits [ids.Count][vocab] of every position, ids at positions 0..n-1 in one sequence.</summary>
     public static float[][] Logits(string path, IReadOnlyList<int> ids)
