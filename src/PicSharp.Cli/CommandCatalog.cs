@@ -10,6 +10,7 @@ static class CommandCatalog
     [
         DemoCommand.Create(),
         .. ModelCommands.Create(),
+        ExportCommands.Create(),
         TokenizerCommands.Create(),
         DataCommands.Create(),
         PretrainCommands.Create(),

@@ -16,7 +16,7 @@ static class CommandErrors
     public static bool IsUserError(Exception e) => e is IOException or UnauthorizedAccessException or InvalidDataException
         or ArgumentException or JsonException or KeyNotFoundException or ModelConfigException or TokenizerFormatException
         or SafeTensorsException or TrainingException or ExternalToolException or ChecksumMismatchException
-        or PicSharp.Compression.ForeignMemoryException;
+        or PicSharp.Compression.ForeignMemoryException or PicSharp.Gguf.GgufFormatException;
 
     /// <summary>Runs a command body and returns its exit code, or 1 after <see cref="Report"/> for a user error.</summary>
     public static int Run(string command, Func<int> body)

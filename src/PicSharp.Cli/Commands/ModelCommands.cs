@@ -62,12 +62,17 @@ public static class ModelCommands
 
     static Command Info()
     {
-        var dir = new Argument<DirectoryInfo?>("dir") { Description = "model folder (default: the bundled model)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("info", "Where the bundled model and compressor are; architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
+        var dir = new Argument<FileSystemInfo?>("dir") { Description = "model folder or GGUF file (default: the bundled model)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("info", "Where the bundled model and compressor are; architecture, parameter counts, dtype and size of a model folder or GGUF file (reads headers only)") { dir };
         command.SetAction(parse => Run("pic info", () =>
         {
+            if (parse.GetValue(dir) is FileInfo gguf && (gguf.Exists || gguf.Extension == ".gguf"))
+            {
+                ExportCommands.PrintInfo(gguf.FullName);
+                return;
+            }
             PrintBundledModels();
-            var folder = parse.GetValue(dir) ?? new DirectoryInfo(BundledModels.Locate().Model);
+            var folder = parse.GetValue(dir) is { } given ? new DirectoryInfo(given.FullName) : new DirectoryInfo(BundledModels.Locate().Model);
             LoadedModel.RequireFolder(folder.FullName);
             Console.WriteLine($"model folder: {folder.FullName}");
             var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile), out var ignoredKeys);
