@@ -11,7 +11,7 @@
 # Run folders live in RUNS (default /work/runs, outside the work tree); a run that spans sessions on machines that
 # may be replaced continues from a committed bf16 snapshot with FROM=DIR (a fresh optimizer with a short warm-up).
 #   setsid nohup scripts/train-picsharp-mem.sh > /work/runs/picsharp-mem.log 2>&1 &
-# Settings: THREADS=2 STEPS=1500 CURRICULUM=600 FROM=models/picsharp-base SMOKE=1 (a few steps into RUNS/picsharp-mem-smoke)
+# Settings: THREADS=2 STEPS=1100 (stage 2) FROM=models/picsharp-base SMOKE=1 (a few steps into RUNS/picsharp-mem-smoke)
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
 
@@ -19,9 +19,10 @@ smoke=${SMOKE:-0}
 runs=${RUNS:-/work/runs}
 run=$runs/picsharp-mem
 threads=${THREADS:-2}
-steps=${STEPS:-1500}; curriculum=${CURRICULUM:-600}; eval_every=200
+steps1=1500; stage1_stop=436; curriculum1=600
+steps2=${STEPS:-1100}; curriculum2=1050; eval_every=200
 from=${FROM:-models/picsharp-base}
-if [ "$smoke" = 1 ]; then run=$runs/picsharp-mem-smoke; steps=3; curriculum=2; eval_every=2; fi
+if [ "$smoke" = 1 ]; then run=$runs/picsharp-mem-smoke; steps1=4; stage1_stop=2; curriculum1=2; steps2=2; curriculum2=2; eval_every=2; fi
 qa=$run/qa
 mkdir -p "$qa"
 
@@ -38,45 +39,64 @@ gen "$qa/facts-train.json" --kind facts --split train --count "$(n 15000)" --see
 gen "$qa/spans-train.json" --kind spans --split train --count "$(n 12000)" --seed 88 --min-tokens 60 --max-tokens 430 --questions-per-context 4
 gen "$qa/recall-train.json" --kind recall --split train --count "$(n 15000)" --seed 89 --min-entities 4 --max-entities 40 --questions-per-context 4
 gen "$qa/repeat-train.json" --kind repeat --split train --count "$(n 3000)" --seed 90 --min-tokens 40 --max-tokens 300
+# The decoder diagnostic's passages: 1-2 people, three questions each (`pic memory-bounds --optimise` fits the first 12).
+gen "$qa/diagnostic-test.json" --kind reading --split test --count 72 --seed 78 --min-entities 1 --max-entities 2 --max-tokens 300 --questions-per-context 3
 # Test sets. The primary one: short reading passages (1-2 people) the base reads well with the passage, so that what
 # memory loses shows; the secondary ones are picsharp-base's (long facts passages, the independent held-out generator).
 gen "$qa/reading-short-test.json" --kind reading --split test --count "$(n 300)" --seed 77 --min-entities 1 --max-entities 2 --max-tokens 300
 gen "$qa/facts-test.json" --kind facts --split test --count "$(n 300)" --seed 13 --min-tokens 100 --max-tokens 450
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens 950
 
-# The run, or its continuation from the committed snapshot when the machine that held the run was replaced: a fresh
-# optimizer with a short warm-up over the remaining steps, the snapshot's memory episode tokens kept, new data draws.
-stage=$run/stage1
-snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
-seed=2040; warmup=50
-if [ ! -d "$stage/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ]; then
-  reached=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
-  stage=$run/stage1-from-$reached; from=$snapshot
-  steps=$(( steps - reached )); curriculum=$(( curriculum > reached ? curriculum - reached : 0 )); seed=$(( 2040 + reached )); warmup=20
-  echo "continuing from $snapshot (step $reached): $steps more steps in $stage"
-fi
-resume=$(resume_flag "$stage") || resume=done
-if [ "$resume" != done ]; then
-  start=(--model "$from")
-  [ "$resume" = --resume ] && start=()
-  crash_retry pic pretrain-lm "${start[@]}" --tokenizer "$from/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
-    --out "$stage" --batch 1 --seq-len 2048 --steps "$steps" --lr 5e-4 --warmup "$warmup" --qa-share 0.9 --seed "$seed" \
+# train STAGE STEPS FROM ARGS...: one pretrain-lm stage with the data and settings every stage shares, started from the
+# model folder FROM, or resumed when STAGE has a checkpoint; nothing when STAGE already reached STEPS. Fails (status
+# 1) when it stopped before STEPS (re-run the script to resume).
+train() {
+  local stage=$1 steps=$2 from=$3; shift 3
+  [ "$(done_steps "$stage")" -lt "$steps" ] || return 0
+  local start=(--model "$from")
+  [ -d "$stage/checkpoint" ] && start=(--resume)
+  crash_retry pic pretrain-lm "${start[@]}" --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
+    --out "$stage" --batch 1 --seq-len 2048 --lr 5e-4 --qa-share 0.9 \
     --qa "$qa/reading-train.json" --qa "$qa/reading-train-short.json" --qa "$qa/reading-train-long.json" --qa "$qa/facts-train.json" \
     --qa "$qa/spans-train.json" --qa "$qa/recall-train.json" --qa "$qa/repeat-train.json" \
     --memory-weight 0.5 --memory-qa "$qa/mem-reading-train.json" --memory-qa-dev "$qa/mem-reading-dev.json" \
-    --memory-ratios 4,16,64 --memory-curriculum "$curriculum" --memory-batch 8 \
-    --eval-every "$eval_every" --log-every 10 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 $resume || exit 1
-  if [ "$(done_steps "$stage")" -lt "$steps" ]; then
-    # Stopped early: its latest weights become the snapshot to commit, should the machine be replaced.
-    if [ "$smoke" != 1 ]; then
-      mkdir -p "$snapshot"
-      cp "$stage/model/config.json" "$stage/model/model.safetensors" "$stage/model/tokenizer.json" "$stage/checkpoint/memory_episodes.safetensors" "$snapshot/"
-      echo "{\"step\": $(( $(done_steps "$stage") + ${reached:-0} ))}" > "$snapshot/state.json"
-      echo "snapshot of step $(( $(done_steps "$stage") + ${reached:-0} )) in $snapshot (bf16): commit it"
-    fi
-    echo "stopped before step $steps; re-run to resume"; exit 0
-  fi
+    --memory-ratios 4,16,64 --memory-batch 8 \
+    --eval-every "$eval_every" --log-every 10 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" || exit 1
+  [ "$(done_steps "$stage")" -ge "$steps" ]
+}
+[ -f "$run/tokenizer.json" ] || cp "$from/tokenizer.json" "$run/tokenizer.json"
+
+# Stage 1, corpus windows and answering episodes, the ratios opened 4 -> 16 -> 64 over 600 steps. The 1,500-step
+# schedule was stopped at step 436: its probe showed memory carrying almost nothing (4x reconstruction 0.289 against a
+# 0.281 floor, answer loss from own memory 2.230 against another passage's 2.240), with 64x already open.
+stage1=$run/stage1
+train "$stage1" "$stage1_stop" "$from" --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
+  --memory-curriculum "$curriculum1" || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
+
+# Stage 2 from stage 1's checkpoint (its memory episode tokens kept), a new schedule: half of the text episodes
+# reconstruct the answering passages themselves (names, places, numbers: what answers need memory to keep), and 4x
+# alone for the first third before 16x and 64x join. On a replaced machine it continues from the committed bf16
+# snapshot: a fresh optimizer with a short warm-up over the remaining steps, the snapshot's episode tokens kept.
+stage2=$run/stage2; from2=$stage1/checkpoint; warmup2=50; seed2=2041; curriculum=$curriculum2; steps=$steps2
+snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
+if [ ! -d "$stage2/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ]; then
+  reached=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
+  stage2=$run/stage2-from-$reached; from2=$snapshot
+  steps=$(( steps2 - reached )); curriculum=$(( curriculum2 > reached ? curriculum2 - reached : 0 )); seed2=$(( 2041 + reached )); warmup2=20
+  echo "continuing stage 2 from $snapshot (step $reached): $steps more steps in $stage2"
 fi
+if ! train "$stage2" "$steps" "$from2" --steps "$steps" --warmup "$warmup2" --seed "$seed2" \
+    --memory-curriculum "$curriculum" --memory-passage-share 0.5; then
+  if [ "$smoke" != 1 ]; then
+    # Stopped early: its latest weights become the snapshot to commit, should the machine be replaced.
+    mkdir -p "$snapshot"
+    cp "$stage2/model/config.json" "$stage2/model/model.safetensors" "$stage2/model/tokenizer.json" "$stage2/checkpoint/memory_episodes.safetensors" "$snapshot/"
+    echo "{\"step\": $(( $(done_steps "$stage2") + ${reached:-0} ))}" > "$snapshot/state.json"
+    echo "snapshot of stage-2 step $(( $(done_steps "$stage2") + ${reached:-0} )) in $snapshot (bf16): commit it"
+  fi
+  echo "stage 2 stopped before step $steps; re-run to resume"; exit 0
+fi
+stage=$stage2
 
 # Reading with the passage and without it, beside picsharp-base on the same questions.
 for set in reading-short-test facts-test heldout-test; do
@@ -84,4 +104,9 @@ for set in reading-short-test facts-test heldout-test; do
     --json "$stage/eval-$set.json"
 done
 [ -f "$stage/bounds.json" ] || pic memory-bounds --model "$stage/model" --threads "$threads" --json "$stage/bounds.json" > "$stage/bounds.txt"
+# What the frozen result reads from memory fitted to each passage, with its own 16x arrangement's task tokens (the
+# same command on picsharp-base, with the bundled compressor's, is in docs/memory-literate-base.md).
+[ -f "$stage/optimised.json" ] || crash_retry pic memory-bounds --optimise --model "$stage/model" \
+  --compressor "$stage/memory-compressors/pic-embeddings-16" --qa "$qa/diagnostic-test.json" --passages 12 --ratios 4,16 \
+  --steps 200 --batch 12 --threads "$threads" --json "$stage/optimised.json" > "$stage/optimised.txt"
 echo "picsharp-mem done: $stage/model"

@@ -49,6 +49,7 @@ public static class PretrainCommands
         var memoryRatios = new Option<string>("--memory-ratios") { Description = "compression ratios of the episodes, comma-separated", DefaultValueFactory = _ => "4,16,64" };
         var memoryCurriculum = new Option<int>("--memory-curriculum") { Description = "steps over which the ratios open from the lowest to all", DefaultValueFactory = _ => 1200 };
         var memoryBatch = new Option<int>("--memory-batch") { Description = "memory episodes per micro-batch", DefaultValueFactory = _ => 8 };
+        var memoryPassageShare = new Option<double>("--memory-passage-share") { Description = "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window", DefaultValueFactory = _ => 0 };
         var memoryPositions = new Option<MemoryPositions>("--memory-positions") { Description = "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)", DefaultValueFactory = _ => MemoryPositions.Sequential };
         var threads = TorchThreads.Option();
         var peak = PeakFlopsOption.Create();
@@ -61,6 +62,7 @@ public static class PretrainCommands
             (memoryWeight, o => o.MemoryEpisodes?.Weight ?? 0), (memoryRatios, o => string.Join(",", o.MemoryEpisodes?.Ratios ?? [4, 16, 64])),
             (memoryCurriculum, o => o.MemoryEpisodes?.CurriculumSteps ?? 1200), (memoryBatch, o => o.MemoryEpisodes?.EpisodesPerMicroBatch ?? 8),
             (memoryPositions, o => o.MemoryEpisodes?.Positions ?? MemoryPositions.Sequential),
+            (memoryPassageShare, o => o.MemoryEpisodes?.PassageShare ?? 0),
         ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
@@ -68,7 +70,7 @@ public static class PretrainCommands
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
             maxMinutes, stopAtStep, exportDtype.Option, memoryWeight, memoryQa, memoryQaDev, memoryRatios, memoryCurriculum, memoryBatch,
-            memoryPositions, threads, peak,
+            memoryPassageShare, memoryPositions, threads, peak,
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
@@ -85,7 +87,7 @@ public static class PretrainCommands
                 {
                     Weight = parse.GetValue(memoryWeight), Ratios = ParseRatios(parse.GetValue(memoryRatios)!),
                     CurriculumSteps = parse.GetValue(memoryCurriculum), EpisodesPerMicroBatch = parse.GetValue(memoryBatch),
-                    Positions = parse.GetValue(memoryPositions),
+                    Positions = parse.GetValue(memoryPositions), PassageShare = parse.GetValue(memoryPassageShare),
                 },
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,

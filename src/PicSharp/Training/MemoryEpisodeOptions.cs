@@ -25,7 +25,10 @@ public sealed record MemoryEpisodeOptions
     public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
     /// <summary>Share of episodes that answer a question about their passage (when QA passages are given).</summary>
     public double QaShare { get; init; } = 0.4;
-    /// <summary>Of the other episodes, the share that continue a corpus window; the rest reconstruct it.</summary>
+    /// <summary>Of the other episodes, the share that reconstruct a QA passage (names, places, numbers: what the
+    /// answering episodes need memory to keep) instead of a corpus window.</summary>
+    public double PassageShare { get; init; }
+    /// <summary>Of the corpus-window episodes, the share that continue the window; the rest reconstruct it.</summary>
     public double ContinueShare { get; init; } = 0.3;
     public int MinWindow { get; init; } = 64;
     public int MaxWindow { get; init; } = 256;
@@ -45,6 +48,7 @@ public sealed record MemoryEpisodeOptions
         Require(GlobalShare is >= 0 and <= 1, $"memory global share must be in [0, 1], got {GlobalShare}");
         Require(KeyValuesShare is >= 0 and <= 1, $"memory key-values share must be in [0, 1], got {KeyValuesShare}");
         Require(QaShare is >= 0 and <= 1, $"memory QA share must be in [0, 1], got {QaShare}");
+        Require(PassageShare is >= 0 and <= 1, $"memory passage share must be in [0, 1], got {PassageShare}");
         Require(ContinueShare is >= 0 and <= 1, $"memory continue share must be in [0, 1], got {ContinueShare}");
         Require(MinWindow >= 1 && MaxWindow >= MinWindow, $"memory windows must satisfy 1 ≤ min ≤ max, got {MinWindow}..{MaxWindow}");
         Require(ContinuationLength >= 1, $"memory continuation length must be positive, got {ContinuationLength}");

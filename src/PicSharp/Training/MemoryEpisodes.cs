@@ -90,6 +90,11 @@ public sealed class MemoryEpisodes : IDisposable
     CompressorExample Episode(CounterRandom random)
     {
         if (qa.Count > 0 && random.NextDouble() < options.QaShare) return qa[(int)random.NextLong(qa.Count)];
+        if (qa.Count > 0 && random.NextDouble() < options.PassageShare)
+        {
+            var passage = qa[(int)random.NextLong(qa.Count)].Context;
+            return new CompressorExample(passage, new DecoderExample(TaskToken.Autoencode, [], passage));
+        }
         bool continueText = random.NextDouble() < options.ContinueShare;
         int window = options.MinWindow + (int)random.NextLong(options.MaxWindow - options.MinWindow + 1);
         int start = (int)random.NextLong(corpus.Length - window - options.ContinuationLength + 1);

@@ -120,6 +120,21 @@ public class MemoryEpisodesTests
     }
 
     [Fact]
+    public void Passage_episodes_reconstruct_the_answering_passages()
+    {
+        using var episodes = new MemoryEpisodes(TrainingFixtures.Model(), Episodes with { QaShare = 0, PassageShare = 1 }, 5,
+            TrainingFixtures.Mix().CorpusTokens, Questions);
+        var drawn = Enumerable.Range(0, 6).SelectMany(step => episodes.Draw(step, 0).Examples).ToList();
+        Assert.All(drawn, e =>
+        {
+            Assert.Equal(TaskToken.Autoencode, e.Decoder.Task);
+            Assert.Equal(e.Context, e.Decoder.Target);
+            Assert.Contains(Questions, q => q.Context.SequenceEqual(e.Context));
+        });
+        Assert.Equal(2, drawn.Select(e => e.Context.Count).Distinct().Count()); // both passages come up
+    }
+
+    [Fact]
     public void Options_without_episodes_keep_their_json_and_options_with_them_round_trip()
     {
         var plain = TrainingFixtures.Options();
