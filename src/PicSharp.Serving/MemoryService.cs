@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using PicSharp.Answering;
 using PicSharp.Compression;
 using PicSharp.Serving.Store;
 using PicSharp.Storage;
@@ -36,19 +38,85 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         return StoreAsync(ids, stored, progress, cancel);
     }
 
+    // Creates of one memory that overlap share one compression: the first queues it, the others wait for it (a
+    // duplicate takes no queue slot). The shared job stops only when every caller waiting for it has given up.
+    readonly ConcurrentDictionary<string, InFlightCreate> inFlight = new();
+    long coalescedCreates;
+
+    /// <summary>Creates (or appends) that joined one already in flight for the same memory instead of compressing again.</summary>
+    public long CoalescedCreates => Interlocked.Read(ref coalescedCreates);
+
+    sealed class InFlightCreate
+    {
+        readonly Lock gate = new();
+        readonly TaskCompletionSource<MemoryResult> done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Action<int, int>? progress;
+        int callers;
+        public readonly CancellationTokenSource Cancel = new();
+
+        public void Report(int doneTokens, int total)
+        {
+            Action<int, int>? listeners;
+            lock (gate) listeners = progress;
+            listeners?.Invoke(doneTokens, total);
+        }
+
+        public async Task CompleteAsync(Task<MemoryResult> work)
+        {
+            try { done.TrySetResult(await work); }
+            catch (OperationCanceledException e) { done.TrySetCanceled(e.CancellationToken); }
+            catch (Exception e) { done.TrySetException(e); }
+        }
+
+        /// <summary>One more caller waits for this create; its leaving cancels the work only if it was the last.</summary>
+        public async Task<MemoryResult> JoinAsync(Action<int, int>? onProgress, CancellationToken cancel)
+        {
+            lock (gate) { callers++; progress += onProgress; }
+            await using var leaving = cancel.Register(() =>
+            {
+                bool last;
+                lock (gate) last = --callers == 0;
+                if (last) Cancel.Cancel();
+            });
+            return await done.Task.WaitAsync(cancel);
+        }
+    }
+
     Task<MemoryResult> StoreAsync(IReadOnlyList<int> ids, StoredMemory? extending, Action<int, int>? progress, CancellationToken cancel)
     {
         string id = MemoryKey.Of(engine.CompressorId, ids);
         if (store.Find(id) is { } existing) return Task.FromResult(new MemoryResult(existing, false, TimeSpan.Zero, TimeSpan.Zero));
 
-        var job = queue.Run(extending is null ? "compress" : "append", token =>
+        var flight = new InFlightCreate();
+        if (inFlight.GetOrAdd(id, flight) is var running && running != flight)
         {
-            using var old = extending is null ? null : ToMemory(extending);
-            using var memory = old is null ? engine.Compress(ids, progress, token) : engine.Extend(old, ids, progress, token);
-            return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
-        }, cancel);
-        return SaveAsync(id, ids, job);
+            Interlocked.Increment(ref coalescedCreates);
+            return JoinedAsync(running, progress, cancel);
+        }
+        Task<Queued<(MemoryBlob Blob, int Count, long Next)>> job;
+        try
+        {
+            job = queue.Run(extending is null ? "compress" : "append", token =>
+            {
+                using var old = extending is null ? null : ToMemory(extending);
+                using var memory = old is null ? engine.Compress(ids, flight.Report, token) : engine.Extend(old, ids, flight.Report, token);
+                return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
+            }, flight.Cancel.Token);
+        }
+        catch (Exception e)
+        {
+            _ = flight.CompleteAsync(Task.FromException<MemoryResult>(e));
+            inFlight.TryRemove(new(id, flight));
+            throw;
+        }
+        var saved = SaveAsync(id, ids, job);
+        _ = saved.ContinueWith(_ => inFlight.TryRemove(new(id, flight)), TaskScheduler.Default);
+        _ = flight.CompleteAsync(saved);
+        return flight.JoinAsync(progress, cancel);
     }
+
+    static async Task<MemoryResult> JoinedAsync(InFlightCreate running, Action<int, int>? progress, CancellationToken cancel) =>
+        await running.JoinAsync(progress, cancel) with { Created = false };
 
     async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<(MemoryBlob Blob, int Count, long Next)>> pending)
     {
@@ -59,60 +127,61 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
         logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
             id, ids.Count, record.MemoryTokens, record.Bytes, job.QueueWait.TotalMilliseconds, job.ModelTime.TotalMilliseconds);
-        // Two requests for one new text can race; the store keeps the first, which is the same memory.
+        // Two services on one store can race; the store keeps the first, which is the same memory.
         return new MemoryResult(added ? record : store.Find(id) ?? record, added, job.QueueWait, job.ModelTime);
     }
 
     /// <summary>Answers a question from a stored memory; <paramref name="onText"/> receives the answer as it grows.
     /// Questions waiting in the queue together are answered as one decoding batch (<see cref="ModelQueue.MaxBatch"/>).</summary>
+    /// <remarks>Bad input and a full queue throw here, before a task exists.</remarks>
     public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
-        var prompt = engine.QuestionIds(question); // an empty question fails here, before it waits in the queue
-        var stored = LoadOwn(id);
-        engine.CheckMemoryAnswerLength(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, prompt.Count, maxNewTokens);
-        return LoggedAsync("ask", id, queue.RunBatched("ask", AnswerBatch, new PendingAsk(stored, question, maxNewTokens, onText), cancel));
-    }
-
-    sealed record PendingAsk(StoredMemory Stored, string Question, int MaxNewTokens, Action<string>? OnText);
-
-    // One delegate for every ask: the queue batches jobs whose work is the same.
-    Func<IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>>? answerBatch;
-    Func<IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>> AnswerBatch => answerBatch ??= AnswerFromMemories;
-
-    IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<(PendingAsk Item, CancellationToken Cancel)> asks)
-    {
-        var memories = new List<CompressedMemory>();
-        try
-        {
-            foreach (var (ask, _) in asks) memories.Add(ToMemory(ask.Stored));
-            return engine.AnswerFromMemories(asks.Select((a, i) => new MemoryAsk(memories[i], a.Item.Question, a.Item.MaxNewTokens)
-            { OnText = a.Item.OnText, Cancel = a.Cancel }).ToList());
-        }
-        finally { foreach (var memory in memories) memory.Dispose(); }
+        var memory = ToMemory(LoadOwn(id));
+        return Enqueue("ask", id, () => engine.Answerer.FromMemory(memory, question, maxNewTokens), memory, onText, cancel);
     }
 
     /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
     public Task<Queued<AnswerResult>> AskFullContextAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
     {
-        engine.QuestionIds(question);
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
         string context = engine.Tokenizer.Decode(stored.ContextIds);
-        return LoggedAsync("ask-full-context", id, queue.Run("ask-full-context", token => engine.AnswerFromContext(context, question, maxNewTokens, onText, token), cancel));
+        return Enqueue("ask-full-context", id, () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel);
     }
 
-    /// <summary>Answers from the question alone (the frozen base model), for a chat that brings no context.</summary>
-    public Task<Queued<AnswerResult>> AskWithoutContextAsync(string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    /// <summary>Answers with <paramref name="context"/> in the prompt (the frozen base model, nothing compressed), or
+    /// from the question alone when it is null (a chat that brings no context).</summary>
+    public Task<Queued<AnswerResult>> AskFromTextAsync(string? context, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default) =>
+        Enqueue(context is null ? "ask-no-context" : "ask-full-context", "(none)", () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel);
+
+    // Every question crosses the queue as one AnswerRequest, made (tokenised and checked) before it waits; all of
+    // them share one batched delegate, so whatever waits together is answered together. The memory read for the
+    // question is the caller's until the answer is done.
+    Task<Queued<AnswerResult>> Enqueue(string operation, string id, Func<AnswerRequest> build, CompressedMemory? memory,
+        Action<string>? onText, CancellationToken cancel)
     {
-        engine.QuestionIds(question);
-        return LoggedAsync("ask-no-context", "(none)", queue.Run("ask-no-context", token => engine.AnswerFromContext(null, question, maxNewTokens, onText, token), cancel));
+        try
+        {
+            var request = build() with { OnText = onText, Cancel = cancel };
+            return LoggedAsync(operation, id, queue.RunBatched(operation, AnswerBatch, request, cancel), memory);
+        }
+        catch { memory?.Dispose(); throw; }
     }
 
-    async Task<Queued<AnswerResult>> LoggedAsync(string operation, string id, Task<Queued<AnswerResult>> pending)
+    // One delegate for every question: the queue batches jobs whose work is the same.
+    Func<IReadOnlyList<(AnswerRequest Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>>? answerBatch;
+    Func<IReadOnlyList<(AnswerRequest Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>> AnswerBatch =>
+        answerBatch ??= asks => engine.Answerer.Answer(asks.Select(a => a.Item with { Cancel = a.Cancel }).ToList());
+
+    async Task<Queued<AnswerResult>> LoggedAsync(string operation, string id, Task<Queued<AnswerResult>> pending, CompressedMemory? memory)
     {
-        var done = await pending;
-        logger.LogInformation("{Operation} {MemoryId}: {PromptTokens} prompt tokens, {AnswerTokens} answer tokens, queue {QueueMs:F0} ms, model {ModelMs:F0} ms, batch of {BatchSize}",
-            operation, id, done.Result.PromptTokens, done.Result.AnswerTokens, done.QueueWait.TotalMilliseconds, done.ModelTime.TotalMilliseconds, done.BatchSize);
-        return done;
+        try
+        {
+            var done = await pending;
+            logger.LogInformation("{Operation} {MemoryId}: {PromptTokens} prompt tokens, {AnswerTokens} answer tokens, queue {QueueMs:F0} ms, model {ModelMs:F0} ms, batch of {BatchSize}",
+                operation, id, done.Result.PromptTokens, done.Result.AnswerTokens, done.QueueWait.TotalMilliseconds, done.ModelTime.TotalMilliseconds, done.BatchSize);
+            return done;
+        }
+        finally { memory?.Dispose(); }
     }
 
     public MemoryRecord Get(string id) => store.Find(id) ?? throw new MemoryNotFoundException(id);

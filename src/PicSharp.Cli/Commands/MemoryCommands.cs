@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using PicSharp.Compression;
+using PicSharp.Modeling;
 using PicSharp.Serving;
 
 namespace PicSharp.Cli.Commands;
@@ -85,12 +86,13 @@ public static class MemoryCommands
             var (memory, info) = MemoryFile.Load(path, pic.CompressorId);
             using var _ = memory;
             bool asJson = parse.GetValue(json);
-            var answer = pic.AnswerFromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens), asJson ? null : piece => Console.Write(piece));
+            var request = pic.Answerer.FromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens));
+            var answer = pic.Answerer.Answer([request with { OnText = asJson ? null : piece => Console.Write(piece) }])[0];
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     answer = answer.Text, prompt_tokens = answer.PromptTokens, answer_tokens = answer.AnswerTokens,
-                    stop_reason = answer.Reason.ToString(), seconds = answer.ModelSeconds,
+                    stop_reason = answer.Reason.Name(), seconds = answer.ModelSeconds,
                     memory = new { path, compressor_id = info.CompressorId, memory_tokens = memory.Counts[0], context_tokens = memory.ContextLengths[0] },
                 }, Json));
             else

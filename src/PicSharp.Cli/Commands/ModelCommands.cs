@@ -139,23 +139,17 @@ public static class ModelCommands
             };
 
             string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids, skipIdsWithoutText: true);
-            var text = new StreamingDecoder(Decode);
-            var filter = new StopStringFilter(stopStrings);
             var clock = Stopwatch.StartNew();
             double? firstToken = null;
             using var scope = NewDisposeScope();
             var embeddings = llm.Embed(tensor(promptIds.Select(i => (long)i).ToArray()).unsqueeze(0));
-            var result = TextGeneration.Generate(llm, embeddings, options, decode: Decode, onToken: token =>
-            {
-                firstToken ??= clock.Elapsed.TotalSeconds;
-                Console.Write(filter.Push(text.Push(token)));
-            });
-            Console.Write(filter.Push(text.Flush()) + filter.Flush());
+            var result = TextGeneration.Generate(llm, embeddings, options, decode: Decode,
+                onToken: _ => firstToken ??= clock.Elapsed.TotalSeconds, onText: Console.Write);
             double seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine();
             int n = result.Tokens.Count;
             bool atWindow = result.Reason == StopReason.MaxNewTokens && options.MaxNewTokens < requested.MaxNewTokens;
-            string reason = atWindow ? $"the model's window: prompt {promptIds.Count} + {n} new tokens = max_position_embeddings {window}" : $"{result.Reason}";
+            string reason = atWindow ? $"the model's window: prompt {promptIds.Count} + {n} new tokens = max_position_embeddings {window}" : result.Reason.Name();
             string decodeRate = n > 1 ? $", decoding {(n - 1) / (seconds - firstToken!.Value):F1} tokens/s" : "";
             Console.Error.WriteLine($"[{n} tokens in {seconds:F2} s: {n / seconds:F1} tokens/s overall{decodeRate}; " +
                 $"prompt {promptIds.Count} tokens; stop: {reason}]");

@@ -1,3 +1,5 @@
+using PicSharp.Modeling;
+using PicSharp.Answering;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
@@ -20,7 +22,7 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, answer.Text))
         {
             ModelId = modelId,
-            FinishReason = answer.Reason == Modeling.StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
+            FinishReason = answer.Reason == StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Usage = Usage(contextTokens, answer),
             AdditionalProperties = memoryId is null ? null : new() { [MemoryIdProperty] = memoryId },
         };
@@ -39,7 +41,7 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
         {
             Role = ChatRole.Assistant,
             ModelId = modelId,
-            FinishReason = answer.Reason == Modeling.StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
+            FinishReason = answer.Reason == StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Contents = [new UsageContent(Usage(contextTokens, answer))],
             AdditionalProperties = memoryId is null ? null : new() { [MemoryIdProperty] = memoryId },
         };
@@ -50,7 +52,7 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
     {
         var (context, question) = ChatTurns.Split(messages.Select(m => (m.Role.Value, m.Text)).ToList());
         int maxTokens = options?.MaxOutputTokens ?? defaultMaxOutputTokens;
-        if (context is null) return (null, 0, (await service.AskWithoutContextAsync(question, maxTokens, onText, cancel)).Result);
+        if (context is null) return (null, 0, (await service.AskFromTextAsync(null, question, maxTokens, onText, cancel)).Result);
         var memory = await service.CreateAsync(context, null, cancel);
         var answer = await service.AskAsync(memory.Record.Id, question, maxTokens, onText, cancel);
         return (memory.Record.Id, memory.Record.ContextTokens, answer.Result);

@@ -14,7 +14,7 @@ static class ErrorResponses
     {
         HttpProblem p => (p.Status, p.Message),
         ContextTooLongException => (StatusCodes.Status413PayloadTooLarge, e.Message),
-        PromptTooLongException => (StatusCodes.Status422UnprocessableEntity, e.Message),
+        PicSharp.Answering.PromptTooLongException => (StatusCodes.Status422UnprocessableEntity, e.Message),
         MemoryNotFoundException => (StatusCodes.Status404NotFound, e.Message),
         ForeignMemoryException => (StatusCodes.Status409Conflict, e.Message),
         QueueFullException => (StatusCodes.Status429TooManyRequests, e.Message),

@@ -1,3 +1,4 @@
+using PicSharp.Answering;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,7 +17,7 @@ static class MemoryEndpoints
 {
     public sealed record CreateRequest(string? Text, bool Stream = false);
     public sealed record AskRequest(string? Question, int? MaxTokens = null, bool Stream = false, bool FullContext = false);
-    public sealed record AskContextRequest(string? Context, string? Question, int? MaxTokens = null, bool Stream = false);
+    public sealed record AskContextRequest(string? Context, string? Question, int? MaxTokens = null, bool Stream = false, bool FullContext = false);
 
     public sealed record MemoryView(
         string Id, string CompressorId, string BaseModelId, string Kind, string Policy, int Ratio, int ChunkLength,
@@ -30,7 +31,7 @@ static class MemoryEndpoints
     public sealed record MemoryList(IReadOnlyList<MemoryView> Memories, int Total, int Offset, int Limit);
 
     /// <param name="BatchSize">questions decoded together with this one (itself included; 1 when it ran alone).</param>
-    public sealed record AnswerView(string MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs, int BatchSize);
+    public sealed record AnswerView(string? MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs, int BatchSize);
 
     public sealed record Progress(int Done, int Total);
 
@@ -88,11 +89,16 @@ static class MemoryEndpoints
             string text = JsonBody.Required(request.Context, "context");
             string question = JsonBody.Required(request.Question, "question");
             int maxTokens = MaxTokens(request.MaxTokens, options);
-            service.Engine.QuestionIds(question);
+            if (request.FullContext)
+            {
+                await AnswerAsync(context, request.Stream, null, "full-context",
+                    onText => service.AskFromTextAsync(text, question, maxTokens, onText, context.RequestAborted));
+                return;
+            }
             var memory = await service.CreateAsync(text, null, context.RequestAborted);
             await AnswerAsync(context, request.Stream, memory.Record.Id, "memory",
                 onText => service.AskAsync(memory.Record.Id, question, maxTokens, onText, context.RequestAborted));
-        }).WithSummary("Compress a context (cached by its hash) and answer a question from its memory in one call")
+        }).WithSummary("Compress a context (cached by its hash) and answer a question from its memory in one call; with full_context, answer from the whole text in the prompt instead (nothing is compressed)")
           .Accepts<AskContextRequest>("application/json").Produces<AnswerView>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(429);
 
         async Task CreateAsync(HttpContext context, bool stream, Func<Action<int, int>?, Task<MemoryResult>> create)
@@ -110,7 +116,7 @@ static class MemoryEndpoints
                 e => Describe(context, e));
         }
 
-        async Task AnswerAsync(HttpContext context, bool stream, string id, string mode, Func<Action<string>?, Task<Queued<AnswerResult>>> ask)
+        async Task AnswerAsync(HttpContext context, bool stream, string? id, string mode, Func<Action<string>?, Task<Queued<AnswerResult>>> ask)
         {
             if (!stream)
             {
@@ -133,10 +139,8 @@ static class MemoryEndpoints
         context.Response.Headers.Location = $"/v1/memories/{result.Record.Id}";
     }
 
-    static AnswerView Answer(string id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
-        q.Result.AnswerTokens, StopReasonName(q.Result.Reason), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
-
-    public static string StopReasonName(StopReason reason) => reason == StopReason.MaxNewTokens ? "length" : "stop";
+    static AnswerView Answer(string? id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
+        q.Result.AnswerTokens, q.Result.Reason.Name(), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
 
     public static int MaxTokens(int? requested, ServeOptions options) => requested switch
     {

@@ -1,4 +1,6 @@
+using PicSharp.Answering;
 using System.Text;
+using PicSharp.Modeling;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -44,7 +46,6 @@ static class OpenAiEndpoints
                 throw new HttpProblem(404, $"model '{request.Model}' is not served here; this server serves '{options.ModelName}'");
             var (history, question) = Split(request.Messages);
             int maxTokens = MemoryEndpoints.MaxTokens(request.MaxCompletionTokens ?? request.MaxTokens, options);
-            service.Engine.QuestionIds(question);
 
             string? memoryId = null;
             int contextTokens = 0;
@@ -56,7 +57,7 @@ static class OpenAiEndpoints
                 context.Response.Headers["X-Pic-Memory-Id"] = memoryId;
             }
             Task<Queued<AnswerResult>> Ask(Action<string>? onText) => memoryId is null
-                ? service.AskWithoutContextAsync(question, maxTokens, onText, context.RequestAborted)
+                ? service.AskFromTextAsync(null, question, maxTokens, onText, context.RequestAborted)
                 : service.AskAsync(memoryId, question, maxTokens, onText, context.RequestAborted);
 
             string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -66,7 +67,7 @@ static class OpenAiEndpoints
             {
                 var answer = (await Ask(null)).Result;
                 await context.Response.WriteAsJsonAsync(new ChatCompletion(id, "chat.completion", created, options.ModelName,
-                    [new Choice(0, new Message("assistant", answer.Text), MemoryEndpoints.StopReasonName(answer.Reason))], UsageOf(answer)), json);
+                    [new Choice(0, new Message("assistant", answer.Text), answer.Reason.Name())], UsageOf(answer)), json);
                 return;
             }
 
@@ -77,7 +78,7 @@ static class OpenAiEndpoints
             await events.RunAsync(context, work, async () =>
             {
                 var answer = work.Result.Result;
-                await events.WriteAsync(context, null, JsonSerializer.Serialize(Chunk(new Delta(null, null), MemoryEndpoints.StopReasonName(answer.Reason)), json));
+                await events.WriteAsync(context, null, JsonSerializer.Serialize(Chunk(new Delta(null, null), answer.Reason.Name()), json));
                 if (request.StreamOptions?.IncludeUsage == true)
                     await events.WriteAsync(context, null, JsonSerializer.Serialize(new ChatCompletionChunk(id, "chat.completion.chunk", created, options.ModelName, [], UsageOf(answer)), json));
                 await events.WriteAsync(context, null, "[DONE]");

@@ -1,4 +1,0 @@
-namespace PicSharp.Serving;
-
-/// <summary>Text that has nothing in it to compress or ask.</summary>
-public sealed class EmptyTextException(string message) : ArgumentException(message);
