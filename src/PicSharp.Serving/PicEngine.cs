@@ -30,7 +30,7 @@ public sealed class PicEngine : IDisposable
     public PicEngine(LlamaForCausalLM model, TextTokenizer tokenizer, Compressor compressor, int? maxContextTokens = null)
     {
         if (tokenizer.VocabSize > model.Config.VocabSize)
-            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
+            throw new InvalidInputException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
         if (maxContextTokens is < 1) throw new InvalidInputException($"the context limit must be at least 1 token, got {maxContextTokens}");
         Model = model;
         Tokenizer = tokenizer;

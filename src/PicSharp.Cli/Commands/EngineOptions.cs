@@ -25,7 +25,7 @@ sealed class EngineOptions
         TorchThreads.Set(parse.GetValue(Threads));
         string model = parse.GetValue(Model)!;
         string compressor = CompressorOrBundled(parse.GetValue(Compressor), model)
-            ?? throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledCompressor} serves only {DefaultModel} and must exist");
+            ?? throw new InvalidInputException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledCompressor} serves only {DefaultModel} and must exist");
         LoadedModel.RequireFolder(model);
         return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }

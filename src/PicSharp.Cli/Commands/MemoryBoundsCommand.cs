@@ -34,9 +34,9 @@ static class MemoryBoundsCommand
         command.SetAction(parse => CommandErrors.Run(Name, () =>
         {
             int length = parse.GetValue(window), count = parse.GetValue(samples), perBatch = parse.GetValue(batch);
-            if (length < 1) throw new ArgumentException($"--window must be at least 1, got {length}");
-            if (count < 1) throw new ArgumentException($"--samples must be at least 1, got {count}");
-            if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1, got {perBatch}");
+            if (length < 1) throw new InvalidInputException($"--window must be at least 1, got {length}");
+            if (count < 1) throw new InvalidInputException($"--samples must be at least 1, got {count}");
+            if (perBatch < 1) throw new InvalidInputException($"--batch must be at least 1, got {perBatch}");
             string? jsonPath = parse.GetValue(json);
             if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
             TorchThreads.Set(parse.GetValue(threads));
@@ -45,7 +45,7 @@ static class MemoryBoundsCommand
             using var baseModel = loaded.Model;
             // Ceiling rows hold the window twice (as memory, then as target) after one task token.
             if (2 * length + 1 > baseModel.Config.MaxPositionEmbeddings)
-                throw new ArgumentException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
+                throw new InvalidInputException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
             string validationPath = parse.GetValue(validation)!;
             var encoder = TokenEncoder.ForDocuments(loaded.Tokenizer, loaded.Directory, tokenizerHash: "");
             var stream = TokenizedMix.Build(TokenizedMix.ReadDocuments(validationPath), [], encoder).CorpusTokens;

@@ -120,7 +120,7 @@ public static class MemoryCommands
         string text;
         try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"{name} is not valid UTF-8 (bad byte at offset {e.Index})"); }
-        if (string.IsNullOrWhiteSpace(text)) throw new ArgumentException($"{name} is empty: there is nothing to compress");
+        if (string.IsNullOrWhiteSpace(text)) throw new InvalidInputException($"{name} is empty: there is nothing to compress");
         return text.TrimStart('\uFEFF');
     }
 

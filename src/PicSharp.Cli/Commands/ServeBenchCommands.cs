@@ -25,7 +25,7 @@ static class ServeBenchCommands
         { url, clients, seconds, maxRequests, maxTokens, apiKey, asksOnly, json };
         command.SetAction(parse => CommandErrors.Run("pic bench serve", () =>
         {
-            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new ArgumentException($"--url '{parse.GetValue(url)}' is not an address");
+            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new InvalidInputException($"--url '{parse.GetValue(url)}' is not an address");
             var options = new ServeLoadOptions(address, parse.GetValue(clients), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(maxRequests),
                 parse.GetValue(apiKey), MaxTokens: parse.GetValue(maxTokens), AsksOnly: parse.GetValue(asksOnly));
             AnsiConsole.MarkupLineInterpolated($"[grey]{options.Clients} clients for {options.Duration.TotalSeconds:F0} s against {address} ({MachineDescription.Current().Cpu}, {Environment.ProcessorCount} cores)[/]");
@@ -56,7 +56,7 @@ static class ServeBenchCommands
         { engine.Model, engine.Compressor, store, rounds, clients, killAfter };
         command.SetAction(parse => CommandErrors.Run("pic bench serve-crash", () =>
         {
-            string compressor = parse.GetValue(engine.Compressor) ?? throw new ArgumentException("--compressor is required");
+            string compressor = parse.GetValue(engine.Compressor) ?? throw new InvalidInputException("--compressor is required");
             var options = new CrashDrillOptions(ServeCrashDrill.CurrentPicCommand(), parse.GetValue(engine.Model)!, compressor, parse.GetValue(store)!,
                 parse.GetValue(rounds), parse.GetValue(clients), parse.GetValue(killAfter));
             var results = ServeCrashDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult();

@@ -52,7 +52,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
         int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
     {
         var passages = examples.Select(e => e.Context).Distinct().ToList();
-        if (passages.Count < 2) throw new ArgumentException($"{OtherPassageMode} needs questions about at least two different passages");
+        if (passages.Count < 2) throw new InvalidInputException($"{OtherPassageMode} needs questions about at least two different passages");
         var other = passages.Select((p, i) => (p, passages[(i + 1) % passages.Count])).ToDictionary(x => x.Item1, x => x.Item2);
         return new MemoryAnswerer(compressor, tokenizer, maxNewTokens, other);
     }

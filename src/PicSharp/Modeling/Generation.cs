@@ -17,14 +17,14 @@ public sealed record GenerationOptions
     /// starts with a space that is no part of it.</summary>
     public bool TrimText { get; init; }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting generation cannot use.</summary>
+    /// <summary>Throws an <see cref="InvalidInputException"/> naming the first setting generation cannot use.</summary>
     public void Validate()
     {
-        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be at least 1, got {MaxNewTokens}");
+        if (MaxNewTokens < 1) throw new InvalidInputException($"max new tokens must be at least 1, got {MaxNewTokens}");
         if (!double.IsFinite(Temperature) || Temperature < 0)
-            throw new ArgumentException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
-        if (!(TopP is > 0 and <= 1)) throw new ArgumentException($"top_p must be in (0, 1], got {TopP}");
-        if (StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty: it would stop before the first token");
+            throw new InvalidInputException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
+        if (!(TopP is > 0 and <= 1)) throw new InvalidInputException($"top_p must be in (0, 1], got {TopP}");
+        if (StopStrings.Any(string.IsNullOrEmpty)) throw new InvalidInputException("a stop string is empty: it would stop before the first token");
     }
 }
 
