@@ -134,40 +134,52 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <summary>Answers a question from a stored memory; <paramref name="onText"/> receives the answer as it grows.
     /// Questions waiting in the queue together are answered as one decoding batch (<see cref="ModelQueue.MaxBatch"/>).</summary>
     /// <remarks>Bad input and a full queue throw here, before a task exists.</remarks>
-    public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default, Sampling? sampling = null)
     {
         var memory = ToMemory(LoadOwn(id));
-        return Enqueue("ask", id, () => engine.Answerer.FromMemory(memory, question, maxNewTokens), memory, onText, cancel);
+        return Enqueue("ask", id, () => engine.Answerer.FromMemory(memory, question, maxNewTokens), memory, onText, cancel, sampling);
     }
 
     /// <summary>Answers with the stored memory's whole context in the prompt instead of the memory (for comparison).</summary>
-    public Task<Queued<AnswerResult>> AskFullContextAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
+    public Task<Queued<AnswerResult>> AskFullContextAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default, Sampling? sampling = null)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
         string context = engine.Tokenizer.Decode(stored.ContextIds);
-        return Enqueue("ask-full-context", id, () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel);
+        return Enqueue("ask-full-context", id, () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel, sampling);
     }
 
     /// <summary>Answers with <paramref name="context"/> in the prompt (the frozen base model, nothing compressed), or
     /// from the question alone when it is null (a chat that brings no context).</summary>
-    public Task<Queued<AnswerResult>> AskFromTextAsync(string? context, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default) =>
-        Enqueue(context is null ? "ask-no-context" : "ask-full-context", "(none)", () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel);
+    public Task<Queued<AnswerResult>> AskFromTextAsync(string? context, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default, Sampling? sampling = null) =>
+        Enqueue(context is null ? "ask-no-context" : "ask-full-context", "(none)", () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel, sampling);
 
-    // Every question crosses the queue as one AnswerRequest, made (tokenised and checked) before it waits; all of
-    // them share one batched delegate, so whatever waits together is answered together. The memory read for the
-    // question is the caller's until the answer is done.
+    // Every question crosses the queue as one AnswerRequest, made (tokenised and checked) before it waits. Memory
+    // questions share one batched delegate, so those that wait together are answered together; a question with the
+    // whole text in its prompt runs alone (padding short questions to a document's length would cost more than a
+    // batch saves). The memory read for the question is the caller's until the answer is done.
     Task<Queued<AnswerResult>> Enqueue(string operation, string id, Func<AnswerRequest> build, CompressedMemory? memory,
-        Action<string>? onText, CancellationToken cancel)
+        Action<string>? onText, CancellationToken cancel, Sampling? sampling)
     {
         try
         {
-            var request = build() with { OnText = onText, Cancel = cancel };
-            return LoggedAsync(operation, id, queue.RunBatched(operation, AnswerBatch, request, cancel), memory);
+            sampling?.Validate();
+            var request = build() with { OnText = onText, Cancel = cancel, Sampling = sampling ?? Sampling.Greedy };
+            var pending = request.Memory is null
+                ? queue.Run(operation, token => Answered(engine.Answerer.Answer([request with { Cancel = token }])[0], token), cancel)
+                : queue.RunBatched(operation, AnswerBatch, request, cancel);
+            return LoggedAsync(operation, id, pending, memory);
         }
         catch { memory?.Dispose(); throw; }
     }
 
-    // One delegate for every question: the queue batches jobs whose work is the same.
+    // A caller who left while its answer was made gets its cancellation, not a cut answer.
+    static AnswerResult Answered(AnswerResult answer, CancellationToken cancel)
+    {
+        cancel.ThrowIfCancellationRequested();
+        return answer;
+    }
+
+    // One delegate for every memory question: the queue batches jobs whose work is the same.
     Func<IReadOnlyList<(AnswerRequest Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>>? answerBatch;
     Func<IReadOnlyList<(AnswerRequest Item, CancellationToken Cancel)>, IReadOnlyList<AnswerResult>> AnswerBatch =>
         answerBatch ??= asks => engine.Answerer.Answer(asks.Select(a => a.Item with { Cancel = a.Cancel }).ToList());

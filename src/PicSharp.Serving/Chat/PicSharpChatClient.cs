@@ -52,9 +52,15 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
     {
         var (context, question) = ChatTurns.Split(messages.Select(m => (m.Role.Value, m.Text)).ToList());
         int maxTokens = options?.MaxOutputTokens ?? defaultMaxOutputTokens;
-        if (context is null) return (null, 0, (await service.AskFromTextAsync(null, question, maxTokens, onText, cancel)).Result);
+        var sampling = new Sampling
+        {
+            Temperature = options?.Temperature ?? 0, TopP = options?.TopP ?? 1, Seed = (ulong)(options?.Seed ?? 0),
+            Stop = options?.StopSequences?.ToList() ?? [],
+        };
+        sampling.Validate();
+        if (context is null) return (null, 0, (await service.AskFromTextAsync(null, question, maxTokens, onText, cancel, sampling)).Result);
         var memory = await service.CreateAsync(context, null, cancel);
-        var answer = await service.AskAsync(memory.Record.Id, question, maxTokens, onText, cancel);
+        var answer = await service.AskAsync(memory.Record.Id, question, maxTokens, onText, cancel, sampling);
         return (memory.Record.Id, memory.Record.ContextTokens, answer.Result);
     }
 

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using PicSharp.Modeling;
 using PicSharp.Serving.Store;
 
@@ -50,9 +52,9 @@ static class MemoryEndpoints
           .Accepts<CreateRequest>("application/json").Produces<MemoryView>(201).Produces<MemoryView>(200)
           .ProducesProblem(400).ProducesProblem(413).ProducesProblem(429);
 
-        api.MapGet("/memories", (int? offset, int? limit) =>
+        api.MapGet("/memories", (string? offset, string? limit) =>
         {
-            int from = offset ?? 0, count = limit ?? 50;
+            int from = Paging(offset, "offset", 0), count = Paging(limit, "limit", 50);
             if (from < 0 || count is < 1 or > 1000) throw new HttpProblem(400, $"offset must be ≥ 0 and limit 1..1000, got {from} and {count}");
             return Results.Json(new MemoryList(service.Store.List(from, count).Select(r => MemoryView.Of(r)).ToList(), service.Store.Count(), from, count), json);
         }).WithSummary("List stored memories, newest first").Produces<MemoryList>();
@@ -142,6 +144,12 @@ static class MemoryEndpoints
     static AnswerView Answer(string? id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
         q.Result.AnswerTokens, q.Result.Reason.Name(), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
 
+    // Paging values are parsed here, so a value that is not a number gets a message instead of the framework's bare 400.
+    static int Paging(string? value, string name, int missing) =>
+        value is null ? missing
+        : int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+        : throw new HttpProblem(400, $"{name} must be a whole number, got '{value}'");
+
     public static int MaxTokens(int? requested, ServeOptions options) => requested switch
     {
         null => options.DefaultMaxNewTokens,
@@ -155,7 +163,10 @@ static class MemoryEndpoints
     {
         var (status, message) = ErrorResponses.Of(e) ?? (e is OperationCanceledException
             ? (StatusCodes.Status504GatewayTimeout, "the request was cancelled or ran out of time")
-            : (StatusCodes.Status500InternalServerError, "internal error; see the server log for request " + context.TraceIdentifier));
+            : (StatusCodes.Status500InternalServerError, ErrorResponses.InternalMessage(context)));
+        if (status == StatusCodes.Status500InternalServerError)
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("PicSharp.Serving.Requests")
+                .LogError(e, "{Method} {Path}: internal error in a stream (request {RequestId})", context.Request.Method, context.Request.Path, context.TraceIdentifier);
         return ErrorResponses.Body(context, status, message);
     }
 }

@@ -112,6 +112,23 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return new StoredMemory(record, MemoryKey.TokenIds((byte[])reader[14]), new MemoryBlob(reader.GetString(12), shape, (byte[])reader[15]));
     }
 
+    public void CheckReadWrite()
+    {
+        // A deleted file would still work through open connections and be gone on restart.
+        if (!File.Exists(Path)) throw new IOException($"memory store {Path} no longer exists");
+        using var connection = Open();
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT count(*) FROM memories; PRAGMA user_version = 0;"; // a read, and a write rolled back
+            command.ExecuteNonQuery();
+            transaction.Rollback();
+        }
+        catch (SqliteException e) { throw new IOException($"memory store {Path}: {e.Message}", e); }
+    }
+
     public bool Delete(string id)
     {
         using var connection = Open();

@@ -18,6 +18,8 @@ public sealed record AnswerRequest(IReadOnlyList<int> Prompt, int MaxNewTokens)
     public int MemoryRow { get; init; }
     /// <summary>Receives the answer's text as it grows; the pieces add up to <see cref="AnswerResult.Text"/>.</summary>
     public Action<string>? OnText { get; init; }
+    /// <summary>How the answer's tokens are picked (default: greedy); validated by whoever takes it from a user.</summary>
+    public Sampling Sampling { get; init; } = Sampling.Greedy;
     /// <summary>When it fires this question stops (<see cref="Modeling.StopReason.Cancelled"/>); the others of its batch go on.</summary>
     public CancellationToken Cancel { get; init; }
 }

@@ -65,16 +65,22 @@ public sealed class TorchAnswerer : IAnswerer
         if (requests.Count == 0) throw new ArgumentException("no questions to answer");
         using var _ = no_grad();
         var clock = Stopwatch.StartNew();
-        var options = QaGeneration.Options(tokenizer, model.Config, requests.Max(r => r.MaxNewTokens));
         var results = new GenerationResult[requests.Count];
         // Memory questions run through the decoder (and its adapter, if any), the others through the base model
-        // alone: a call that mixes them decodes two batches.
-        foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => requests[i].Memory is null))
+        // alone, and each sampling decodes on its own: a call that mixes them decodes several batches.
+        foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => (Text: requests[i].Memory is null, requests[i].Sampling.BatchKey)))
         {
             var rows = group.ToList();
             var asked = rows.Select(i => requests[i]).ToList();
+            var sampling = asked[0].Sampling;
+            var qa = QaGeneration.Options(tokenizer, model.Config, asked.Max(r => r.MaxNewTokens));
+            var options = qa with
+            {
+                Temperature = sampling.Temperature, TopP = sampling.TopP, Seed = sampling.Seed,
+                StopStrings = [.. qa.StopStrings, .. sampling.Stop],
+            };
             void OnText(int row, string piece) => asked[row].OnText?.Invoke(piece);
-            var generated = group.Key ? FromPrompts(asked, options, OnText)
+            var generated = group.Key.Text ? FromPrompts(asked, options, OnText)
                 : decoder!.GenerateBatch(asked, TaskToken.Answer, options, Decode, onText: OnText);
             for (int j = 0; j < rows.Count; j++) results[rows[j]] = generated[j];
         }
