@@ -46,42 +46,6 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <summary>Creates (or appends) that joined one already in flight for the same memory instead of compressing again.</summary>
     public long CoalescedCreates => Interlocked.Read(ref coalescedCreates);
 
-    sealed class InFlightCreate
-    {
-        readonly Lock gate = new();
-        readonly TaskCompletionSource<MemoryResult> done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        Action<int, int>? progress;
-        int callers;
-        public readonly CancellationTokenSource Cancel = new();
-
-        public void Report(int doneTokens, int total)
-        {
-            Action<int, int>? listeners;
-            lock (gate) listeners = progress;
-            listeners?.Invoke(doneTokens, total);
-        }
-
-        public async Task CompleteAsync(Task<MemoryResult> work)
-        {
-            try { done.TrySetResult(await work); }
-            catch (OperationCanceledException e) { done.TrySetCanceled(e.CancellationToken); }
-            catch (Exception e) { done.TrySetException(e); }
-        }
-
-        /// <summary>One more caller waits for this create; its leaving cancels the work only if it was the last.</summary>
-        public async Task<MemoryResult> JoinAsync(Action<int, int>? onProgress, CancellationToken cancel)
-        {
-            lock (gate) { callers++; progress += onProgress; }
-            await using var leaving = cancel.Register(() =>
-            {
-                bool last;
-                lock (gate) last = --callers == 0;
-                if (last) Cancel.Cancel();
-            });
-            return await done.Task.WaitAsync(cancel);
-        }
-    }
-
     Task<MemoryResult> StoreAsync(IReadOnlyList<int> ids, StoredMemory? extending, Action<int, int>? progress, CancellationToken cancel)
     {
         string id = MemoryKey.Of(engine.CompressorId, ids);
