@@ -52,7 +52,10 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         if (store.Find(id) is { } existing) return Task.FromResult(new MemoryResult(existing, false, TimeSpan.Zero, TimeSpan.Zero));
 
         var flight = new InFlightCreate();
-        if (inFlight.GetOrAdd(id, flight) is var running && running != flight)
+        var running = inFlight.GetOrAdd(id, flight);
+        // A create whose callers all left is being cancelled: start afresh rather than share its cancellation.
+        if (running != flight && running.Cancel.IsCancellationRequested && inFlight.TryUpdate(id, flight, running)) running = flight;
+        if (running != flight)
         {
             Interlocked.Increment(ref coalescedCreates);
             return JoinedAsync(running, progress, cancel);
