@@ -29,8 +29,10 @@ static class InitCompressorCommand
             var memoryKind = parse.GetValue(kind) == "key-values" ? MemoryKind.KeyValues : MemoryKind.Embeddings;
             var options = new CompressorOptions
             {
-                Ratio = parse.GetValue(ratio), ChunkLength = parse.GetValue(chunk), Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!), Kind = memoryKind,
+                Ratio = parse.GetValue(ratio), ChunkLength = parse.GetValue(chunk), Policy = TrainCompressorCommand.ParsePolicy(parse.GetValue(policy)!), Kind = memoryKind,
             };
+            try { options.Validate(); } // before the model loads; what it refuses is the user's input
+            catch (ArgumentException e) { throw new InvalidInputException(e.Message); }
             LoadedModel.RequireFolder(parse.GetValue(model)!);
             using var llm = ModelFolder.Load(parse.GetValue(model)!);
             var compressor = new Compressor(llm, options, parse.GetValue(seed));

@@ -161,7 +161,7 @@ public static class TrainCompressorCommand
     static string[] Targets(string commaSeparated) => commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     // The library's parser refuses an unknown name as a contract error; from the command line it is the user's input.
-    static MaskPolicy ParsePolicy(string value)
+    internal static MaskPolicy ParsePolicy(string value)
     {
         try { return MaskPolicyNames.Parse(value); }
         catch (ArgumentException e) { throw new InvalidInputException(e.Message); }

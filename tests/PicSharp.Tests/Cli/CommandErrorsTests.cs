@@ -49,4 +49,21 @@ public class CommandErrorsTests
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("pic generate: temperature must be a number ≥ 0 (0 = greedy), got -1", result.Error.Trim());
     }
+
+    [Fact]
+    public void Compressor_settings_refused_by_the_library_are_the_users_input_on_the_command_line()
+    {
+        using var dir = new PicSharp.Tests.Data.TempDirectory();
+        foreach (var (args, expected) in new[]
+        {
+            (new[] { "--policy", "diagonal" }, "unknown mask policy 'diagonal'"),
+            (new[] { "--ratio", "3", "--chunk-length", "64" }, "chunk length 64 is not a multiple of ratio 3"),
+        })
+        {
+            var result = PicCli.Run(["init-compressor", "--model", "no-such-folder", "--out", dir.File("c"), .. args]);
+            Assert.Equal(1, result.ExitCode);
+            Assert.StartsWith($"pic init-compressor: {expected}", result.Error.Trim());
+            Assert.Single(result.Error.Trim().Split('\n'));
+        }
+    }
 }
