@@ -66,4 +66,24 @@ public class CommandErrorsTests
             Assert.Single(result.Error.Trim().Split('\n'));
         }
     }
+
+    [Fact]
+    public void Generator_and_tokenizer_settings_the_library_refuses_are_the_users_input()
+    {
+        using var dir = new PicSharp.Tests.Data.TempDirectory();
+        string text = dir.File("text.txt");
+        File.WriteAllText(text, "a few words to train on");
+        foreach (var (args, expected) in new[]
+        {
+            (new[] { "data", "qa", "--kind", "recall", "--split", "train", "--min-entities", "1", "--out", dir.File("q.json") }, "pic data qa: recall drills need 2 <= min items"),
+            (new[] { "data", "qa", "--kind", "facts", "--split", "train", "--min-tokens", "500", "--max-tokens", "100", "--out", dir.File("q.json") }, "pic data qa: need 1 <= min tokens <= max tokens"),
+            (new[] { "tokenizer", "train", "--input", text, "--vocab-size", "10", "--out", dir.File("t.json") }, "pic tokenizer train: VocabSize 10 is smaller than"),
+        })
+        {
+            var result = PicCli.Run(args);
+            Assert.Equal(1, result.ExitCode);
+            Assert.StartsWith(expected, result.Error.Trim());
+            Assert.Single(result.Error.Trim().Split('\n'));
+        }
+    }
 }
