@@ -1,8 +1,8 @@
-using PicSharp.Modeling;
-using PicSharp.Answering;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
+using PicSharp.Answering;
+using PicSharp.Modeling;
 
 namespace PicSharp.Serving.Chat;
 
@@ -10,7 +10,9 @@ namespace PicSharp.Serving.Chat;
 /// <see cref="IChatClient"/> backed by PicSharp, for applications built on Microsoft.Extensions.AI or Semantic Kernel:
 /// the messages before the last user message (a long document, a RAG context, a chat history) are compressed into a
 /// memory, cached in the store by their hash, and the frozen decoder answers the last user message from that memory.
-/// The memory id comes back in <see cref="ChatResponse.AdditionalProperties"/> as "pic_memory_id".
+/// The memory id comes back in <see cref="ChatResponse.AdditionalProperties"/> as "pic_memory_id"; a chat with only a
+/// user message is answered by the frozen base model from the question alone (no memory id). Temperature, top-p, stop
+/// sequences and seed of <see cref="ChatOptions"/> are honoured (<see cref="Sampling"/>); tool and other roles are refused.
 /// </summary>
 public sealed class PicSharpChatClient(MemoryService service, string modelId = "picsharp", int defaultMaxOutputTokens = 32) : IChatClient
 {

@@ -1,10 +1,10 @@
-using PicSharp.Answering;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PicSharp.Answering;
 using PicSharp.Modeling;
 using PicSharp.Serving.Store;
 

@@ -1,10 +1,10 @@
-using PicSharp.Answering;
 using System.Text;
-using PicSharp.Modeling;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PicSharp.Answering;
+using PicSharp.Modeling;
 
 namespace PicSharp.Serving.Http;
 
