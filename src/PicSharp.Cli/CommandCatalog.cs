@@ -14,7 +14,6 @@ static class CommandCatalog
         DataCommands.Create(),
         PretrainCommands.Create(),
         TrainCompressorCommand.Create(),
-        ExperimentsReportCommand.Create(),
         MemoryBoundsCommand.Create(),
         EvalLmCommand.Create(),
         InitCompressorCommand.Create(),
@@ -22,4 +21,14 @@ static class CommandCatalog
         ServeCommand.Create(),
         BenchCommands.Create(),
     ];
+
+    /// <summary>How `pic` and `pic-lab` start: torch threads told to sleep while they wait, then the commands.</summary>
+    public static Task<int> InvokeAsync(string description, IEnumerable<Command> commands, string[] args)
+    {
+        OpenMpWaitPolicy.PreferPassive(); // before anything loads torch's native library
+        var root = new RootCommand(description);
+        foreach (Command command in commands)
+            root.Subcommands.Add(command);
+        return root.Parse(args).InvokeAsync();
+    }
 }

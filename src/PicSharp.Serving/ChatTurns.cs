@@ -19,8 +19,8 @@ public static class ChatTurns
         int last = messages.Count - 1;
         while (last >= 0 && messages[last].Role != "user") last--;
         if (last < 0) throw new EmptyTextException("the chat has no user message to answer");
-        if (string.IsNullOrWhiteSpace(messages[last].Text)) throw new EmptyTextException($"the last user message (message {last}) is empty");
-        string context = string.Join("\n\n", messages.Take(last).Select(m => m.Text).Where(t => !string.IsNullOrWhiteSpace(t)));
+        if (EmptyTextException.IsBlank(messages[last].Text)) throw new EmptyTextException($"the last user message (message {last}) is empty");
+        string context = string.Join("\n\n", messages.Take(last).Select(m => m.Text).Where(t => !EmptyTextException.IsBlank(t)));
         return (context.Length == 0 ? null : context, messages[last].Text);
     }
 }

@@ -13,6 +13,12 @@ namespace PicSharp.Serving;
 /// </summary>
 public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQueue queue, ILogger logger)
 {
+    // Memory files' bytes kept decoded for asking again: hundreds of embeddings memories of the bundled compressor, or
+    // tens of key-values ones. Each question borrows its own views of them (DecodedMemories.Lend), so a memory the
+    // cache drops stays valid for the questions already waiting on it.
+    const long DecodedMemoryBytes = 256L << 20;
+    readonly DecodedMemories decoded = new(DecodedMemoryBytes, queue.MaxBatch);
+
     public PicEngine Engine => engine;
     public IMemoryStore Store => store;
     public ModelQueue Queue => queue;
@@ -22,7 +28,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// with a plain error status.</remarks>
     public Task<MemoryResult> CreateAsync(string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text is empty: there is nothing to compress");
         var ids = engine.Tokenize(text);
         engine.CheckContextLength(ids.Count);
         return StoreAsync(ids, null, progress, cancel);
@@ -31,9 +37,11 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <summary>A new memory for the stored memory's context followed by <paramref name="text"/>; the old one stays.</summary>
     public Task<MemoryResult> AppendAsync(string id, string text, Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new EmptyTextException("the text to append is empty");
+        if (EmptyTextException.IsBlank(text)) throw new EmptyTextException("the text to append is empty");
         var stored = LoadOwn(id);
-        var ids = stored.ContextIds.Concat(engine.Tokenize(text)).ToArray();
+        int[] contextIds;
+        using (var loaded = Decode(stored)) contextIds = loaded.ContextIds!;
+        var ids = contextIds.Concat(engine.Tokenize(text)).ToArray();
         engine.CheckContextLength(ids.Length);
         return StoreAsync(ids, stored, progress, cancel);
     }
@@ -60,14 +68,14 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
             Interlocked.Increment(ref coalescedCreates);
             return JoinedAsync(running, progress, cancel);
         }
-        Task<Queued<(MemoryBlob Blob, int Count, long Next)>> job;
+        Task<Queued<StoredMemory>> job;
         try
         {
             job = queue.Run(extending is null ? "compress" : "append", token =>
             {
-                using var old = extending is null ? null : ToMemory(extending);
-                using var memory = old is null ? engine.Compress(ids, flight.Report, token) : engine.Extend(old, ids, flight.Report, token);
-                return (Blob: MemoryBlob.Of(memory), Count: memory.Counts[0], Next: memory.NextPositions[0]);
+                using var old = extending is null ? null : Decode(extending);
+                using var memory = old is null ? engine.Compress(ids, flight.Report, token) : engine.Extend(old.Memory, ids, flight.Report, token);
+                return StoredMemory.Of(memory, engine.MemoryInfo, ids, DateTimeOffset.UtcNow);
             }, flight.Cancel.Token);
         }
         catch (Exception e)
@@ -85,13 +93,11 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     static async Task<MemoryResult> JoinedAsync(InFlightCreate running, Action<int, int>? progress, CancellationToken cancel) =>
         await running.JoinAsync(progress, cancel) with { Created = false };
 
-    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<(MemoryBlob Blob, int Count, long Next)>> pending)
+    async Task<MemoryResult> SaveAsync(string id, IReadOnlyList<int> ids, Task<Queued<StoredMemory>> pending)
     {
         var job = await pending;
-        var info = engine.MemoryInfo;
-        var record = new MemoryRecord(id, info.CompressorId, info.BaseModelId, KebabCase.Name(info.Kind), info.Policy.Name(),
-            info.Ratio, info.ChunkLength, ids.Count, job.Result.Count, job.Result.Next, job.Result.Blob.Data.Length, DateTimeOffset.UtcNow);
-        bool added = store.Add(new StoredMemory(record, ids.ToArray(), job.Result.Blob));
+        var record = job.Result.Record;
+        bool added = store.Add(job.Result);
         logger.LogInformation("memory {MemoryId}: {ContextTokens} context tokens -> {MemoryTokens} memory tokens ({Bytes} bytes), queue {QueueMs:F0} ms, model {ModelMs:F0} ms",
             id, ids.Count, record.MemoryTokens, record.Bytes, job.QueueWait.TotalMilliseconds, job.ModelTime.TotalMilliseconds);
         // Two services on one store can race; the store keeps the first, which is the same memory.
@@ -103,7 +109,7 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     /// <remarks>Bad input and a full queue throw here, before a task exists.</remarks>
     public Task<Queued<AnswerResult>> AskAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default, Sampling? sampling = null)
     {
-        var memory = ToMemory(LoadOwn(id));
+        var memory = decoded.Lend(LoadOwn(id), Decode);
         return Enqueue("ask", id, () => engine.Answerer.FromMemory(memory, question, maxNewTokens), memory, onText, cancel, sampling);
     }
 
@@ -111,7 +117,8 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
     public Task<Queued<AnswerResult>> AskFullContextAsync(string id, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default, Sampling? sampling = null)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
-        string context = engine.Tokenizer.Decode(stored.ContextIds);
+        string context;
+        using (var loaded = stored.Decode(expectedCompressorId: null, engine.Tokenizer.VocabSize)) context = engine.Tokenizer.Decode(loaded.ContextIds!);
         return Enqueue("ask-full-context", id, () => engine.Answerer.FromText(context, question, maxNewTokens), null, onText, cancel, sampling);
     }
 
@@ -171,7 +178,10 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         logger.LogInformation("memory {MemoryId} deleted", id);
     }
 
-    // A memory made by another compressor would decode to nonsense: refuse it, naming both ids.
+    // A memory made by another compressor would decode to nonsense, a damaged one to wrong answers: both are refused
+    // in the request that asked for it, naming the memory (a batch of questions never fails for one bad row): the
+    // compressor here, the damage by Decode, which every caller runs (or ran, for a memory kept decoded) before the
+    // memory reaches the queue.
     StoredMemory LoadOwn(string id)
     {
         var stored = store.Load(id) ?? throw new MemoryNotFoundException(id);
@@ -180,9 +190,5 @@ public sealed class MemoryService(PicEngine engine, IMemoryStore store, ModelQue
         return stored;
     }
 
-    static CompressedMemory ToMemory(StoredMemory stored) =>
-        stored.Tensors.ToMemory(Kind(stored), stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
-
-    static MemoryKind Kind(StoredMemory stored) => KebabCase.TryParse(stored.Record.Kind, out MemoryKind kind)
-        ? kind : throw new InvalidDataException($"memory {stored.Record.Id}: unknown kind '{stored.Record.Kind}'");
+    LoadedMemory Decode(StoredMemory stored) => stored.Decode(engine.CompressorId, engine.Tokenizer.VocabSize);
 }

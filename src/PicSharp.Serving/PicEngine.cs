@@ -24,7 +24,7 @@ public sealed class PicEngine : IDisposable
     public IAnswerer Answerer { get; }
     public string CompressorId { get; }
     public string BaseModelId { get; }
-    /// <summary>Longest context accepted: the model's position range, or a lower limit the caller chose.</summary>
+    /// <summary>Longest context accepted: the model's position range, or a lower limit the caller chose (a higher one is refused).</summary>
     public int MaxContextTokens { get; }
 
     public PicEngine(LlamaForCausalLM model, TextTokenizer tokenizer, Compressor compressor, int? maxContextTokens = null)
@@ -32,13 +32,16 @@ public sealed class PicEngine : IDisposable
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new InvalidInputException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
         if (maxContextTokens is < 1) throw new InvalidInputException($"the context limit must be at least 1 token, got {maxContextTokens}");
+        if (maxContextTokens > model.Config.MaxPositionEmbeddings)
+            throw new InvalidInputException($"the context limit {maxContextTokens} is above the model's {model.Config.MaxPositionEmbeddings} positions " +
+                $"(max_position_embeddings); use at most {model.Config.MaxPositionEmbeddings}, or leave it out for the model's limit");
         Model = model;
         Tokenizer = tokenizer;
         Compressor = compressor;
         Answerer = new TorchAnswerer(model, tokenizer, compressor);
         CompressorId = CompressorFolder.Fingerprint(compressor);
         BaseModelId = ModelFolder.Fingerprint(model);
-        MaxContextTokens = Math.Min(maxContextTokens ?? int.MaxValue, model.Config.MaxPositionEmbeddings);
+        MaxContextTokens = maxContextTokens ?? model.Config.MaxPositionEmbeddings;
     }
 
     /// <summary>Opens a model folder (with its tokenizer.json) and a compressor folder made for that model.</summary>
@@ -63,7 +66,7 @@ public sealed class PicEngine : IDisposable
         Compressor.Options.Ratio, Compressor.Options.ChunkLength);
 
     /// <summary>The context's token ids (no BOS: a memory summarises the text itself).</summary>
-    public IReadOnlyList<int> Tokenize(string text) => Tokenizer.Encode(text);
+    public IReadOnlyList<int> Tokenize(string text) => Tokenizer.EncodeText(text);
 
     /// <summary>Fails with the numbers when a context of <paramref name="tokens"/> tokens cannot be compressed.</summary>
     public void CheckContextLength(int tokens)

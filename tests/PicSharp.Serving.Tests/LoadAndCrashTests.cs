@@ -1,4 +1,5 @@
 using PicSharp.Cli.Benchmarks;
+using PicSharp.Lab;
 using PicSharp.Serving.Http;
 using PicSharp.Serving.Store;
 

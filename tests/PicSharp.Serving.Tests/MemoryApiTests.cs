@@ -81,9 +81,9 @@ public sealed class MemoryApiTests(TinyService tiny)
 
         // Under `pic`, the appended memory equals compressing old + new token ids in one go (up to float rounding:
         // the chunks are batched differently).
-        var stored = server.Store.Load(extended["id"]!.GetValue<string>())!;
-        using var whole = server.Engine.Compress(stored.ContextIds);
-        using var appendedMemory = stored.Tensors.ToMemory(PicSharp.Compression.MemoryKind.Embeddings, stored.Record.MemoryTokens, stored.Record.NextPosition, stored.Record.ContextTokens);
+        using var stored = server.Store.Load(extended["id"]!.GetValue<string>())!.Decode(server.Engine.CompressorId, null);
+        using var whole = server.Engine.Compress(stored.ContextIds!);
+        var appendedMemory = stored.Memory;
         Assert.Equal(whole.Embeddings!.shape, appendedMemory.Embeddings!.shape);
         Assert.True(PicSharp.Tests.TinyModels.MaxAbsDiff(whole.Embeddings, appendedMemory.Embeddings) < 1e-4);
     }

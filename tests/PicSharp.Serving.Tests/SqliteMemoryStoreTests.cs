@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using PicSharp.Compression;
 using PicSharp.Serving.Store;
 using PicSharp.Tests;
@@ -5,14 +6,27 @@ using static TorchSharp.torch;
 
 namespace PicSharp.Serving.Tests;
 
-/// <summary>The SQLite store on its own: content keys, idempotent adds, whole rows back for both memory kinds.</summary>
+/// <summary>The SQLite store on its own: content keys, idempotent adds, whole rows back for both memory kinds, and
+/// rows that changed after they were written refused naming the memory.</summary>
 public sealed class SqliteMemoryStoreTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("pic-sqlite-").FullName;
+    string StorePath => Path.Combine(dir, "m.db");
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     static readonly int[] Context = [5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 49, 53, 57, 4, 8, 12, 16, 20];
+
+    static (StoredMemory Stored, string CompressorId) Stored(MemoryKind kind = MemoryKind.Embeddings)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var model = TinyModels.Create(TinyModels.Config());
+        using var compressor = new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind }, seed: 3);
+        using var memory = compressor.Compress([Context]);
+        var info = MemoryFileInfo.Of(compressor, "tiny");
+        return (StoredMemory.Of(memory, info, Context, DateTimeOffset.UtcNow), info.CompressorId);
+    }
 
     [Theory]
     [InlineData(MemoryKind.Embeddings)]
@@ -24,31 +38,34 @@ public sealed class SqliteMemoryStoreTests : IDisposable
         using var model = TinyModels.Create(TinyModels.Config());
         using var compressor = new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind }, seed: 3);
         using var memory = compressor.Compress([Context]);
-        var blob = MemoryBlob.Of(memory);
         string compressorId = CompressorFolder.Fingerprint(compressor);
         string id = MemoryKey.Of(compressorId, Context);
         Assert.Equal(id, MemoryKey.Of(compressorId, Context.ToList()));
         Assert.NotEqual(id, MemoryKey.Of(compressorId, Context[..^1]));
         Assert.NotEqual(id, MemoryKey.Of("another-compressor", Context));
 
-        var record = new MemoryRecord(id, compressorId, "tiny", KebabName(kind), "pic", 4, 8, Context.Length, memory.Counts[0],
-            memory.NextPositions[0], blob.Data.Length, DateTimeOffset.UtcNow);
-        using (var store = new SqliteMemoryStore(Path.Combine(dir, "m.db")))
+        var info = MemoryFileInfo.Of(compressor, "tiny");
+        var stored = StoredMemory.Of(memory, info, Context, DateTimeOffset.UtcNow);
+        var record = stored.Record;
+        Assert.Equal(new MemoryRecord(id, compressorId, "tiny", kind, MaskPolicy.Pic, 4, 8, Context.Length, memory.Counts[0],
+            memory.NextPositions[0], stored.File.Length, record.Created), record);
+        Assert.Equal(MemoryFile.ToBytes(memory, info, Context), stored.File); // a row keeps exactly the memory file's bytes
+        using (var store = new SqliteMemoryStore(StorePath))
         {
-            Assert.True(store.Add(new StoredMemory(record, Context, blob)));
-            Assert.False(store.Add(new StoredMemory(record, Context, blob))); // same key: stored once
+            Assert.True(store.Add(stored));
+            Assert.False(store.Add(stored)); // same key: stored once
             Assert.Equal(1, store.Count());
             Assert.Equal("ok", store.IntegrityCheck());
         }
-        using (var reopened = new SqliteMemoryStore(Path.Combine(dir, "m.db")))
+        using (var reopened = new SqliteMemoryStore(StorePath))
         {
             var loaded = reopened.Load(id)!;
             Assert.Equal(record with { Created = loaded.Record.Created }, loaded.Record);
-            Assert.Equal(Context, loaded.ContextIds);
-            using var back = loaded.Tensors.ToMemory(kind, record.MemoryTokens, record.NextPosition, record.ContextTokens);
-            if (kind == MemoryKind.Embeddings) Assert.Equal(0, TinyModels.MaxAbsDiff(memory.Embeddings!, back.Embeddings!));
+            using var back = loaded.Decode(compressorId, vocabularySize: 64);
+            Assert.Equal(Context, back.ContextIds);
+            if (kind == MemoryKind.Embeddings) Assert.Equal(0, TinyModels.MaxAbsDiff(memory.Embeddings!, back.Memory.Embeddings!));
             else
-                foreach (var (a, b) in memory.KeyValues!.Zip(back.KeyValues!))
+                foreach (var (a, b) in memory.KeyValues!.Zip(back.Memory.KeyValues!))
                     Assert.Equal(0, TinyModels.MaxAbsDiff(a.Keys, b.Keys) + TinyModels.MaxAbsDiff(a.Values, b.Values));
             Assert.True(reopened.Delete(id));
             Assert.Null(reopened.Find(id));
@@ -59,10 +76,78 @@ public sealed class SqliteMemoryStoreTests : IDisposable
     [Fact]
     public void Tensor_bytes_that_do_not_fit_the_shape_are_refused()
     {
-        var blob = new MemoryBlob("float32", [1, 2, 3], new byte[20]);
-        var error = Assert.Throws<InvalidDataException>(() => blob.ToMemory(MemoryKind.Embeddings, 2, 2, 8));
-        Assert.Contains("hold 20 bytes but shape [1, 2, 3] of float32 needs 24", error.Message);
+        var (stored, compressorId) = Stored();
+        var truncated = stored with { File = stored.File[..^4] };
+        var error = Assert.Throws<InvalidDataException>(() => truncated.Decode(compressorId, null));
+        Assert.Contains($"memory {stored.Record.Id}", error.Message);
+        Assert.Contains("truncated file?", error.Message);
     }
 
-    static string KebabName(MemoryKind kind) => PicSharp.Storage.KebabCase.Name(kind);
+    void Update(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={StorePath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
+    [Fact]
+    public void A_row_whose_embeddings_were_zeroed_is_refused_naming_the_memory_and_reported_by_the_scan()
+    {
+        var (stored, compressorId) = Stored();
+        string id = stored.Record.Id;
+        using var store = new SqliteMemoryStore(StorePath);
+        store.Add(stored);
+        var (good, _) = Stored(MemoryKind.KeyValues);
+        store.Add(good);
+        // Zero the last 64 bytes of the file: the embeddings (context_ids sort first in the data region).
+        Update($"UPDATE memory_files SET file = CAST(substr(file, 1, length(file) - 64) || zeroblob(64) AS BLOB) WHERE id = '{id}'");
+
+        var error = Assert.Throws<InvalidDataException>(() => store.Load(id)!.Decode(compressorId, null));
+        Assert.StartsWith($"memory {id}: checksum mismatch", error.Message);
+
+        var problems = StoreScan.Run(store);
+        Assert.Equal([id], problems.Select(p => p.Id));
+        Assert.Contains("checksum mismatch", problems[0].Problem);
+    }
+
+    [Fact]
+    public void A_row_whose_columns_disagree_with_its_file_is_refused()
+    {
+        var (stored, compressorId) = Stored();
+        using var store = new SqliteMemoryStore(StorePath);
+        store.Add(stored);
+        Update($"UPDATE memory_files SET memory_tokens = 1 WHERE id = '{stored.Record.Id}'");
+        var error = Assert.Throws<InvalidDataException>(() => store.Load(stored.Record.Id)!.Decode(compressorId, null));
+        Assert.Contains($"memory {stored.Record.Id}", error.Message);
+        Assert.Contains("memory_tokens", error.Message);
+        Assert.Single(StoreScan.Run(store));
+    }
+
+    [Fact]
+    public void A_store_of_an_older_version_is_refused_with_the_fix()
+    {
+        using (var connection = new SqliteConnection($"Data Source={StorePath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE memories (id TEXT PRIMARY KEY, tensors BLOB NOT NULL)";
+            command.ExecuteNonQuery();
+        }
+        var error = Assert.Throws<InvalidDataException>(() => new SqliteMemoryStore(StorePath));
+        Assert.Contains(StorePath, error.Message);
+        Assert.Contains("older version", error.Message);
+    }
+
+    [Fact]
+    public void A_store_path_that_is_a_folder_or_not_a_database_is_refused_naming_it()
+    {
+        var folder = Assert.Throws<IOException>(() => new SqliteMemoryStore(dir));
+        Assert.Equal($"memory store {dir} is a folder, not a SQLite file", folder.Message);
+        File.WriteAllText(StorePath, "these are notes, not a database; " + new string('x', 200));
+        var garbage = Assert.Throws<IOException>(() => new SqliteMemoryStore(StorePath));
+        Assert.StartsWith($"memory store {StorePath}: ", garbage.Message);
+        Assert.Contains("not a database", garbage.Message);
+    }
 }

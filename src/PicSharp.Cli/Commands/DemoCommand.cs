@@ -14,20 +14,18 @@ namespace PicSharp.Cli.Commands;
 /// </summary>
 static class DemoCommand
 {
-    const string DefaultModel = EngineOptions.DefaultModel;
-    const string DefaultCompressor = EngineOptions.BundledCompressor;
     const int PassagePreviewCharacters = 1200;
     // Short enough that several answers take seconds, long enough for a few entities.
     static readonly PassageSize DemoPassage = new(MinTokens: 150, MaxTokens: 350);
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => DefaultModel };
+        var model = EngineOptions.ModelOption("model folder");
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
         var dtype = LoadedModel.AnswerDtypeOption();
         var threads = TorchThreads.Option();
-        var compressor = new Option<string?>("--compressor") { Description = $"compressor folder for the memory column (default: {DefaultCompressor} with the default model, when it exists)" };
+        var compressor = new Option<string?>("--compressor") { Description = $"compressor folder for the memory column (default: the bundled {BundledModels.CompressorName} with the bundled model)" };
         var command = new Command("demo", "answer questions about an unseen passage from the passage, from its compressed memory, and without it")
         {
             model, seed, questions, dtype.Option, threads, compressor,
@@ -39,9 +37,10 @@ static class DemoCommand
                 int count = parse.GetValue(questions);
                 if (count < 1) throw new InvalidInputException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
-                var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
+                string modelDir = EngineOptions.ModelFolder(parse.GetValue(model));
+                var loaded = LoadedModel.LoadForAnswering(modelDir, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
-                string? compressorDir = EngineOptions.CompressorOrBundled(parse.GetValue(compressor), parse.GetValue(model)!);
+                string? compressorDir = EngineOptions.CompressorOrBundled(parse.GetValue(compressor), modelDir);
                 using var memory = compressorDir is null ? null : new MemoryAnswerer(CompressorFolder.Load(loaded.Model, compressorDir), loaded.Tokenizer);
                 IQaAnswerer[] answerers =
                 [
@@ -56,16 +55,13 @@ static class DemoCommand
                     throw new InvalidInputException($"the passage takes {result.Skipped[0].InputLength} tokens but the model reads at most {result.MaxInputLength}; try another --seed");
                 PrintAnswers(examples, result, memory);
                 if (memory is null)
-                    AnsiConsole.MarkupLineInterpolated($"[grey]no compressor at {DefaultCompressor}, so no answers from memory: train one with `pic train-compressor --ratio 16 --out RUN` (then `--objective qa --from RUN/checkpoint`) and pass --compressor RUN/checkpoint[/]");
+                    AnsiConsole.MarkupLineInterpolated($"[grey]no compressor for {modelDir}, so no answers from memory: train one with `pic train-compressor --ratio 16 --out RUN` (then `--objective qa --from RUN/checkpoint`) and pass --compressor RUN/checkpoint[/]");
                 AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
                 return 0;
             }
             catch (Exception e)
             {
-                int exitCode = CommandErrors.Report("pic demo", e);
-                if (e is DirectoryNotFoundException && parse.GetValue(model) == DefaultModel)
-                    Console.Error.WriteLine("run it from the repository's root folder, or pass --model DIR");
-                return exitCode;
+                return CommandErrors.Report("pic demo", e);
             }
         });
         return command;
@@ -87,22 +83,23 @@ static class DemoCommand
         AnsiConsole.Write(new Panel(new Text(text)) { Header = new PanelHeader("passage (facts, test split: names never seen in training)") });
     }
 
+    // Fits an 80-column terminal: the gold answer sits under its question, and each cell's scores and times take one
+    // short line each, so no number is split across lines.
     static void PrintAnswers(IReadOnlyList<SquadExample> examples, QaEvaluationResult result, MemoryAnswerer? memory)
     {
-        var table = new Table().AddColumns("question", "gold");
+        var table = new Table().ShowRowSeparators().AddColumn("question [bold](gold answer)[/]");
         foreach (var mode in result.Modes) table.AddColumn(ColumnTitle(mode.Mode, memory));
         for (int i = 0; i < examples.Count; i++)
         {
             var cells = new List<Markup>
             {
-                new(Markup.Escape(examples[i].Question)),
-                new($"[bold]{Markup.Escape(string.Join(" | ", examples[i].Answers.Select(a => a.Text)))}[/]"),
+                new($"{Markup.Escape(examples[i].Question)}\n[bold]{Markup.Escape(string.Join(" | ", examples[i].Answers.Select(a => a.Text)))}[/]"),
             };
             cells.AddRange(result.Modes.Select(mode => AnswerCell(mode.Records[i])));
             table.AddRow(cells);
         }
-        var totals = new List<Markup> { new("[grey]mean[/]"), new("") };
-        totals.AddRange(result.Modes.Select(mode => new Markup($"[grey]EM {mode.ExactMatch:F2}  F1 {mode.F1:F2}\n{Markup.Escape(Time(mode, memory))}[/]")));
+        var totals = new List<Markup> { new("[grey]mean[/]") };
+        totals.AddRange(result.Modes.Select(mode => new Markup($"[grey]EM {mode.ExactMatch:F2}\nF1 {mode.F1:F2}\n{Markup.Escape(Time(mode, memory))}[/]")));
         table.AddRow(totals);
         AnsiConsole.Write(table);
     }
@@ -111,7 +108,7 @@ static class DemoCommand
     {
         string colour = record.ExactMatch == 1 ? "green" : record.F1 > 0 ? "yellow" : "red";
         string answer = record.Prediction.Length == 0 ? "(empty)" : record.Prediction;
-        return new Markup($"[{colour}]{Markup.Escape(answer)}[/]\n[grey]EM {record.ExactMatch:F0}  F1 {record.F1:F2}[/]");
+        return new Markup($"[{colour}]{Markup.Escape(answer)}[/]\n[grey]EM {record.ExactMatch:F0} F1 {record.F1:F2}[/]");
     }
 
     static string ColumnTitle(string mode, MemoryAnswerer? memory) => mode switch
@@ -124,6 +121,6 @@ static class DemoCommand
     };
 
     static string Time(QaModeScore mode, MemoryAnswerer? memory) => mode.Mode == "memory"
-        ? $"compress {memory!.CompressionTime.TotalSeconds:F2} s + answer {memory.AnswerTime.TotalSeconds:F1} s"
+        ? $"compress {memory!.CompressionTime.TotalSeconds:F2} s\nanswer {memory.AnswerTime.TotalSeconds:F1} s"
         : $"{mode.WallClock.TotalSeconds:F1} s";
 }

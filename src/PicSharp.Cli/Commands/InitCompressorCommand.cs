@@ -12,7 +12,7 @@ static class InitCompressorCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => EngineOptions.DefaultModel };
+        var model = EngineOptions.ModelOption("model folder");
         var output = new Option<string>("--out") { Description = "compressor folder to write", Required = true };
         var ratio = new Option<int>("--ratio") { Description = "context tokens per memory token", DefaultValueFactory = _ => 4 };
         var chunk = new Option<int>("--chunk-length") { Description = "tokens per chunk", DefaultValueFactory = _ => 64 };
@@ -33,10 +33,11 @@ static class InitCompressorCommand
             };
             try { options.Validate(); } // before the model loads; what it refuses is the user's input
             catch (ArgumentException e) { throw new InvalidInputException(e.Message); }
-            LoadedModel.RequireFolder(parse.GetValue(model)!);
-            using var llm = ModelFolder.Load(parse.GetValue(model)!);
+            string modelDir = EngineOptions.ModelFolder(parse.GetValue(model));
+            LoadedModel.RequireFolder(modelDir);
+            using var llm = ModelFolder.Load(modelDir);
             var compressor = new Compressor(llm, options, parse.GetValue(seed));
-            CompressorFolder.Save(compressor, dir, parse.GetValue(model));
+            CompressorFolder.Save(compressor, dir, modelDir);
             Console.WriteLine($"wrote {dir}: untrained compressor {CompressorFolder.Fingerprint(compressor)} (ratio {options.Ratio}, chunk {options.ChunkLength}, {options.Policy.Name()}, {parse.GetValue(kind)})");
             return 0;
         }));

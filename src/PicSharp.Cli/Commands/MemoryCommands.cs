@@ -5,19 +5,22 @@ using System.Text.Json;
 using PicSharp.Compression;
 using PicSharp.Modeling;
 using PicSharp.Serving;
+using PicSharp.Serving.Store;
+using PicSharp.Storage;
 
 namespace PicSharp.Cli.Commands;
 
 /// <summary>
 /// `pic compress`, `pic ask`, `pic append`: compress a document once into a memory file, ask it questions, extend it
 /// with more text (under `pic` only the new chunks are compressed). A memory file made by another compressor is refused.
+/// `pic verify` checks a memory file or every memory of a store without a model.
 /// </summary>
 public static class MemoryCommands
 {
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static IEnumerable<Command> Create() => [Compress(), Ask(), Append()];
+    public static IEnumerable<Command> Create() => [Compress(), Ask(), Append(), Verify()];
 
     static Command Compress()
     {
@@ -29,13 +32,15 @@ public static class MemoryCommands
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic compress", () =>
         {
+            string target = parse.GetValue(output)!;
+            RequireOutput(target, [("--input", parse.GetValue(input)!)], engine, parse);
             string text = ReadInput(parse.GetValue(input)!);
             using var pic = engine.Open(parse);
             var ids = pic.Tokenize(text);
             var clock = Stopwatch.StartNew();
             using var memory = pic.Compress(ids, ProgressReporter("compressing"));
-            MemoryFile.Save(parse.GetValue(output)!, memory, pic.MemoryInfo, ids);
-            Report(parse.GetValue(json), parse.GetValue(output)!, memory, ids.Count, clock.Elapsed, pic.CompressorId);
+            MemoryFile.Save(target, memory, pic.MemoryInfo, ids);
+            Report(parse.GetValue(json), target, memory, ids.Count, clock.Elapsed, pic.CompressorId);
             return 0;
         }));
         return command;
@@ -53,16 +58,21 @@ public static class MemoryCommands
         command.SetAction(parse => CommandErrors.Run("pic append", () =>
         {
             string path = parse.GetValue(memoryPath)!;
+            string target = parse.GetValue(output) ?? path;
+            RequireOutput(target, [("--input", parse.GetValue(input)!)], engine, parse);
+            MemoryFile.ReadInfo(path); // a missing file, or one that is no memory, fails before anything is claimed or loaded
+            // Read, extend, write back: claimed for the whole change, so a concurrent append is refused, never lost. An
+            // existing other --out is claimed too; a new one is written whole by whichever append finishes last.
+            using var claim = FileClaim.Acquire(path);
+            using var targetClaim = Path.GetFullPath(target) != Path.GetFullPath(path) && File.Exists(target) ? FileClaim.Acquire(target) : null;
             string text = ReadInput(parse.GetValue(input)!);
             using var pic = engine.Open(parse);
-            var (old, _) = MemoryFile.Load(path, pic.CompressorId);
-            using var _old = old;
-            var oldIds = MemoryFile.ReadContextIds(path)
+            using var old = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
+            var oldIds = old.ContextIds
                 ?? throw new InvalidDataException($"{path} keeps no context token ids, which appending needs; compress the whole text again with `pic compress`");
             var ids = oldIds.Concat(pic.Tokenize(text)).ToList();
             var clock = Stopwatch.StartNew();
-            using var memory = pic.Extend(old, ids, ProgressReporter("appending"));
-            string target = parse.GetValue(output) ?? path;
+            using var memory = pic.Extend(old.Memory, ids, ProgressReporter("appending"));
             MemoryFile.Save(target, memory, pic.MemoryInfo, ids);
             Report(parse.GetValue(json), target, memory, ids.Count, clock.Elapsed, pic.CompressorId);
             return 0;
@@ -81,9 +91,10 @@ public static class MemoryCommands
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic ask", () =>
         {
-            using var pic = engine.Open(parse);
             string path = parse.GetValue(memoryPath)!;
-            var (memory, info) = MemoryFile.Load(path, pic.CompressorId);
+            MemoryFile.ReadInfo(path); // a missing or foreign file fails before the model loads
+            using var pic = engine.Open(parse);
+            var (memory, info) = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
             using var _ = memory;
             bool asJson = parse.GetValue(json);
             var request = pic.Answerer.FromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens));
@@ -105,6 +116,54 @@ public static class MemoryCommands
         return command;
     }
 
+    static Command Verify()
+    {
+        var path = new Argument<string>("path") { Description = "a memory file (from pic compress) or a memory store (pic serve --store)" };
+        var command = new Command("verify", "Check a memory file, or every memory in a store, for damage (checksum, values, metadata); exit 1 if any is damaged") { path };
+        command.SetAction(parse => CommandErrors.Run("pic verify", () =>
+        {
+            string target = parse.GetValue(path)!;
+            if (!File.Exists(target)) throw new FileNotFoundException(Directory.Exists(target) ? $"{target} is a folder, not a memory file or store" : $"{target} does not exist", target);
+            if (!IsSqlite(target))
+            {
+                using var loaded = MemoryFile.Load(target, expectedCompressorId: null);
+                var info = loaded.Info;
+                Console.WriteLine($"ok {target}: {KebabCase.Name(info.Kind)} memory, {loaded.Memory.Counts[0]} memory tokens of {loaded.Memory.ContextLengths[0]} " +
+                    $"context tokens, compressor {info.CompressorId}, checksum verified");
+                return 0;
+            }
+            using var store = new SqliteMemoryStore(target);
+            string integrity = store.IntegrityCheck();
+            if (integrity != "ok") throw new InvalidDataException($"{target}: SQLite's integrity check failed: {integrity.ReplaceLineEndings("; ")}");
+            int total = store.Count();
+            var problems = StoreScan.Run(store);
+            foreach (var problem in problems) Console.WriteLine(problem.Problem);
+            Console.WriteLine(problems.Count == 0
+                ? $"ok {target}: all {total} memories verified"
+                : $"{target}: {problems.Count} of {total} memories are damaged (listed above); delete them and create them again");
+            return problems.Count == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    // SQLite files begin with this 16-byte string; a memory file begins with its header length.
+    static bool IsSqlite(string path)
+    {
+        var magic = "SQLite format 3\0"u8;
+        Span<byte> start = stackalloc byte[magic.Length];
+        using var file = File.OpenRead(path);
+        return file.Read(start) == magic.Length && start.SequenceEqual(magic);
+    }
+
+    /// <summary>Checked before any work: the output can be written as a file and is neither an input nor inside a
+    /// folder the command loads (`compress --input v.txt --out v.txt` would replace the text with its memory).</summary>
+    static void RequireOutput(string output, IEnumerable<(string Option, string Path)> inputs, EngineOptions engine, ParseResult parse)
+    {
+        if (string.IsNullOrWhiteSpace(output)) throw new InvalidInputException("--out is empty: name the file to write");
+        OutputPath.RequireFile(output);
+        OutputPath.RequireNotInput(output, "--out", inputs.Where(i => i.Path != "-"), engine.LoadedFolders(parse));
+    }
+
     /// <summary>A file's text or standard input's, which must be UTF-8 and not empty.</summary>
     static string ReadInput(string input)
     {
@@ -116,11 +175,12 @@ public static class MemoryCommands
             Console.OpenStandardInput().CopyTo(buffer);
             bytes = buffer.ToArray();
         }
+        else if (Directory.Exists(input)) throw new IOException($"--input {input} is a folder, not a text file");
         else bytes = File.Exists(input) ? File.ReadAllBytes(input) : throw new FileNotFoundException($"input file {input} does not exist", input);
         string text;
         try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"{name} is not valid UTF-8 (bad byte at offset {e.Index})"); }
-        if (string.IsNullOrWhiteSpace(text)) throw new InvalidInputException($"{name} is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new InvalidInputException($"{name} is empty: there is nothing to compress");
         return text.TrimStart('\uFEFF');
     }
 

@@ -62,12 +62,14 @@ public static class ModelCommands
 
     static Command Info()
     {
-        var dir = new Argument<DirectoryInfo>("dir") { Description = "model folder" };
-        var command = new Command("info", "Architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
+        var dir = new Argument<DirectoryInfo?>("dir") { Description = "model folder (default: the bundled model)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("info", "Where the bundled model and compressor are; architecture, parameter counts, dtype and size of a model folder (reads headers only)") { dir };
         command.SetAction(parse => Run("pic info", () =>
         {
-            var folder = parse.GetValue(dir)!;
+            PrintBundledModels();
+            var folder = parse.GetValue(dir) ?? new DirectoryInfo(BundledModels.Locate().Model);
             LoadedModel.RequireFolder(folder.FullName);
+            Console.WriteLine($"model folder: {folder.FullName}");
             var config = LlamaConfig.Load(Path.Combine(folder.FullName, ModelFolder.ConfigFile), out var ignoredKeys);
             var weights = ModelFolder.WeightFiles(folder.FullName);
             var entries = weights.SelectMany(path => { using var reader = new SafeTensorsReader(path); return reader.Header.Tensors; }).ToList();
@@ -93,6 +95,20 @@ public static class ModelCommands
             AnsiConsole.Write(table);
         }));
         return command;
+    }
+
+    /// <summary>Where the lookup of <see cref="BundledModels"/> found the bundled model and compressor, or every folder it tried.</summary>
+    static void PrintBundledModels()
+    {
+        if (BundledModels.Find() is { } found)
+        {
+            Console.WriteLine($"bundled models: {found.Folder} (found by {found.FoundBy})");
+            Console.WriteLine($"  model:      {found.Model}");
+            Console.WriteLine($"  compressor: {found.Compressor}" + (Directory.Exists(found.Compressor) ? "" : " (missing)"));
+        }
+        else
+            Console.WriteLine("bundled models: not found in " + string.Join(", ", BundledModels.Candidates().Select(c => $"{c.Folder} ({c.FoundBy})")) +
+                $"; set {BundledModels.EnvironmentVariable} to a folder holding {BundledModels.ModelName} and {BundledModels.CompressorName}");
     }
 
     static Command Generate()
@@ -230,7 +246,7 @@ public static class ModelCommands
 
     /// <summary>The text's ids, after the model's BOS token (the config's, else the tokenizer's) unless --no-bos.</summary>
     static IReadOnlyList<int> PromptIds(string text, LlamaConfig config, TextTokenizer tokenizer, bool noBos) =>
-        noBos ? tokenizer.Encode(text) : tokenizer.EncodeWithBos(text, config.BosTokenId);
+        noBos ? tokenizer.EncodeText(text) : tokenizer.EncodeWithBos(text, config.BosTokenId);
 
     static IReadOnlyList<int> ParseTokenIds(string list)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PicSharp.Compression;
 using PicSharp.Data;
 using PicSharp.Storage;
 using PicSharp.Modeling;
@@ -42,6 +43,13 @@ public static class PretrainCommands
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var exportDtype = new DtypeOption("--export-dtype", "RUN_DIR/model's weights (default: float32)",
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
+        var memoryWeight = new Option<double>("--memory-weight") { Description = "weight of memory episodes in each step's loss (0: plain LM training): the model compresses passages with learned memory tokens and reads the memory back, all weights training", DefaultValueFactory = _ => 0 };
+        var memoryQa = new Option<FileInfo[]>("--memory-qa") { Description = "SQuAD v1.1 JSON whose passages and questions become answering episodes (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var memoryQaDev = new Option<FileInfo?>("--memory-qa-dev") { Description = "SQuAD v1.1 JSON of held-out questions for the memory probe at each validation" };
+        var memoryRatios = new Option<string>("--memory-ratios") { Description = "compression ratios of the episodes, comma-separated", DefaultValueFactory = _ => "4,16,64" };
+        var memoryCurriculum = new Option<int>("--memory-curriculum") { Description = "steps over which the ratios open from the lowest to all", DefaultValueFactory = _ => 1200 };
+        var memoryBatch = new Option<int>("--memory-batch") { Description = "memory episodes per micro-batch", DefaultValueFactory = _ => 8 };
+        var memoryPositions = new Option<MemoryPositions>("--memory-positions") { Description = "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)", DefaultValueFactory = _ => MemoryPositions.Sequential };
         var threads = TorchThreads.Option();
         var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
@@ -50,13 +58,17 @@ public static class PretrainCommands
             (lr, o => o.LearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
             (weightDecay, o => o.WeightDecay), (maxGradNorm, o => o.MaxGradNorm), (dtype.Option, o => o.Dtype), (seed, o => o.Seed),
             (qaShare, o => o.QaShare), (evalEvery, o => o.EvalEverySteps), (evalSequences, o => o.EvalSequences),
+            (memoryWeight, o => o.MemoryEpisodes?.Weight ?? 0), (memoryRatios, o => string.Join(",", o.MemoryEpisodes?.Ratios ?? [4, 16, 64])),
+            (memoryCurriculum, o => o.MemoryEpisodes?.CurriculumSteps ?? 1200), (memoryBatch, o => o.MemoryEpisodes?.EpisodesPerMicroBatch ?? 8),
+            (memoryPositions, o => o.MemoryEpisodes?.Positions ?? MemoryPositions.Sequential),
         ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
         {
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
-            maxMinutes, stopAtStep, exportDtype.Option, threads, peak,
+            maxMinutes, stopAtStep, exportDtype.Option, memoryWeight, memoryQa, memoryQaDev, memoryRatios, memoryCurriculum, memoryBatch,
+            memoryPositions, threads, peak,
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
@@ -69,11 +81,17 @@ public static class PretrainCommands
                 Seed = parse.GetValue(seed), Dtype = ModelFolder.TorchDtypeName(dtype.Value(parse)!.Value), QaShare = parse.GetValue(qaShare),
                 CheckpointMinutes = parse.GetValue(checkpointMinutes), LogEverySteps = parse.GetValue(logEvery),
                 EvalEverySteps = parse.GetValue(evalEvery), EvalSequences = parse.GetValue(evalSequences),
+                MemoryEpisodes = parse.GetValue(memoryWeight) == 0 ? null : new MemoryEpisodeOptions
+                {
+                    Weight = parse.GetValue(memoryWeight), Ratios = ParseRatios(parse.GetValue(memoryRatios)!),
+                    CurriculumSteps = parse.GetValue(memoryCurriculum), EpisodesPerMicroBatch = parse.GetValue(memoryBatch),
+                    Positions = parse.GetValue(memoryPositions),
+                },
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
                 options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
-                resumeGuard.For(parse), parse.GetValue(peak));
+                resumeGuard.For(parse), parse.GetValue(peak), parse.GetValue(memoryQa) ?? [], parse.GetValue(memoryQaDev));
             return Pretrain(request);
         }));
         return command;
@@ -81,7 +99,15 @@ public static class PretrainCommands
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
         FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,
-        ResumeGuard<TrainingOptions>.Given GivenTrajectory, double? PeakGigaFlops);
+        ResumeGuard<TrainingOptions>.Given GivenTrajectory, double? PeakGigaFlops, FileInfo[] MemoryQa, FileInfo? MemoryQaDev);
+
+    static int[] ParseRatios(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length > 0 && parts.All(p => int.TryParse(p, out int r) && r >= 1)
+            ? parts.Select(int.Parse).ToArray()
+            : throw new TrainingException($"--memory-ratios must be positive integers separated by commas, got '{text}'");
+    }
 
     static int Pretrain(PretrainRequest request)
     {
@@ -111,27 +137,46 @@ public static class PretrainCommands
             (sampler.SkippedQaExamples > 0 ? $"; {sampler.SkippedQaExamples:N0} QA examples longer than a sequence are skipped" : ""));
 
         IReadOnlyList<MicroBatch> validation = [];
+        int[] heldTokens = [];
         if (request.Validation is not null)
         {
             var held = TokenizedMix.LoadOrBuild(Path.Combine(request.RunDir, "validation-tokens.bin"), TokenizedMix.ReadDocuments(request.Validation), [], encoder);
+            heldTokens = held.CorpusTokens;
             validation = BatchSampler.Consecutive(held.CorpusTokens, options.SequenceLength, options.EvalSequences, options.MicroBatchSize);
             Log($"validation: {validation.Sum(b => b.BatchSize)} sequences of {options.SequenceLength} tokens");
         }
 
+        var episodes = MemoryEpisodeData.Load(options, request.MemoryQa.Select(f => f.FullName).ToList(), request.MemoryQaDev?.FullName, tokenizer, model.Config.MaxPositionEmbeddings, mix, heldTokens);
+        if (options.MemoryEpisodes is { } memory)
+            Log($"memory episodes: weight {memory.Weight}, ratios {string.Join("/", memory.Ratios)} over {memory.CurriculumSteps} steps, " +
+                $"{episodes.Qa.Count:N0} QA episodes, probe of {episodes.ProbeWindows.Count} windows and {episodes.ProbeQuestions.Count} questions");
+
         double peak = PeakFlopsOption.FlopsPerSecond(request.PeakGigaFlops, options.UseBf16 ? ScalarType.BFloat16 : ScalarType.Float32, Log);
-        using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, mix.InputHash, request.Resume)
+        using var run = new PretrainRun(request.RunDir, model, options, sampler, validation, episodes.DataHash, request.Resume,
+            compute => new MemoryEpisodes(compute, options.MemoryEpisodes!, options.Seed, mix.CorpusTokens, episodes.Qa))
         {
             TokenizerPath = request.Tokenizer.FullName,
             PeakFlopsPerSecond = peak,
+            MemoryProbe = (episodes.ProbeWindows, episodes.ProbeQuestions),
         };
+        // A model folder written by a run with memory episodes may carry their tokens (a snapshot continued on another
+        // machine): a new run from it keeps them rather than drawing new ones.
+        if (!request.Resume && request.Model is not null && run.Episodes is { } started
+            && File.Exists(Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)))
+        {
+            started.Load(request.Model.FullName);
+            Log($"memory episode tokens from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}");
+        }
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var stop = new StopSignal();
         var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
 
         var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
         run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}");
-        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}");
+            $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +
+            $"lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}");
+        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}" +
+            (e.Memory is { Count: > 0 } m ? "; memory " + string.Join(" ", m.Select(p => $"{p.Key} {p.Value:F3}")) : ""));
         run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
         var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
 
@@ -141,6 +186,12 @@ public static class PretrainCommands
             ModelFolder.Save(run.Model, dir, request.ExportDtype);
             ModelFolder.CopyTokenizer(request.Tokenizer.FullName, dir);
         });
+        if (run.Episodes is { } trained)
+        {
+            string compressorsDir = Path.Combine(request.RunDir, "memory-compressors");
+            AtomicFolder.Write(compressorsDir, dir => trained.ExportCompressors(dir, modelDir));
+            Log($"the model's own memory arrangements (no adapter) as compressor folders in {compressorsDir}");
+        }
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss}; " +
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;

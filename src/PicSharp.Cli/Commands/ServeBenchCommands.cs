@@ -6,10 +6,10 @@ using Spectre.Console;
 
 namespace PicSharp.Cli.Commands;
 
-/// <summary>`pic bench serve` (load test of a running `pic serve`) and `pic bench serve-crash` (kill -9 drill of the store).</summary>
+/// <summary>`pic bench serve`: load test of a running `pic serve`.</summary>
 static class ServeBenchCommands
 {
-    public static IEnumerable<Command> Create() => [Load(), Crash()];
+    public static IEnumerable<Command> Create() => [Load()];
 
     static Command Load()
     {
@@ -25,7 +25,7 @@ static class ServeBenchCommands
         { url, clients, seconds, maxRequests, maxTokens, apiKey, asksOnly, json };
         command.SetAction(parse => CommandErrors.Run("pic bench serve", () =>
         {
-            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new InvalidInputException($"--url '{parse.GetValue(url)}' is not an address");
+            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var address)) throw new ArgumentException($"--url '{parse.GetValue(url)}' is not an address");
             var options = new ServeLoadOptions(address, parse.GetValue(clients), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(maxRequests),
                 parse.GetValue(apiKey), MaxTokens: parse.GetValue(maxTokens), AsksOnly: parse.GetValue(asksOnly));
             AnsiConsole.MarkupLineInterpolated($"[grey]{options.Clients} clients for {options.Duration.TotalSeconds:F0} s against {address} ({MachineDescription.Current().Cpu}, {Environment.ProcessorCount} cores)[/]");
@@ -41,30 +41,6 @@ static class ServeBenchCommands
             foreach (string problem in report.Problems) Console.WriteLine($"  {problem}");
             if (parse.GetValue(json) is { } file) AtomicFile.WriteAllText(file.FullName, JsonSerializer.Serialize(new { machine = MachineDescription.Current(), options = new { url = address.ToString(), options.Clients, seconds = options.Duration.TotalSeconds, options.MaxRequests, options.MaxTokens, options.AsksOnly }, report }, new JsonSerializerOptions { WriteIndented = true }));
             return report.Errors + report.Garbled + report.Lost == 0 ? 0 : 2;
-        }));
-        return command;
-    }
-
-    static Command Crash()
-    {
-        var engine = new EngineOptions();
-        var store = new Option<string>("--store") { Description = "SQLite store the drill writes (made if missing)", Required = true };
-        var rounds = new Option<int>("--rounds") { Description = "start, create, kill -9, check: how many times", DefaultValueFactory = _ => 5 };
-        var clients = new Option<int>("--clients") { Description = "concurrent create streams", DefaultValueFactory = _ => 8 };
-        var killAfter = new Option<int>("--kill-after") { Description = "acknowledged creates per round before the kill", DefaultValueFactory = _ => 40 };
-        var command = new Command("serve-crash", "kill -9 drill: `pic serve` is killed during a stream of creates, restarted, and the store checked")
-        { engine.Model, engine.Compressor, store, rounds, clients, killAfter };
-        command.SetAction(parse => CommandErrors.Run("pic bench serve-crash", () =>
-        {
-            string compressor = parse.GetValue(engine.Compressor) ?? throw new InvalidInputException("--compressor is required");
-            var options = new CrashDrillOptions(ServeCrashDrill.CurrentPicCommand(), parse.GetValue(engine.Model)!, compressor, parse.GetValue(store)!,
-                parse.GetValue(rounds), parse.GetValue(clients), parse.GetValue(killAfter));
-            var results = ServeCrashDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult();
-            int bad = results.Sum(r => r.Missing + r.Broken + r.MissingAfterRestart) + results.Count(r => r.Integrity != "ok");
-            Console.WriteLine($"{results.Count} rounds, {results.Sum(r => r.Acknowledged)} acknowledged creates: {results.Sum(r => r.Missing)} missing after kill -9, " +
-                $"{results.Sum(r => r.Broken)} broken rows, integrity {string.Join(",", results.Select(r => r.Integrity).Distinct())}, " +
-                $"{results.Sum(r => r.MissingAfterRestart)} missing after restart; restart to ready {results.Average(r => r.RestartSeconds):F1} s on average");
-            return bad == 0 ? 0 : 2;
         }));
         return command;
     }

@@ -8,12 +8,25 @@ namespace PicSharp.Cli.Commands;
 /// <summary>`pic serve`: the HTTP service (API, OpenAI-compatible endpoints, web page) on 127.0.0.1 by default.</summary>
 static class ServeCommand
 {
+    /// <summary>ASP.NET's own variable for the listening addresses, which every ASP.NET user tries first.</summary>
+    const string UrlsVariable = "ASPNETCORE_URLS";
+
+    /// <summary>The memory store without --store: the user's data folder ($XDG_DATA_HOME or ~/.local/share on Linux,
+    /// %LOCALAPPDATA% on Windows), so memories outlive the folder `pic serve` was started from and never land in a
+    /// repository by accident.</summary>
+    public static string DefaultStore => Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "PicSharp", "pic-memories.db");
+
     public static Command Create()
     {
         var engine = new EngineOptions();
         var defaults = new ServeOptions();
-        var url = new Option<string>("--url") { Description = "address to listen on (loopback by default)", DefaultValueFactory = _ => defaults.Url };
-        var store = new Option<string>("--store") { Description = "SQLite file of the memory store", DefaultValueFactory = _ => "pic-memories.db" };
+        var url = new Option<string>("--url", "--urls")
+        {
+            Description = $"address(es) to listen on, ';'-separated as ASP.NET takes them (default: ${UrlsVariable}, else {defaults.Url})",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(UrlsVariable) is { Length: > 0 } urls ? urls : defaults.Url,
+        };
+        var store = new Option<string>("--store") { Description = $"SQLite file of the memory store (default: {DefaultStore})" };
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: $PIC_API_KEY, else none)" };
         var queue = new Option<int>("--queue") { Description = "model jobs that may wait; more get 429", DefaultValueFactory = _ => defaults.QueueCapacity };
         var maxBatch = new Option<int>("--max-batch") { Description = "most waiting questions answered together as one decoding batch (1: one at a time)", DefaultValueFactory = _ => defaults.MaxBatch };
@@ -42,7 +55,8 @@ static class ServeCommand
             };
             options.Validate();
             using var pic = engine.Open(parse, parse.GetValue(maxContext));
-            using var memories = new SqliteMemoryStore(parse.GetValue(store)!);
+            using var memories = new SqliteMemoryStore(Path.GetFullPath(parse.GetValue(store) ?? DefaultStore));
+            Console.WriteLine($"memory store: {memories.Path}");
             using var app = ServeApp.Build(pic, memories, options);
             app.Run();
             return 0;

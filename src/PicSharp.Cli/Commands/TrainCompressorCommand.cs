@@ -24,7 +24,7 @@ public static class TrainCompressorCommand
 
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "frozen base model folder (config.json, model.safetensors, tokenizer.json)", DefaultValueFactory = _ => EngineOptions.DefaultModel };
+        var model = EngineOptions.ModelOption("frozen base model folder (config.json, model.safetensors, tokenizer.json)");
         var objective = new Option<string>("--objective") { Description = "pretrain (corpus windows: autoencoding + LM) or qa (SQuAD files)", DefaultValueFactory = _ => "pretrain" };
         objective.AcceptOnlyFromAmong("pretrain", "qa");
         var policy = new Option<string>("--policy") { Description = "global | pic | pic-causal-text | pic-recurrent", DefaultValueFactory = _ => Defaults.Compressor.Policy.Name() };
@@ -145,7 +145,7 @@ public static class TrainCompressorCommand
                 ContinuationLength = parse.GetValue(continuation), CheckpointMinutes = parse.GetValue(checkpointMinutes),
                 LogEverySteps = parse.GetValue(logEvery), EvalEverySteps = parse.GetValue(evalEvery), EvalSamples = parse.GetValue(evalSamples),
             };
-            var request = new Request(parse.GetValue(model)!, options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
+            var request = new Request(EngineOptions.ModelFolder(parse.GetValue(model)), options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
                 parse.GetValue(qa) ?? [], parse.GetValue(devQa), fromDir, parse.GetValue(resume), parse.GetValue(maxMinutes),
                 parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, resumeGuard.For(parse),
                 dtype.Value(parse), parse.GetValue(peak));

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PicSharp.Answering;
+using PicSharp.Compression;
 using PicSharp.Modeling;
 using PicSharp.Serving.Store;
+using PicSharp.Storage;
 
 namespace PicSharp.Serving.Http;
 
@@ -26,7 +28,7 @@ static class MemoryEndpoints
         int ContextTokens, int MemoryTokens, long Bytes, DateTimeOffset CreatedAt, bool New, double QueueMs, double ModelMs)
     {
         public static MemoryView Of(MemoryRecord r, bool isNew = false, TimeSpan queue = default, TimeSpan model = default) => new(
-            r.Id, r.CompressorId, r.BaseModelId, r.Kind, r.Policy, r.Ratio, r.ChunkLength, r.ContextTokens, r.MemoryTokens,
+            r.Id, r.CompressorId, r.BaseModelId, KebabCase.Name(r.Kind), r.Policy.Name(), r.Ratio, r.ChunkLength, r.ContextTokens, r.MemoryTokens,
             r.Bytes, r.Created, isNew, queue.TotalMilliseconds, model.TotalMilliseconds);
     }
 

@@ -3,7 +3,8 @@ namespace PicSharp.Serving.Http;
 /// <summary>How `pic serve` listens and what it accepts.</summary>
 public sealed record ServeOptions
 {
-    /// <summary>Loopback by default: nothing outside this machine reaches the service unless asked for.</summary>
+    /// <summary>Loopback by default: nothing outside this machine reaches the service unless asked for. Several
+    /// addresses are ';'-separated, as ASP.NET's --urls and ASPNETCORE_URLS take them.</summary>
     public string Url { get; init; } = "http://127.0.0.1:8080";
     /// <summary>When set, /v1 requests need `Authorization: Bearer KEY`.</summary>
     public string? ApiKey { get; init; }
@@ -25,8 +26,10 @@ public sealed record ServeOptions
 
     public void Validate()
     {
-        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new InvalidInputException($"--url '{Url}' is not an http(s) address such as http://127.0.0.1:8080");
+        // ASP.NET's form: ';'-separated addresses, where host * or + means every interface.
+        foreach (string address in Url.Split(';', StringSplitOptions.TrimEntries))
+            if (!Uri.TryCreate(address.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new InvalidInputException($"--url '{address}' is not an http(s) address such as http://127.0.0.1:8080");
         if (QueueCapacity < 1) throw new InvalidInputException($"--queue must be at least 1, got {QueueCapacity}");
         if (MaxBatch is < 1 or > 64) throw new InvalidInputException($"--max-batch must be between 1 and 64, got {MaxBatch}");
         if (MaxBodyBytes < 1024) throw new InvalidInputException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");

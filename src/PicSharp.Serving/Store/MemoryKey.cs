@@ -18,18 +18,10 @@ public static class MemoryKey
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public static byte[] TokenBytes(IReadOnlyList<int> ids)
+    static byte[] TokenBytes(IReadOnlyList<int> ids)
     {
         var bytes = new byte[ids.Count * sizeof(int)];
         for (int i = 0; i < ids.Count; i++) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * sizeof(int)), ids[i]);
         return bytes;
-    }
-
-    public static int[] TokenIds(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.Length % sizeof(int) != 0) throw new InvalidDataException($"stored token ids take {bytes.Length} bytes, not a multiple of 4");
-        var ids = new int[bytes.Length / sizeof(int)];
-        for (int i = 0; i < ids.Length; i++) ids[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * sizeof(int))..]);
-        return ids;
     }
 }

@@ -1,13 +1,15 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using PicSharp.Compression;
+using PicSharp.Storage;
 
 namespace PicSharp.Serving.Store;
 
 /// <summary>
-/// The embedded default store: one SQLite file in WAL mode, one row per memory (metadata columns, token ids and tensor
-/// bytes as BLOBs). Each write is one transaction with synchronous=FULL, so an acknowledged memory survives `kill -9`
-/// and power loss, and an interrupted one rolls back to absent.
+/// The embedded default store: one SQLite file in WAL mode, one row per memory: metadata columns (kind and policy by
+/// their names) and the memory file's bytes as a BLOB, checksum included (<see cref="StoredMemory"/>). Each write is one
+/// transaction with synchronous=FULL, so an acknowledged memory survives `kill -9` and power loss, and an interrupted
+/// one rolls back to absent.
 /// </summary>
 public sealed class SqliteMemoryStore : IMemoryStore
 {
@@ -19,17 +21,33 @@ public sealed class SqliteMemoryStore : IMemoryStore
     public SqliteMemoryStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(Path)) throw new IOException($"memory store {Path} is a folder, not a SQLite file");
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
+        try { CreateTables(); }
+        catch (SqliteException e) { throw new IOException($"memory store {Path}: {e.Message}", e); }
+    }
+
+    void CreateTables()
+    {
         using var connection = Open();
+        // The first format kept bare tensors without a checksum: its rows cannot be verified, so the store is refused
+        // rather than its memories silently ignored.
+        using (var old = connection.CreateCommand())
+        {
+            old.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'memories'";
+            if (Convert.ToInt32(old.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+                throw new InvalidDataException($"memory store {Path} was written by an older version of PicSharp (memories without checksums, " +
+                    "which cannot be verified); move it aside or delete it and create the memories again");
+        }
         Execute(connection, "PRAGMA journal_mode=WAL;");
         Execute(connection, """
-            CREATE TABLE IF NOT EXISTS memories (
+            CREATE TABLE IF NOT EXISTS memory_files (
                 id TEXT PRIMARY KEY, compressor_id TEXT NOT NULL, base_model_id TEXT NOT NULL, kind TEXT NOT NULL,
                 policy TEXT NOT NULL, ratio INTEGER NOT NULL, chunk_length INTEGER NOT NULL, context_tokens INTEGER NOT NULL,
                 memory_tokens INTEGER NOT NULL, next_position INTEGER NOT NULL, bytes INTEGER NOT NULL, created TEXT NOT NULL,
-                dtype TEXT NOT NULL, shape TEXT NOT NULL, context_ids BLOB NOT NULL, tensors BLOB NOT NULL);
-            CREATE INDEX IF NOT EXISTS memories_created ON memories (created);
+                file BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS memory_files_created ON memory_files (created);
             """);
     }
 
@@ -64,14 +82,14 @@ public sealed class SqliteMemoryStore : IMemoryStore
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"""
-            INSERT OR IGNORE INTO memories ({Columns}, dtype, shape, context_ids, tensors)
-            VALUES ($id, $compressor, $base, $kind, $policy, $ratio, $chunk, $context, $memory, $next, $bytes, $created, $dtype, $shape, $ids, $tensors)
+            INSERT OR IGNORE INTO memory_files ({Columns}, file)
+            VALUES ($id, $compressor, $base, $kind, $policy, $ratio, $chunk, $context, $memory, $next, $bytes, $created, $file)
             """;
         command.Parameters.AddWithValue("$id", r.Id);
         command.Parameters.AddWithValue("$compressor", r.CompressorId);
         command.Parameters.AddWithValue("$base", r.BaseModelId);
-        command.Parameters.AddWithValue("$kind", r.Kind);
-        command.Parameters.AddWithValue("$policy", r.Policy);
+        command.Parameters.AddWithValue("$kind", KebabCase.Name(r.Kind));
+        command.Parameters.AddWithValue("$policy", r.Policy.Name());
         command.Parameters.AddWithValue("$ratio", r.Ratio);
         command.Parameters.AddWithValue("$chunk", r.ChunkLength);
         command.Parameters.AddWithValue("$context", r.ContextTokens);
@@ -79,10 +97,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         command.Parameters.AddWithValue("$next", r.NextPosition);
         command.Parameters.AddWithValue("$bytes", r.Bytes);
         command.Parameters.AddWithValue("$created", r.Created.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$dtype", memory.Tensors.Dtype);
-        command.Parameters.AddWithValue("$shape", JsonSerializer.Serialize(memory.Tensors.Shape));
-        command.Parameters.AddWithValue("$ids", MemoryKey.TokenBytes(memory.ContextIds));
-        command.Parameters.AddWithValue("$tensors", memory.Tensors.Data);
+        command.Parameters.AddWithValue("$file", memory.File);
         bool added = command.ExecuteNonQuery() == 1;
         transaction.Commit();
         return added;
@@ -92,7 +107,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM memories WHERE id = $id";
+        command.CommandText = $"SELECT {Columns} FROM memory_files WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadRecord(reader) : null;
@@ -102,14 +117,11 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns}, dtype, shape, context_ids, tensors FROM memories WHERE id = $id";
+        command.CommandText = $"SELECT {Columns}, file FROM memory_files WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return null;
-        var record = ReadRecord(reader);
-        var shape = JsonSerializer.Deserialize<long[]>(reader.GetString(13))
-            ?? throw new InvalidDataException($"memory {id}: stored shape is null");
-        return new StoredMemory(record, MemoryKey.TokenIds((byte[])reader[14]), new MemoryBlob(reader.GetString(12), shape, (byte[])reader[15]));
+        return new StoredMemory(ReadRecord(reader), reader[12] as byte[] ?? throw new InvalidDataException($"memory {id}: the row's file is not a BLOB"));
     }
 
     public void CheckReadWrite()
@@ -122,7 +134,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
             using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "SELECT count(*) FROM memories; PRAGMA user_version = 0;"; // a read, and a write rolled back
+            command.CommandText = "SELECT count(*) FROM memory_files; PRAGMA user_version = 0;"; // a read, and a write rolled back
             command.ExecuteNonQuery();
             transaction.Rollback();
         }
@@ -133,7 +145,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM memories WHERE id = $id";
+        command.CommandText = "DELETE FROM memory_files WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         return command.ExecuteNonQuery() == 1;
     }
@@ -142,7 +154,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM memories ORDER BY created DESC, id LIMIT $limit OFFSET $offset";
+        command.CommandText = $"SELECT {Columns} FROM memory_files ORDER BY created DESC, id LIMIT $limit OFFSET $offset";
         command.Parameters.AddWithValue("$limit", limit);
         command.Parameters.AddWithValue("$offset", offset);
         using var reader = command.ExecuteReader();
@@ -155,7 +167,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM memories";
+        command.CommandText = "SELECT COUNT(*) FROM memory_files";
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
@@ -171,10 +183,17 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return string.Join("\n", lines);
     }
 
-    static MemoryRecord ReadRecord(SqliteDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt32(5), r.GetInt32(6),
-        r.GetInt32(7), r.GetInt32(8), r.GetInt64(9), r.GetInt64(10),
-        DateTimeOffset.Parse(r.GetString(11), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
+    static MemoryRecord ReadRecord(SqliteDataReader r)
+    {
+        string id = r.GetString(0), kind = r.GetString(3), policy = r.GetString(4);
+        if (!KebabCase.TryParse(kind, out MemoryKind memoryKind))
+            throw new InvalidDataException($"memory {id}: the row's kind '{kind}' is not embeddings or key-values");
+        MaskPolicy maskPolicy;
+        try { maskPolicy = MaskPolicyNames.Parse(policy); }
+        catch (ArgumentException e) { throw new InvalidDataException($"memory {id}: the row's policy: {e.Message}"); }
+        return new(id, r.GetString(1), r.GetString(2), memoryKind, maskPolicy, r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), r.GetInt32(8),
+            r.GetInt64(9), r.GetInt64(10), DateTimeOffset.Parse(r.GetString(11), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
+    }
 
     // Pooled connections keep the file open; clearing the pool lets the file be deleted or copied after disposal.
     public void Dispose() => SqliteConnection.ClearPool(new SqliteConnection(connectionString));

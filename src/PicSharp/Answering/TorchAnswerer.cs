@@ -50,7 +50,7 @@ public sealed class TorchAnswerer : IAnswerer
 
     static void RequireQuestion(string question)
     {
-        if (string.IsNullOrWhiteSpace(question)) throw new EmptyTextException("the question is empty");
+        if (EmptyTextException.IsBlank(question)) throw new EmptyTextException("the question is empty");
     }
 
     void CheckLength(long inputPositions, int maxNewTokens)

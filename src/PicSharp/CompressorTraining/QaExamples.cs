@@ -41,7 +41,7 @@ public sealed class QaExamples : ICompressorExampleSource
             if (!contextIds.TryGetValue(example.Context, out var context))
                 contextIds[example.Context] = context = MemoryAnswerer.ContextIds(tokenizer, example.Context);
             var prompt = MemoryAnswerer.PromptIds(tokenizer, example.Question);
-            var target = tokenizer.Encode(QaPrompt.Target(example.Answers[0].Text)).Append(eos).ToArray();
+            var target = tokenizer.EncodeText(QaPrompt.Target(example.Answers[0].Text)).Append(eos).ToArray();
             int memory = context.Count == 0 ? 0 : memoryCount(context.Count);
             if (context.Count == 0 || context.Count + memory > maxPositions || memory + 1 + prompt.Count + target.Length > maxPositions) { skipped++; continue; }
             kept.Add(new CompressorExample(context, new DecoderExample(TaskToken.Answer, prompt, target)));

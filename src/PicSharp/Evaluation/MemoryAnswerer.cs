@@ -68,7 +68,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     public TimeSpan AnswerTime => answering.Elapsed;
 
     /// <summary>The compressor's input: the passage's tokens, without BOS (chunks after the first never start with one).</summary>
-    public static IReadOnlyList<int> ContextIds(TextTokenizer tokenizer, string context) => tokenizer.Encode(context);
+    public static IReadOnlyList<int> ContextIds(TextTokenizer tokenizer, string context) => tokenizer.EncodeText(context);
 
     /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]` (<see cref="QaGeneration.MemoryPromptIds"/>).</summary>
     public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => QaGeneration.MemoryPromptIds(tokenizer, question);

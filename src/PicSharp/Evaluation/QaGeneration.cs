@@ -24,7 +24,7 @@ public static class QaGeneration
     }
 
     /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]`: the question in the prompt format, no context, no BOS.</summary>
-    public static IReadOnlyList<int> MemoryPromptIds(TextTokenizer tokenizer, string question) => tokenizer.Encode(QaPrompt.Prompt(null, question));
+    public static IReadOnlyList<int> MemoryPromptIds(TextTokenizer tokenizer, string question) => tokenizer.EncodeText(QaPrompt.Prompt(null, question));
 
     /// <summary>What the base model reads without a memory: BOS (the config's, else the tokenizer's) and the prompt
     /// format with the context (or none) and the question.</summary>
@@ -41,5 +41,5 @@ public static class QaGeneration
     public static IReadOnlyList<int> GoldAnswerIds(TextTokenizer tokenizer, SquadExample example) =>
         example.Answers.Count == 0
             ? throw new ArgumentException($"example {example.Id} has no gold answer to score")
-            : tokenizer.Encode(QaPrompt.Target(example.Answers[0].Text));
+            : tokenizer.EncodeText(QaPrompt.Target(example.Answers[0].Text));
 }

@@ -22,6 +22,34 @@ public static class OutputPath
         else RequireParent(full);
     }
 
+    /// <summary>
+    /// Refuses an output that would overwrite one of the command's input files or a file of a folder the command loads
+    /// (the model's weights, the compressor's adapter), comparing full paths with symbolic links resolved, before any
+    /// work is done.
+    /// </summary>
+    /// <param name="option">how the user named the output ("--out").</param>
+    /// <param name="inputs">input files by option name ("--input").</param>
+    /// <param name="loadedFolders">loaded folders by what they are ("model").</param>
+    public static void RequireNotInput(string output, string option, IEnumerable<(string Option, string Path)> inputs,
+        IEnumerable<(string What, string Folder)> loadedFolders)
+    {
+        string target = Resolved(output);
+        foreach (var (inputOption, input) in inputs)
+            if (Resolved(input) == target)
+                throw new IOException($"{option} {Path.GetFullPath(output)} is the {inputOption} file; choose another output");
+        foreach (var (what, folder) in loadedFolders)
+            if (Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any(file => Resolved(file) == target))
+                throw new IOException($"{option} {Path.GetFullPath(output)} is a file of the loaded {what} ({Path.GetFullPath(folder)}); choose another output");
+    }
+
+    // The full path, with links resolved where the file or folder exists (two names of one file are one output).
+    static string Resolved(string path)
+    {
+        string full = Path.GetFullPath(path);
+        FileSystemInfo info = Directory.Exists(full) ? new DirectoryInfo(full) : new FileInfo(full);
+        return info.Exists ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full : full;
+    }
+
     /// <summary>The nearest existing ancestor must be a folder this process can write in (the rest is created).</summary>
     static void RequireParent(string full)
     {

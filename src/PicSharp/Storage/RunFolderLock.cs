@@ -2,11 +2,9 @@ namespace PicSharp.Storage;
 
 /// <summary>
 /// An exclusive claim on a run folder, so two processes never write one folder (checkpoints, metrics.jsonl, the
-/// exported model). The claim is RUN/.lock held open with FileShare.None (an OS lock: flock on Unix, a share mode on
-/// Windows), and RUN/.lock.pid names the holder for the message a refused process prints. The OS drops the lock when
-/// its process dies, so the files a killed run leaves behind are no obstacle. Once the folder is claimed, the
-/// temporaries of unfinished <see cref="AtomicFolder"/>/<see cref="AtomicFile"/> writes in it can only be a killed
-/// process's leftovers, so <see cref="Acquire"/> removes them.
+/// exported model). The claim is RUN/.lock, and RUN/.lock.pid names the holder (see <see cref="LockFile"/>). Once the
+/// folder is claimed, the temporaries of unfinished <see cref="AtomicFolder"/>/<see cref="AtomicFile"/> writes in it can
+/// only be a killed process's leftovers, so <see cref="Acquire"/> removes them.
 /// Usage: <c>using var claim = RunFolderLock.Acquire(runDir);</c>
 /// </summary>
 public sealed class RunFolderLock : IDisposable
@@ -32,36 +30,38 @@ public sealed class RunFolderLock : IDisposable
         string dir = Path.GetFullPath(runDir);
         OutputPath.RequireFolder(dir);
         Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, FileName), holderPath = Path.Combine(dir, HolderFileName);
-        FileStream file;
-        try
-        {
-            // The lock file is never deleted: a process that opened it just before a deletion would lock an orphaned
-            // file while a third process locks a new one, and both would believe they own the folder.
-            file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && File.Exists(path))
-        {
-            string holder = File.Exists(holderPath) && int.TryParse(File.ReadAllText(holderPath).Trim(), out int pid) ? $"process {pid}" : "another process";
-            throw new RunFolderInUseException($"{dir} is in use by {holder} (it holds {path}); wait for it to finish or use another folder");
-        }
-        File.WriteAllText(holderPath, $"{Environment.ProcessId}\n");
+        string path = Path.Combine(dir, FileName);
+        var file = LockFile.Acquire(path, Path.Combine(dir, HolderFileName),
+            holder => new RunFolderInUseException($"{dir} is in use by {holder} (it holds {path}); wait for it to finish or use another folder"));
         return new RunFolderLock(file, RemoveLeftovers(dir));
     }
 
+    // A temporary folder goes whole, so the walk never enters it: its own temporary files (a kill during a checkpoint
+    // write leaves checkpoint.tmp-<guid>/.model.safetensors.<guid>.tmp) are gone with it, not deleted a second time.
     static List<string> RemoveLeftovers(string dir)
     {
         var removed = new List<string>();
-        foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).ToList())
+        RemoveLeftovers(new DirectoryInfo(dir), removed);
+        return removed;
+    }
+
+    static void RemoveLeftovers(DirectoryInfo dir, List<string> removed)
+    {
+        foreach (var entry in dir.EnumerateFileSystemInfos().ToList())
         {
-            if (entry is DirectoryInfo folder && AtomicFolder.IsTemporary(folder.Name) && folder.Exists)
+            if (entry is DirectoryInfo folder)
+            {
+                if (!AtomicFolder.IsTemporary(folder.Name))
+                {
+                    if (folder.LinkTarget is null) RemoveLeftovers(folder, removed); // a link leads outside the run
+                    continue;
+                }
                 folder.Delete(recursive: true);
-            else if (entry is FileInfo leftover && AtomicFile.IsTemporary(leftover.Name) && leftover.Exists)
-                leftover.Delete();
+            }
+            else if (AtomicFile.IsTemporary(entry.Name)) entry.Delete();
             else continue;
             removed.Add(entry.FullName);
         }
-        return removed;
     }
 
     public void Dispose() => file.Dispose();

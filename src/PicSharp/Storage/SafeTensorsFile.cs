@@ -9,18 +9,22 @@ namespace PicSharp.Storage;
 /// </summary>
 public sealed class SafeTensorsReader : IDisposable
 {
-    readonly FileStream stream;
+    readonly Stream stream;
     readonly Dictionary<string, SafeTensorEntry> byName;
 
     public SafeTensorsHeader Header { get; }
     public string Path => Header.Path;
     public IReadOnlyCollection<string> Names => byName.Keys;
 
-    public SafeTensorsReader(string path)
+    // No managed buffering: reads go straight from the file into each tensor's storage.
+    public SafeTensorsReader(string path) : this(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0), path) { }
+
+    /// <summary>Reads safetensors bytes from a seekable stream, which the reader then owns; <paramref name="name"/> is
+    /// what messages call it (a path, or "memory ID" for a store row).</summary>
+    public SafeTensorsReader(Stream stream, string name)
     {
-        // No managed buffering: reads go straight from the file into each tensor's storage.
-        stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-        try { Header = SafeTensorsHeader.Read(path, stream); }
+        this.stream = stream;
+        try { Header = SafeTensorsHeader.Read(name, stream); }
         catch { stream.Dispose(); throw; }
         byName = Header.Tensors.ToDictionary(t => t.Name);
     }
@@ -79,7 +83,11 @@ public static class SafeTensorsFile
     }
 
     /// <summary>Writes the tensors in name order, atomically.</summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        AtomicFile.Write(path, stream => Write(stream, tensors, metadata));
+
+    /// <summary>Writes a whole safetensors file to <paramref name="stream"/>, tensors in name order.</summary>
+    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors stores little-endian data");
         var ordered = tensors.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
@@ -93,16 +101,13 @@ public static class SafeTensorsFile
         }).ToList();
         byte[] header = SafeTensorsHeader.Encode(entries, metadata);
 
-        AtomicFile.Write(path, stream =>
+        stream.Write(BitConverter.GetBytes((ulong)header.Length));
+        stream.Write(header);
+        foreach (var (_, tensor) in ordered)
         {
-            stream.Write(BitConverter.GetBytes((ulong)header.Length));
-            stream.Write(header);
-            foreach (var (_, tensor) in ordered)
-            {
-                using var scope = NewDisposeScope();
-                TensorBytes.ForEachBlock(tensor.detach().cpu().contiguous(), block => stream.Write(block));
-            }
-        });
+            using var scope = NewDisposeScope();
+            TensorBytes.ForEachBlock(tensor.detach().cpu().contiguous(), block => stream.Write(block));
+        }
     }
 }
 

@@ -16,6 +16,7 @@ public sealed class TextTokenizer
     static readonly string[] PadNames = ["<|pad|>", "<pad>"];
 
     readonly BpeTokenizer bpe;
+    readonly BpeTokenizer textBpe; // the same model without added tokens, so user text cannot spell one
     readonly Dictionary<string, int> idOfToken;
     readonly string?[] tokenOfId;
     readonly HashSet<int> specialIds;
@@ -43,7 +44,9 @@ public sealed class TextTokenizer
         foreach (var (token, id) in idOfToken)
             tokenOfId[id] = token;
         specialIds = model.AddedTokens.Where(t => t.Special).Select(t => t.Id).ToHashSet();
-        bpe = CreateBpe(model, source);
+        var split = SplitRegex(model, source);
+        bpe = CreateBpe(model, split, model.AddedTokens.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal));
+        textBpe = CreateBpe(model, split, addedTokens: null);
         BosTokenId = FirstAddedTokenNamed(BosNames);
         EosTokenId = FirstAddedTokenNamed(EosNames);
         PadTokenId = FirstAddedTokenNamed(PadNames);
@@ -55,16 +58,25 @@ public sealed class TextTokenizer
     /// <summary>Writes a standard tokenizer.json (temp file, then rename: never a half-written file).</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, TokenizerJson.Write(Model));
 
-    /// <summary>Token ids of <paramref name="text"/>; no BOS/EOS is added. Added tokens in the text become their ids.</summary>
+    /// <summary>Token ids of <paramref name="text"/> as Hugging Face's tokenizer gives them: no BOS/EOS is added, and
+    /// added tokens spelled out in the text (`&lt;|eos|&gt;`) become their ids. For inspecting a tokenizer; text that
+    /// a model reads goes through <see cref="EncodeText"/>.</summary>
     public IReadOnlyList<int> Encode(string text) => bpe.EncodeToIds(text);
 
     /// <summary>
+    /// Token ids of documents, questions, prompts and training text: added tokens typed in the text (`&lt;|eos|&gt;`,
+    /// `&lt;|bos|&gt;`) are plain characters, so a document cannot end generation or inject control tokens; special
+    /// ids come only from the code that adds them. Text without added tokens gets the ids of <see cref="Encode"/>.
+    /// </summary>
+    public IReadOnlyList<int> EncodeText(string text) => textBpe.EncodeToIds(text);
+
+    /// <summary>
     /// The ids a model reads for <paramref name="text"/>: a BOS token first (<paramref name="bosTokenId"/>, else this
-    /// tokenizer's; none when neither exists), as HF Llama tokenizers add it, then the ids of <see cref="Encode"/>.
+    /// tokenizer's; none when neither exists), as HF Llama tokenizers add it, then the ids of <see cref="EncodeText"/>.
     /// Generation, perplexity, QA evaluation and pretraining all start this way, so training and inference agree.
     /// </summary>
     public IReadOnlyList<int> EncodeWithBos(string text, int? bosTokenId = null) =>
-        (bosTokenId ?? BosTokenId) is int bos ? [bos, .. Encode(text)] : Encode(text);
+        (bosTokenId ?? BosTokenId) is int bos ? [bos, .. EncodeText(text)] : EncodeText(text);
 
     /// <summary>The text of <paramref name="ids"/>; special tokens are written out unless <paramref name="skipSpecialTokens"/>.</summary>
     /// <param name="skipIdsWithoutText">decode ids that have no token (beyond the vocabulary or in a gap) to nothing
@@ -129,29 +141,28 @@ public sealed class TextTokenizer
         }
     }
 
-    static BpeTokenizer CreateBpe(ByteLevelBpeModel model, string source)
+    static Regex SplitRegex(ByteLevelBpeModel model, string source)
     {
-        Regex split;
+        foreach (var (left, right) in model.Merges)
+            if (left.Contains(' ') || right.Contains(' '))
+                throw new TokenizerFormatException($"{source}: merge ({left}, {right}) contains a space, which byte-level BPE never has");
         try
         {
-            split = new Regex(model.SplitPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+            return new Regex(model.SplitPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
         }
         catch (ArgumentException e)
         {
             throw new TokenizerFormatException($"{source}: pre_tokenizer Split regex is not usable in .NET ({e.Message})");
         }
-        foreach (var (left, right) in model.Merges)
-            if (left.Contains(' ') || right.Contains(' '))
-                throw new TokenizerFormatException($"{source}: merge ({left}, {right}) contains a space, which byte-level BPE never has");
-        var addedTokens = model.AddedTokens.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
-        var options = new BpeOptions(model.Vocabulary)
+    }
+
+    static BpeTokenizer CreateBpe(ByteLevelBpeModel model, Regex split, Dictionary<string, int>? addedTokens) =>
+        BpeTokenizer.Create(new BpeOptions(model.Vocabulary)
         {
             Merges = model.Merges.Select(merge => $"{merge.Left} {merge.Right}"),
             SpecialTokens = addedTokens,
             PreTokenizer = new RegexPreTokenizer(split, addedTokens),
             Normalizer = model.NormalizeNfc ? NfcNormalizer.Instance : null,
             ByteLevel = true,
-        };
-        return BpeTokenizer.Create(options);
-    }
+        });
 }

@@ -7,14 +7,19 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace PicSharp.Training;
 
-/// <summary>What one optimizer step did.</summary>
-public sealed record StepResult(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds);
+/// <summary>What one optimizer step did. Loss is the next-token loss; Values holds what memory episodes add
+/// (`memory_loss`, `memory_acc`) when the run has them.</summary>
+public sealed record StepResult(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds,
+    IReadOnlyDictionary<string, double>? Values = null);
 
 /// <summary>
 /// Next-token training of a causal LM: AdamW, gradient accumulation, clipping, the warmup + cosine schedule.
 /// With bf16 the optimizer holds fp32 master weights while a bf16 copy runs forward and backward (TorchSharp has no
 /// autocast): each step copies masters into the copy, and each micro-step adds its bf16 gradients into fp32 master
 /// gradients, so accumulation, clipping and the update all happen in fp32.
+/// With <see cref="TrainingOptions.MemoryEpisodes"/>, each micro-step also runs memory episodes on the compute model
+/// and trains on (1 − w)·next-token loss + w·episode loss; the episodes' memory and task tokens are a third
+/// parameter group (fp32, no decay).
 /// </summary>
 public sealed class LmTrainer : IDisposable
 {
@@ -23,12 +28,17 @@ public sealed class LmTrainer : IDisposable
     readonly (Parameter Master, Parameter Compute)[] pairs;
     readonly AdamW optimizer;
     readonly TrainingOptions options;
+    readonly MemoryEpisodes? episodes;
 
     /// <summary>Optimizer steps completed.</summary>
     public int Step { get; private set; }
     public LlamaForCausalLM Model => master;
+    /// <summary>The memory episodes this trainer mixes in (null: plain next-token training).</summary>
+    public MemoryEpisodes? Episodes => episodes;
 
-    public LmTrainer(LlamaForCausalLM model, TrainingOptions options)
+    /// <param name="episodes">builds the memory episodes on the model that runs forward (the compute copy under bf16);
+    /// required when the options ask for memory episodes.</param>
+    public LmTrainer(LlamaForCausalLM model, TrainingOptions options, Func<LlamaForCausalLM, MemoryEpisodes>? episodes = null)
     {
         options.Validate();
         if (model.Dtype != ScalarType.Float32)
@@ -51,12 +61,20 @@ public sealed class LmTrainer : IDisposable
             compute = master;
             pairs = trainable.Select(p => (p.parameter, p.parameter)).ToArray();
         }
+        if (options.MemoryEpisodes is not null)
+        {
+            // The compute copy holds the masters' weights before the episodes read it: new memory tokens take the
+            // scale of its vocabulary.
+            SyncComputeWeights();
+            this.episodes = (episodes ?? throw new TrainingException("the options ask for memory episodes but no episode data was given"))(compute);
+        }
         // Decay matrices and embeddings; leave norms and biases alone (they have no scale to shrink).
         var decay = trainable.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToArray();
         var noDecay = trainable.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToArray();
-        optimizer = new AdamW(
-            [new AdamWGroup(decay, options.LearningRate, options.WeightDecay), new AdamWGroup(noDecay, options.LearningRate, 0)],
-            options.Beta1, options.Beta2);
+        List<AdamWGroup> groups = [new(decay, options.LearningRate, options.WeightDecay), new(noDecay, options.LearningRate, 0)];
+        // Memory and task tokens are never decayed: shrinking them would move them off the scale the model reads.
+        if (this.episodes is not null) groups.Add(new(this.episodes.Parameters.ToArray(), options.LearningRate, 0));
+        optimizer = new AdamW(groups, options.Beta1, options.Beta2);
     }
 
     public StepResult TrainStep(BatchSampler sampler)
@@ -65,17 +83,32 @@ public sealed class LmTrainer : IDisposable
         double lr = LearningRateSchedule.At(Step, options);
         foreach (var group in optimizer.Groups) group.LearningRate = lr;
         optimizer.ZeroGrad();
+        // Only the arrangements a step draws may move: a zeroed gradient would let Adam's momentum carry the others
+        // on, and whether a gradient exists would then depend on the process's history, which a resume does not have.
+        foreach (var parameter in episodes?.Parameters ?? []) parameter.grad = null;
         SyncComputeWeights();
 
-        double loss = 0;
-        long tokens = 0;
+        double loss = 0, memoryLoss = 0;
+        long tokens = 0, memoryCorrect = 0, memoryScored = 0;
         using var accumulation = options.GradientAccumulation.ToScalar();
+        double weight = options.MemoryEpisodes?.Weight ?? 0;
+        using var lmShare = (1 - weight).ToScalar();
+        using var memoryShare = weight.ToScalar();
         for (int micro = 0; micro < options.GradientAccumulation; micro++)
         {
             using var scope = NewDisposeScope();
             var batch = sampler.Sample(Step, micro, options.MicroBatchSize);
             var microLoss = Loss(batch);
-            microLoss.div(accumulation).backward();
+            var total = microLoss;
+            if (episodes is not null)
+            {
+                var episode = episodes.Loss(Step, micro);
+                total = microLoss.mul(lmShare).add(episode.Mean, memoryShare);
+                memoryLoss += episode.Mean.item<float>() / options.GradientAccumulation;
+                memoryCorrect += episode.Correct;
+                memoryScored += episode.Tokens;
+            }
+            total.div(accumulation).backward();
             loss += microLoss.item<float>() / options.GradientAccumulation;
             tokens += (long)batch.BatchSize * batch.SequenceLength;
             if (options.UseBf16) MoveGradientsToMasters();
@@ -83,10 +116,21 @@ public sealed class LmTrainer : IDisposable
 
         double gradNorm;
         using (var scope = NewDisposeScope())
-            gradNorm = nn.utils.clip_grad_norm_(pairs.Select(p => p.Master), options.MaxGradNorm);
+            gradNorm = nn.utils.clip_grad_norm_(pairs.Select(p => p.Master).Concat(episodes?.Parameters ?? []), options.MaxGradNorm);
         optimizer.Step();
         Step++;
-        return new StepResult(Step, loss, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds);
+        var values = episodes is null ? null : new Dictionary<string, double> { ["memory_loss"] = memoryLoss, ["memory_acc"] = (double)memoryCorrect / memoryScored };
+        return new StepResult(Step, loss, lr, gradNorm, tokens, watch.Elapsed.TotalSeconds, values);
+    }
+
+    /// <summary>How well the model reads its own memory (<see cref="MemoryEpisodes.Probe"/>); empty without episodes.</summary>
+    public Dictionary<string, double> ProbeMemory(IReadOnlyList<int[]> windows, IReadOnlyList<CompressorTraining.CompressorExample> questions)
+    {
+        if (episodes is null) return [];
+        SyncComputeWeights();
+        compute.eval();
+        try { return episodes.Probe(windows, questions, options.MemoryEpisodes!.EpisodesPerMicroBatch); }
+        finally { compute.train(); }
     }
 
     /// <summary>Mean next-token loss over held-out batches (no gradients).</summary>
@@ -145,6 +189,7 @@ public sealed class LmTrainer : IDisposable
     {
         ModelFolder.Save(master, dir);
         optimizer.Save(Path.Combine(dir, AdamW.FileName));
+        episodes?.Save(dir);
     }
 
     /// <summary>Restores weights and optimizer state written by <see cref="Save"/> and the step count.</summary>
@@ -152,12 +197,14 @@ public sealed class LmTrainer : IDisposable
     {
         ModelFolder.LoadWeights(master, dir);
         optimizer.Load(Path.Combine(dir, AdamW.FileName));
+        episodes?.Load(dir);
         Step = step;
     }
 
     public void Dispose()
     {
         optimizer.Dispose();
+        episodes?.Dispose();
         if (!ReferenceEquals(compute, master)) compute.Dispose();
     }
 }

@@ -34,8 +34,9 @@ public sealed class PretrainRun : IDisposable
 
     /// <param name="model">fp32 model; its weights are replaced by the checkpoint's when resuming.</param>
     /// <param name="resume">continue from RUN/checkpoint (error if absent); else start at step 0.</param>
+    /// <param name="episodes">builds the memory episodes when the options ask for them (see <see cref="LmTrainer"/>).</param>
     public PretrainRun(string runDir, LlamaForCausalLM model, TrainingOptions options, BatchSampler sampler,
-        IReadOnlyList<MicroBatch> validation, string dataHash, bool resume)
+        IReadOnlyList<MicroBatch> validation, string dataHash, bool resume, Func<LlamaForCausalLM, MemoryEpisodes>? episodes = null)
     {
         this.runDir = runDir;
         this.options = options;
@@ -43,7 +44,7 @@ public sealed class PretrainRun : IDisposable
         this.validation = validation;
         this.dataHash = dataHash;
         Directory.CreateDirectory(runDir);
-        trainer = new LmTrainer(model, options);
+        trainer = new LmTrainer(model, options, episodes);
         metrics = new MetricsLog(Path.Combine(runDir, MetricsFileName));
         if (resume) Restore();
         else if (AtomicFolder.Find(Path.Combine(runDir, CheckpointDirName)) is not null)
@@ -54,6 +55,8 @@ public sealed class PretrainRun : IDisposable
     /// <summary>A tokenizer.json copied into every checkpoint, which makes the checkpoint a complete model folder
     /// that the evaluation and generation commands can open while training goes on.</summary>
     public string? TokenizerPath { get; init; }
+    /// <summary>Held-out windows and questions the memory probe reads at each evaluation (runs with memory episodes).</summary>
+    public (IReadOnlyList<int[]> Windows, IReadOnlyList<CompressorTraining.CompressorExample> Questions) MemoryProbe { get; init; } = ([], []);
     /// <summary>The machine's matmul FLOP/s in the compute dtype; when known, each step's model-FLOP utilisation is recorded as `mfu`.</summary>
     public double? PeakFlopsPerSecond { get; init; }
     /// <summary>Model FLOPs of one optimizer step: forward and backward over every sequence of it, causal attention
@@ -62,6 +65,7 @@ public sealed class PretrainRun : IDisposable
 
     public int Step => trainer.Step;
     public LlamaForCausalLM Model => trainer.Model;
+    public MemoryEpisodes? Episodes => trainer.Episodes;
     public string RunDirectory => runDir;
     public IReadOnlyList<MetricsRecord> Metrics => metrics.ReadAll();
     public RunState State(double elapsedThisRun) => new(trainer.Step, tokensSeen, elapsedBefore + elapsedThisRun, dataHash);
@@ -78,7 +82,8 @@ public sealed class PretrainRun : IDisposable
                 tokensSeen += result.Tokens;
                 var state = State(elapsed());
                 metrics.Append(new MetricsRecord("train", result.Step, tokensSeen, state.ElapsedSeconds, result.Loss, result.LearningRate, result.GradNorm,
-                    result.Tokens / result.Seconds, MetricsRecord.WithThroughput([], FlopsPerStep, result.Seconds, PeakFlopsPerSecond)));
+                    result.Tokens / result.Seconds, MetricsRecord.WithThroughput(new Dictionary<string, double>(result.Values ?? new Dictionary<string, double>()),
+                        FlopsPerStep, result.Seconds, PeakFlopsPerSecond)));
                 StepCompleted?.Invoke(result, state);
                 if (result.Step % options.EvalEverySteps == 0 || result.Step == options.TotalSteps) Evaluate(state);
             },
@@ -89,8 +94,9 @@ public sealed class PretrainRun : IDisposable
     void Evaluate(RunState state)
     {
         if (validation.Count == 0) return;
-        var eval = new EvalResult(state.Step, state.TokensSeen, trainer.EvaluateLoss(validation));
-        metrics.Append(new MetricsRecord("eval", eval.Step, eval.TokensSeen, state.ElapsedSeconds, eval.Loss));
+        var probe = trainer.ProbeMemory(MemoryProbe.Windows, MemoryProbe.Questions);
+        var eval = new EvalResult(state.Step, state.TokensSeen, trainer.EvaluateLoss(validation), probe);
+        metrics.Append(new MetricsRecord("eval", eval.Step, eval.TokensSeen, state.ElapsedSeconds, eval.Loss, Values: probe.Count == 0 ? null : probe));
         Evaluated?.Invoke(eval);
     }
 
@@ -125,7 +131,7 @@ public sealed class PretrainRun : IDisposable
     {
         string dir = RequireCheckpoint(runDir);
         var saved = TrainingOptions.FromJson(File.ReadAllText(Path.Combine(dir, "options.json")));
-        if (saved with { CheckpointMinutes = options.CheckpointMinutes, LogEverySteps = options.LogEverySteps } != options)
+        if (!saved.SameTrajectory(options))
             throw new TrainingException($"{dir}: the run was started with different training options; resume with the same ones");
         var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(Path.Combine(dir, "state.json")), StateJson)
             ?? throw new TrainingException($"{dir}/state.json is empty");

@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 
 namespace PicSharp.Training;
 
-/// <summary>A held-out evaluation: mean next-token loss and its perplexity.</summary>
-public sealed record EvalResult(int Step, long TokensSeen, double Loss)
+/// <summary>A held-out evaluation: mean next-token loss and its perplexity, and the memory probe's numbers when the run has memory episodes.</summary>
+public sealed record EvalResult(int Step, long TokensSeen, double Loss, IReadOnlyDictionary<string, double>? Memory = null)
 {
     public double Perplexity => Math.Exp(Loss);
 }

@@ -35,6 +35,8 @@ public sealed record TrainingOptions
     public int EvalEverySteps { get; init; } = 200;
     /// <summary>Held-out sequences (of SequenceLength tokens) scored at each evaluation.</summary>
     public int EvalSequences { get; init; } = 16;
+    /// <summary>Memory episodes mixed into training (a base that learns to read its own memory); null: none.</summary>
+    public MemoryEpisodeOptions? MemoryEpisodes { get; init; }
 
     /// <summary>Tokens in one optimizer step.</summary>
     [JsonIgnore]
@@ -62,9 +64,22 @@ public sealed record TrainingOptions
         Require(LogEverySteps > 0, $"log interval must be positive, got {LogEverySteps}");
         Require(EvalEverySteps > 0, $"eval interval must be positive, got {EvalEverySteps}");
         Require(EvalSequences >= 0, $"eval sequences must be ≥ 0, got {EvalSequences}");
+        MemoryEpisodes?.Validate();
     }
 
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>Same trajectory: equal options apart from the intervals a resume may change (compared as JSON,
+    /// since the memory episodes' ratio list has no value equality).</summary>
+    public bool SameTrajectory(TrainingOptions other) =>
+        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // A run without memory episodes writes the options.json it always did.
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 

@@ -3,7 +3,7 @@ using PicSharp.Cli;
 
 namespace PicSharp.Tests.Cli;
 
-/// <summary>Runs `pic` in this process with every command, capturing what it prints.</summary>
+/// <summary>Runs `pic` (or `pic-lab`) in this process with every command, capturing what it prints.</summary>
 static class PicCli
 {
     public sealed record Result(int ExitCode, string Output, string Error);
@@ -16,10 +16,15 @@ static class PicCli
     public static string[] WithDefaults(string[] defaults, string[] given) =>
         [.. defaults.Chunk(2).Where(pair => !given.Contains(pair[0])).SelectMany(pair => pair), .. given];
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => Run(CommandCatalog.All(), args);
+
+    /// <summary>Runs `pic-lab` the same way.</summary>
+    public static Result RunLab(params string[] args) => Run(PicSharp.Lab.LabCommands.All(), args);
+
+    static Result Run(IEnumerable<Command> commands, string[] args)
     {
         var root = new RootCommand();
-        foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
+        foreach (var command in commands) root.Subcommands.Add(command);
         lock (ConsoleLock)
         {
             var (previousOut, previousError) = (Console.Out, Console.Error);

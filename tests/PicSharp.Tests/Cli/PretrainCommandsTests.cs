@@ -38,6 +38,33 @@ public sealed class PretrainCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Memory_episodes_train_write_compressor_folders_and_carry_their_tokens_into_a_run_from_the_model()
+    {
+        string first = Path.Combine(root, "first"), second = Path.Combine(root, "second");
+        string[] memory = ["--seq-len", "64", "--memory-weight", "0.5", "--memory-ratios", "4,8", "--memory-batch", "2"];
+        var trained = Pretrain(first, memory);
+        Assert.True(trained.ExitCode == 0, trained.Error);
+        Assert.Contains("memory episodes: weight 0.5, ratios 4/8", trained.Output);
+        // The model itself as compressor, one folder per policy and ratio, loadable by every command that takes one.
+        foreach (string name in new[] { "pic-embeddings-4", "global-embeddings-8" })
+            Assert.True(File.Exists(Path.Combine(first, "memory-compressors", name, "compressor.json")), name);
+
+        // A snapshot: the exported model with the checkpoint's episode tokens beside it.
+        string snapshot = Path.Combine(root, "snapshot");
+        Directory.CreateDirectory(snapshot);
+        foreach (var file in Directory.GetFiles(Path.Combine(first, "model"))) File.Copy(file, Path.Combine(snapshot, Path.GetFileName(file)));
+        File.Copy(Path.Combine(first, "checkpoint", "memory_episodes.safetensors"), Path.Combine(snapshot, "memory_episodes.safetensors"));
+        var continued = PicCli.Run(["pretrain-lm", "--model", snapshot, "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", second,
+            "--steps", "1", "--batch", "1", "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1",
+            "--peak-gflops", "100", .. memory]);
+        Assert.True(continued.ExitCode == 0, continued.Error);
+        Assert.Contains("memory episode tokens from", continued.Output);
+
+        // Memory QA files without episodes are refused rather than ignored.
+        Assert.Contains("memory episodes are off", Refused(Pretrain(Path.Combine(root, "third"), "--memory-qa-dev", Path.Combine(root, "none.json"))));
+    }
+
+    [Fact]
     public void Threads_and_sequence_lengths_it_cannot_use_are_refused_in_one_line()
     {
         string run = Path.Combine(root, "run");

@@ -74,4 +74,21 @@ public sealed class RunFolderLockTests : IDisposable
         Assert.True(File.Exists(Path.Combine(checkpoint, "state.json")));
         Assert.All(kept, file => Assert.True(File.Exists(file)));
     }
+
+    [Fact]
+    public void A_killed_checkpoint_write_whose_temporary_folder_holds_a_temporary_file_is_removed_in_one_go()
+    {
+        // kill -9 while the checkpoint's model file was being written: checkpoint.tmp-<guid>/.model.safetensors.<guid>.tmp.
+        string run = Path.Combine(root, "run");
+        string staleFolder = Path.Combine(run, $"checkpoint.tmp-{Guid.NewGuid():N}");
+        string nested = Path.Combine(staleFolder, "adapter");
+        Directory.CreateDirectory(nested);
+        File.WriteAllText(Path.Combine(staleFolder, $".model.safetensors.{Guid.NewGuid():N}.tmp"), "half");
+        File.WriteAllText(Path.Combine(nested, $".adapter_model.safetensors.{Guid.NewGuid():N}.tmp"), "half");
+
+        using var claim = RunFolderLock.Acquire(run);
+
+        Assert.Equal([staleFolder], claim.RemovedLeftovers);
+        Assert.False(Directory.Exists(staleFolder));
+    }
 }

@@ -54,6 +54,20 @@ public sealed class TokenizerJsonTests
     }
 
     [Fact]
+    public void Text_encodes_added_tokens_typed_in_it_as_plain_characters()
+    {
+        using var directory = new TemporaryDirectory();
+        var tokenizer = LoadJson(TinyTokenizerJson(), out _, directory);
+
+        Assert.Equal([258, 111], tokenizer.EncodeText("hello")); // as Encode for text without added tokens
+        var ids = tokenizer.EncodeText("hell<|eos|>");
+        Assert.Equal([258, .. "<|eos|>".Select(c => (int)c)], ids); // bytes, not id 259
+        Assert.Equal("hell<|eos|>", tokenizer.Decode(ids));
+        Assert.Equal([259, 259], tokenizer.EncodeWithBos("", bosTokenId: 259).Concat(tokenizer.Encode("<|eos|>"))); // our ids stay ours
+        Assert.DoesNotContain(259, tokenizer.EncodeWithBos("<|eos|>", bosTokenId: 1));
+    }
+
+    [Fact]
     public void Merges_as_strings_and_as_pairs_encode_alike()
     {
         using var directory = new TemporaryDirectory();

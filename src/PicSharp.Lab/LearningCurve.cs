@@ -1,4 +1,4 @@
-namespace PicSharp.CompressorTraining;
+namespace PicSharp.Lab;
 
 /// <summary>
 /// A curve over an arm's training wall clock on which the paper's learning-speed claim (pic reaches global's best in

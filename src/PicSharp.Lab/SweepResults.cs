@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using PicSharp.Compression;
+using PicSharp.CompressorTraining;
 using PicSharp.Storage;
 using PicSharp.Training;
 
-namespace PicSharp.CompressorTraining;
+namespace PicSharp.Lab;
 
 /// <summary>EM/F1 of one mode (full, memory, none) on one test set, as `eval-lm --json` wrote them, and the gold
 /// answers' mean loss (nats/token) when the evaluation scored it.</summary>
@@ -73,7 +74,7 @@ public sealed record SeedStat(double Mean, double Std, int Seeds)
 }
 
 /// <summary>
-/// Reads a sweep's arm folders and computes what issue 9 asks of them: scores per (policy, kind, ratio) with their
+/// Reads a sweep's arm folders and computes what the pic-vs-global sweep asks of them: scores per (policy, kind, ratio) with their
 /// spread over seeds, and the three claims of the paper — pic ≥ global at every ratio, the relative gain at 64x, and
 /// the wall clock pic needs at 16x to reach global's best dev F1 (and, graded where F1 sits at its floor, global's
 /// lowest dev answer loss and held-out autoencoding loss).

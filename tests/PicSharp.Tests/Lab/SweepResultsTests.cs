@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
 using PicSharp.Compression;
 using PicSharp.CompressorTraining;
+using PicSharp.Lab;
 using PicSharp.Storage;
 using PicSharp.Tests.Cli;
 using PicSharp.Training;
 
-namespace PicSharp.Tests.CompressorTraining;
+namespace PicSharp.Tests.Lab;
 
 public sealed class SweepResultsTests : IDisposable
 {
@@ -122,7 +123,7 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Null(Named("pic-16-s2").PretrainProbeWindows);
 
         string report = Path.Combine(root, "report");
-        var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
+        var result = PicCli.RunLab("experiments-report", "--runs", root, "--out", report);
         Assert.True(result.ExitCode == 0, result.Error);
         string markdown = File.ReadAllText(Path.Combine(report, "results.md"));
         Assert.Contains("| pic | embeddings | 16 | 2 | 0.225 ± 0.035 | 0.450 ± 0.071 |", markdown);
@@ -146,7 +147,7 @@ public sealed class SweepResultsTests : IDisposable
         Assert.Contains("| pic-16-s1 | embeddings | 16 | pretrain | 4.100 | 4.000 | 4.124 | 2.900 | +0.124 |", markdown);
         Assert.Contains("16x pic 0.124 vs global 0.065.", markdown); // seed 2 has no global arm, so no pair
         Assert.All(new[] { "f1-vs-ratio.png", "dev-f1-16x.png", "ae-loss.png" }, png => Assert.True(new FileInfo(Path.Combine(report, png)).Length > 1000));
-        Assert.Equal(1, PicCli.Run("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
+        Assert.Equal(1, PicCli.RunLab("experiments-report", "--runs", Path.Combine(root, "unfinished"), "--out", report).ExitCode);
     }
 
     [Fact]
@@ -156,7 +157,7 @@ public sealed class SweepResultsTests : IDisposable
         // global's held-out autoencoding loss falls to 4.0 at its second probe; pic's only probe stays at 5.0.
         Arm("global-64-s1", MaskPolicy.Global, 64, 1, 0.07, [(0, 0.0), (100, 0.0)], [(0, 0.1)], answerLoss: 2.9);
         string report = Path.Combine(root, "report");
-        var result = PicCli.Run("experiments-report", "--runs", root, "--out", report);
+        var result = PicCli.RunLab("experiments-report", "--runs", root, "--out", report);
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("no dev-f1-16x.png", result.Output);
         Assert.False(File.Exists(Path.Combine(report, "dev-f1-16x.png")));

@@ -4,9 +4,10 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PicSharp.Cli.Benchmarks;
 using PicSharp.Serving.Store;
 
-namespace PicSharp.Cli.Benchmarks;
+namespace PicSharp.Lab;
 
 /// <param name="ServerCommand">how to start `pic` (the program and any arguments before `serve`).</param>
 public sealed record CrashDrillOptions(IReadOnlyList<string> ServerCommand, string ModelDir, string CompressorDir, string StorePath,
@@ -26,14 +27,14 @@ public sealed record CrashRound(int Round, int Acknowledged, int Stored, int Mis
 /// </summary>
 public static class ServeCrashDrill
 {
-    /// <summary>`pic` as this process was started: `dotnet pic.dll` or the apphost.</summary>
-    public static IReadOnlyList<string> CurrentPicCommand() => PicCommand(typeof(ServeCrashDrill).Assembly.Location);
+    /// <summary>The `pic` beside this program (the lab references it), run through `dotnet`.</summary>
+    public static IReadOnlyList<string> CurrentPicCommand() => PicCommand(typeof(PicSharp.Cli.CommandCatalog).Assembly.Location);
 
-    /// <summary>How to run the given pic.dll: through the running `dotnet` host, else the apphost that started this process.</summary>
+    /// <summary>How to run the given pic.dll: through the running `dotnet` host, else the `dotnet` on the PATH.</summary>
     public static IReadOnlyList<string> PicCommand(string picDll)
     {
         string process = Environment.ProcessPath ?? "dotnet";
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, picDll] : [process];
+        return [Path.GetFileNameWithoutExtension(process) == "dotnet" ? process : "dotnet", picDll];
     }
 
     public static async Task<IReadOnlyList<CrashRound>> RunAsync(CrashDrillOptions options, Action<string>? log = null, CancellationToken cancel = default)
@@ -83,9 +84,7 @@ public static class ServeCrashDrill
             using var store = new SqliteMemoryStore(options.StorePath);
             string integrity = store.IntegrityCheck();
             int count = store.Count();
-            int broken = store.List(0, int.MaxValue).Count(r => store.Load(r.Id) is not { } m
-                || m.Tensors.Data.Length != r.Bytes || m.ContextIds.Length != r.ContextTokens
-                || m.Tensors.Shape.Aggregate(1L, (a, b) => a * b) * ElementSize(m.Tensors.Dtype) != r.Bytes);
+            int broken = StoreScan.Run(store).Count; // checksum, finite values, row against its memory file
             int missing = acknowledged.Keys.Count(id => store.Find(id) is null);
             everAcknowledged.UnionWith(acknowledged.Keys);
             var result = new CrashRound(round, acknowledged.Count, count, missing, broken, integrity, missingAfterRestart, restartSeconds);
@@ -94,8 +93,6 @@ public static class ServeCrashDrill
         }
         return rounds;
     }
-
-    static int ElementSize(string dtype) => dtype switch { "float32" => 4, "bfloat16" or "float16" => 2, _ => throw new InvalidDataException($"unexpected dtype {dtype}") };
 
     // Standard error is kept for the message if the server fails to start; standard output is drained and dropped.
     static (Process Process, StringBuilder Errors) Start(CrashDrillOptions options, Uri address)

@@ -2,13 +2,14 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using PicSharp.Compression;
+using PicSharp.Cli.Commands;
 using PicSharp.CompressorTraining;
 using PicSharp.Storage;
 
-namespace PicSharp.Cli.Commands;
+namespace PicSharp.Lab;
 
 /// <summary>
-/// `pic experiments-report`: the tables, plots and claim checks of issue 9 from a sweep's arm folders
+/// `pic-lab experiments-report`: the tables, plots and the paper's claims checked, from a pic-vs-global sweep's arm folders
 /// (scripts/pic-experiments.sh): results.md, f1-vs-ratio.png, dev-f1-16x.png, ae-loss.png.
 /// </summary>
 public static class ExperimentsReportCommand
@@ -19,7 +20,7 @@ public static class ExperimentsReportCommand
         var output = new Option<string>("--out") { Description = "folder for results.md and the PNG plots", Required = true };
         var set = new Option<string>("--set") { Description = "test set of the plots and claims (an eval-SET.json name)", DefaultValueFactory = _ => "facts-test" };
         var command = new Command("experiments-report", "tables, plots and the paper's claims (pic vs global) from a compressor sweep's run folders") { runs, output, set };
-        command.SetAction(parse => CommandErrors.Run("pic experiments-report", () =>
+        command.SetAction(parse => CommandErrors.Run("pic-lab experiments-report", () =>
         {
             var arms = SweepResults.Read(parse.GetValue(runs)!);
             if (arms.Count == 0) throw new InvalidDataException($"{parse.GetValue(runs)}: no finished arm (a folder with qa/checkpoint and eval-*.json)");

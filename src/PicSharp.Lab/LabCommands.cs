@@ -1,0 +1,9 @@
+using System.CommandLine;
+
+namespace PicSharp.Lab;
+
+/// <summary>Every `pic-lab` command.</summary>
+public static class LabCommands
+{
+    public static IEnumerable<Command> All() => [ExperimentsReportCommand.Create(), ServeCrashCommand.Create()];
+}

@@ -1,0 +1,62 @@
+using PicSharp.Compression;
+
+namespace PicSharp.Training;
+
+/// <summary>
+/// The memory episodes a base model's pretraining mixes into next-token training (<see cref="MemoryEpisodes"/>). Saved
+/// with the run's options, so a resumed run draws the same episodes.
+/// </summary>
+public sealed record MemoryEpisodeOptions
+{
+    /// <summary>Weight of the episodes' loss in each micro-step; next-token training gets 1 − Weight.</summary>
+    public double Weight { get; init; } = 0.5;
+    public int EpisodesPerMicroBatch { get; init; } = 8;
+    /// <summary>Compression ratios, opened from the lowest to all of them over <see cref="CurriculumSteps"/>.</summary>
+    public IReadOnlyList<int> Ratios { get; init; } = [4, 16, 64];
+    /// <summary>Ratio k of n (ascending) joins the draw at step k·CurriculumSteps/n: the first steps read 4x memory only,
+    /// since a decoder that cannot read a generous memory gains nothing from a scarce one.</summary>
+    public int CurriculumSteps { get; init; } = 1200;
+    public int ChunkLength { get; init; } = 64;
+    /// <summary>Share of episodes compressed under `global` (the rest under `pic`), so that neither arm of the later
+    /// comparison is built into the base.</summary>
+    public double GlobalShare { get; init; } = 0.5;
+    /// <summary>Share of episodes whose memory is per-layer keys and values (the rest: embeddings).</summary>
+    public double KeyValuesShare { get; init; } = 0.25;
+    public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
+    /// <summary>Share of episodes that answer a question about their passage (when QA passages are given).</summary>
+    public double QaShare { get; init; } = 0.4;
+    /// <summary>Of the other episodes, the share that continue a corpus window; the rest reconstruct it.</summary>
+    public double ContinueShare { get; init; } = 0.3;
+    public int MinWindow { get; init; } = 64;
+    public int MaxWindow { get; init; } = 256;
+    public int ContinuationLength { get; init; } = 64;
+    /// <summary>QA passages longer than this many tokens are left out of the episodes.</summary>
+    public int MaxQaContext { get; init; } = 512;
+
+    public void Validate()
+    {
+        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
+        Require(Weight is > 0 and <= 1, $"memory episode weight must be in (0, 1], got {Weight}");
+        Require(EpisodesPerMicroBatch > 0, $"memory episodes per micro-batch must be positive, got {EpisodesPerMicroBatch}");
+        Require(Ratios.Count > 0 && Ratios.All(r => r >= 1 && ChunkLength % r == 0),
+            $"memory ratios must be positive divisors of the chunk length {ChunkLength}, got [{string.Join(", ", Ratios)}]");
+        Require(Ratios.Distinct().Count() == Ratios.Count, $"memory ratios repeat: [{string.Join(", ", Ratios)}]");
+        Require(CurriculumSteps >= 0, $"memory curriculum steps must be ≥ 0, got {CurriculumSteps}");
+        Require(GlobalShare is >= 0 and <= 1, $"memory global share must be in [0, 1], got {GlobalShare}");
+        Require(KeyValuesShare is >= 0 and <= 1, $"memory key-values share must be in [0, 1], got {KeyValuesShare}");
+        Require(QaShare is >= 0 and <= 1, $"memory QA share must be in [0, 1], got {QaShare}");
+        Require(ContinueShare is >= 0 and <= 1, $"memory continue share must be in [0, 1], got {ContinueShare}");
+        Require(MinWindow >= 1 && MaxWindow >= MinWindow, $"memory windows must satisfy 1 ≤ min ≤ max, got {MinWindow}..{MaxWindow}");
+        Require(ContinuationLength >= 1, $"memory continuation length must be positive, got {ContinuationLength}");
+        Require(MaxQaContext >= 1, $"memory QA context limit must be positive, got {MaxQaContext}");
+    }
+
+    /// <summary>The ratios open at <paramref name="step"/>, lowest first.</summary>
+    public IReadOnlyList<int> RatiosAt(int step)
+    {
+        var sorted = Ratios.Order().ToList();
+        if (CurriculumSteps == 0) return sorted;
+        int open = 1 + (int)Math.Min(sorted.Count - 1, (long)step * sorted.Count / CurriculumSteps);
+        return sorted.Take(open).ToList();
+    }
+}

@@ -1,0 +1,219 @@
+using PicSharp.Compression;
+using PicSharp.CompressorTraining;
+using PicSharp.Modeling;
+using PicSharp.Storage;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace PicSharp.Training;
+
+/// <summary>
+/// Memory episodes for a base model's own pretraining. A frozen LLM of billions of parameters brings the skill of
+/// reading soft prompts; a small base trained here does not (a frozen picsharp-base answers almost nothing from memory
+/// that reconstructs its passage), so its pretraining teaches it: in each episode the model, with learned memory
+/// tokens and no adapter, compresses a passage, and the same weights read that memory back to reconstruct the passage,
+/// continue it, or answer a question about it. All of the model's weights train through both passes. Each micro-batch
+/// draws one arrangement (mask policy, memory kind, ratio; a ratio curriculum from low to high), so it compresses in
+/// one pass; each arrangement has its own memory and task tokens. The compressors of the paper's experiment are
+/// trained later on the frozen result, from scratch: nothing here is shared with them.
+/// </summary>
+public sealed class MemoryEpisodes : IDisposable
+{
+    /// <summary>The file in a checkpoint that holds every arrangement's memory and task tokens.</summary>
+    public const string FileName = "memory_episodes.safetensors";
+    // Keeps the episodes' random streams apart from the next-token sampler's, which uses the same seed and counters.
+    const long Stream = 0x6D656D;
+
+    readonly MemoryEpisodeOptions options;
+    readonly long seed;
+    readonly int[] corpus;
+    readonly IReadOnlyList<CompressorExample> qa;
+    readonly List<(string Name, Compressor Reader)> readers = [];
+
+    /// <param name="model">the model that trains (its compute copy under bf16); the episodes run on it.</param>
+    /// <param name="corpus">the token stream corpus windows are drawn from.</param>
+    /// <param name="qa">question episodes: passage, question prompt and answer (empty: corpus episodes only).</param>
+    public MemoryEpisodes(LlamaForCausalLM model, MemoryEpisodeOptions options, long seed, int[] corpus, IReadOnlyList<CompressorExample> qa)
+    {
+        options.Validate();
+        if (corpus.Length < options.MaxWindow + options.ContinuationLength)
+            throw new TrainingException($"the corpus has {corpus.Length} tokens, fewer than one memory window of {options.MaxWindow} + continuation of {options.ContinuationLength}");
+        this.options = options;
+        this.seed = seed;
+        this.corpus = corpus;
+        this.qa = qa.Where(e => e.Context.Count <= options.MaxQaContext).ToList();
+        if (qa.Count > 0 && this.qa.Count == 0)
+            throw new TrainingException($"none of the {qa.Count} QA episodes has a passage of at most {options.MaxQaContext} tokens");
+        ulong index = 0;
+        foreach (int ratio in options.Ratios.Order())
+            foreach (var policy in new[] { MaskPolicy.Pic, MaskPolicy.Global })
+                foreach (var kind in new[] { MemoryKind.Embeddings, MemoryKind.KeyValues })
+                {
+                    // No LoRA target: the compressor is the model itself plus its memory and task tokens.
+                    var compressorOptions = new CompressorOptions
+                    {
+                        Ratio = ratio, ChunkLength = options.ChunkLength, Policy = policy, Kind = kind, Positions = options.Positions,
+                        Lora = new LoraOptions { TargetModules = [] },
+                    };
+                    readers.Add((Name(policy, kind, ratio), new Compressor(model, compressorOptions, (ulong)seed + index++)));
+                }
+        // A Compressor freezes the model it reads; here the model is what trains.
+        foreach (var parameter in model.parameters()) parameter.requires_grad = true;
+    }
+
+    public static string Name(MaskPolicy policy, MemoryKind kind, int ratio) => $"{policy.Name()}-{KebabCase.Name(kind)}-{ratio}";
+
+    /// <summary>Every arrangement's memory-token and task-token embeddings (fp32 leaves).</summary>
+    public IReadOnlyList<Parameter> Parameters => readers.SelectMany(r => new[] { r.Reader.MemoryTokens, r.Reader.TaskTokens }).ToList();
+
+    /// <summary>QA episodes kept (passages short enough).</summary>
+    public int QaEpisodes => qa.Count;
+
+    public Compressor Reader(MaskPolicy policy, MemoryKind kind, int ratio) =>
+        readers.First(r => r.Name == Name(policy, kind, ratio)).Reader;
+
+    /// <summary>The episodes of one micro-step, a pure function of (seed, step, micro-step) so a resumed run draws the
+    /// same ones: one arrangement for the micro-batch, then each episode's passage and task.</summary>
+    public (Compressor Reader, IReadOnlyList<CompressorExample> Examples) Draw(int step, int micro)
+    {
+        var random = new CounterRandom(seed, step, micro, -1, Stream);
+        var ratios = options.RatiosAt(step);
+        int ratio = ratios[(int)random.NextLong(ratios.Count)];
+        var policy = random.NextDouble() < options.GlobalShare ? MaskPolicy.Global : MaskPolicy.Pic;
+        var kind = random.NextDouble() < options.KeyValuesShare ? MemoryKind.KeyValues : MemoryKind.Embeddings;
+        var examples = Enumerable.Range(0, options.EpisodesPerMicroBatch)
+            .Select(row => Episode(new CounterRandom(seed, step, micro, row, Stream))).ToList();
+        return (Reader(policy, kind, ratio), examples);
+    }
+
+    CompressorExample Episode(CounterRandom random)
+    {
+        if (qa.Count > 0 && random.NextDouble() < options.QaShare) return qa[(int)random.NextLong(qa.Count)];
+        bool continueText = random.NextDouble() < options.ContinueShare;
+        int window = options.MinWindow + (int)random.NextLong(options.MaxWindow - options.MinWindow + 1);
+        int start = (int)random.NextLong(corpus.Length - window - options.ContinuationLength + 1);
+        var context = corpus[start..(start + window)];
+        return continueText
+            ? new CompressorExample(context, new DecoderExample(TaskToken.Continue, [], corpus[(start + window)..(start + window + options.ContinuationLength)]))
+            : new CompressorExample(context, new DecoderExample(TaskToken.Autoencode, [], context));
+    }
+
+    /// <summary>
+    /// The decoder's loss over one micro-step's episodes: compress, then read, through the same weights. Answering
+    /// episodes and text episodes are averaged apart and weighted by how many episodes each has: a mean over all
+    /// target tokens would give a three-token answer a hundredth of the weight of a reconstructed window, and
+    /// answering from memory is the skill the episodes are for.
+    /// </summary>
+    public DecoderLoss Loss(int step, int micro)
+    {
+        var (reader, examples) = Draw(step, micro);
+        using var memory = reader.Compress(examples.Select(e => e.Context).ToList());
+        var decoder = new MemoryDecoder(reader);
+        Tensor? mean = null;
+        long correct = 0, tokens = 0;
+        foreach (var group in Enumerable.Range(0, examples.Count).GroupBy(i => examples[i].Decoder.Task == TaskToken.Answer))
+        {
+            var rows = group.ToList();
+            // Left to the caller's dispose scope: the sum below keeps this part's graph.
+            var part = decoder.Loss(memory, rows.Select(i => examples[i].Decoder).ToList(), rows);
+            using var share = ((double)rows.Count / examples.Count).ToScalar();
+            mean = mean is null ? part.Mean.mul(share) : mean.add(part.Mean, share);
+            correct += part.Correct;
+            tokens += part.Tokens;
+        }
+        return new DecoderLoss(mean!, correct, tokens);
+    }
+
+    /// <summary>
+    /// How well the model reads its own memory at each ratio (`pic`, embeddings), without gradients: token accuracy
+    /// reconstructing held-out windows, and the gold answer's loss on held-out questions from the question's own
+    /// passage's memory and, as the control, from the next question's passage's memory. The gap between the two losses
+    /// is what the memory carries of its passage.
+    /// </summary>
+    public Dictionary<string, double> Probe(IReadOnlyList<int[]> windows, IReadOnlyList<CompressorExample> questions, int batchSize)
+    {
+        var values = new Dictionary<string, double>();
+        using var _ = no_grad();
+        foreach (int ratio in options.Ratios.Order())
+        {
+            var reader = Reader(MaskPolicy.Pic, MemoryKind.Embeddings, ratio);
+            var decoder = new MemoryDecoder(reader);
+            if (windows.Count > 0)
+            {
+                var score = Score(reader, decoder, windows.Select(w => new CompressorExample(w, new DecoderExample(TaskToken.Autoencode, [], w))).ToList(), batchSize, shift: false);
+                values[$"mem{ratio}_ae_acc"] = score.Accuracy;
+                values[$"mem{ratio}_ae_loss"] = score.Loss;
+            }
+            if (questions.Count > 1)
+            {
+                var own = Score(reader, decoder, questions, batchSize, shift: false);
+                var other = Score(reader, decoder, questions, batchSize, shift: true);
+                values[$"mem{ratio}_qa_loss"] = own.Loss;
+                values[$"mem{ratio}_qa_acc"] = own.Accuracy;
+                values[$"mem{ratio}_qa_other_loss"] = other.Loss;
+            }
+        }
+        return values;
+    }
+
+    // Teacher-forced loss and accuracy of each example's target, read from its own context's memory or (shift) from
+    // the memory of the next example in its batch.
+    static DecoderScore Score(Compressor reader, MemoryDecoder decoder, IReadOnlyList<CompressorExample> examples, int batchSize, bool shift)
+    {
+        double lossSum = 0;
+        long correct = 0, count = 0;
+        foreach (var batch in examples.Chunk(Math.Max(2, batchSize)))
+        {
+            using var scope = NewDisposeScope();
+            using var memory = reader.Compress(batch.Select(e => e.Context).ToList());
+            var rows = Enumerable.Range(0, batch.Length).Select(i => shift ? (i + 1) % batch.Length : i).ToList();
+            using var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList(), rows);
+            lossSum += result.Mean.item<float>() * result.Tokens;
+            correct += result.Correct;
+            count += result.Tokens;
+        }
+        return new DecoderScore(lossSum / count, (double)correct / count, count);
+    }
+
+    public void Save(string dir) =>
+        SafeTensorsFile.Save(Path.Combine(dir, FileName), readers
+            .SelectMany(r => new[] { ($"{r.Name}.memory_tokens", r.Reader.MemoryTokens), ($"{r.Name}.task_tokens", r.Reader.TaskTokens) })
+            .ToDictionary(p => p.Item1, p => (Tensor)p.Item2));
+
+    /// <summary>Restores the tokens <see cref="Save"/> wrote; every arrangement must be there with its shape.</summary>
+    public void Load(string dir)
+    {
+        string path = Path.Combine(dir, FileName);
+        if (!File.Exists(path)) throw new TrainingException($"{path} is missing: the checkpoint holds no memory episode tokens");
+        var saved = SafeTensorsFile.Load(path);
+        try
+        {
+            using var _ = no_grad();
+            foreach (var (name, reader) in readers)
+                foreach (var (suffix, parameter) in new[] { ("memory_tokens", reader.MemoryTokens), ("task_tokens", reader.TaskTokens) })
+                {
+                    if (!saved.TryGetValue($"{name}.{suffix}", out var value))
+                        throw new TrainingException($"{path} has no {name}.{suffix}: it was written for other memory episode options");
+                    if (!value.shape.SequenceEqual(parameter.shape))
+                        throw new TrainingException($"{path}: {name}.{suffix} has shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", parameter.shape)}]");
+                    parameter.copy_(value);
+                }
+        }
+        finally { foreach (var t in saved.Values) t.Dispose(); }
+    }
+
+    /// <summary>Writes the `pic` and `global` embeddings arrangements as compressor folders (the model itself as
+    /// compressor: no adapter), so the evaluation commands can measure what the base reads from its own memory.</summary>
+    public void ExportCompressors(string dir, string baseModelNameOrPath)
+    {
+        foreach (int ratio in options.Ratios)
+            foreach (var policy in new[] { MaskPolicy.Pic, MaskPolicy.Global })
+                CompressorFolder.Save(Reader(policy, MemoryKind.Embeddings, ratio), Path.Combine(dir, Name(policy, MemoryKind.Embeddings, ratio)), baseModelNameOrPath);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, reader) in readers) reader.Dispose();
+    }
+}

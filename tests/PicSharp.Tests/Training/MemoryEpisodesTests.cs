@@ -1,0 +1,144 @@
+using PicSharp.Compression;
+using PicSharp.CompressorTraining;
+using PicSharp.Modeling;
+using PicSharp.Training;
+using TorchSharp;
+
+namespace PicSharp.Tests.Training;
+
+public class MemoryEpisodesTests
+{
+    static readonly MemoryEpisodeOptions Episodes = new()
+    {
+        Ratios = [2, 4], ChunkLength = 8, CurriculumSteps = 2, EpisodesPerMicroBatch = 3, MinWindow = 6, MaxWindow = 16,
+        ContinuationLength = 4, QaShare = 0.4, KeyValuesShare = 0.5,
+    };
+
+    // Two short "passages" with a question prompt and an answer, in the tiny vocabulary.
+    static readonly IReadOnlyList<CompressorExample> Questions =
+    [
+        new([5, 6, 7, 8, 9, 10, 11, 12, 13], new DecoderExample(TaskToken.Answer, [20, 21], [9, 2])),
+        new([14, 15, 16, 17, 18, 19], new DecoderExample(TaskToken.Answer, [20, 22], [17, 2])),
+    ];
+
+    static TrainingOptions Options(int steps, string dtype = "float32", double weight = 0.5) =>
+        TrainingFixtures.Options(steps, dtype) with { MemoryEpisodes = Episodes with { Weight = weight } };
+
+    static PretrainRun Run(string dir, TrainingOptions options, LlamaForCausalLM model, bool resume) =>
+        new(dir, model, options, new BatchSampler(TrainingFixtures.Mix(), options.SequenceLength, options.QaShare, options.Seed, padTokenId: 0),
+            BatchSampler.Consecutive(TrainingFixtures.Mix().CorpusTokens, 32, 2, 2), TrainingFixtures.Mix().InputHash, resume,
+            compute => new MemoryEpisodes(compute, options.MemoryEpisodes!, options.Seed, TrainingFixtures.Mix().CorpusTokens, Questions))
+        {
+            MemoryProbe = ([TrainingFixtures.Mix().CorpusTokens[..16]], Questions),
+        };
+
+    static Dictionary<string, torch.Tensor> Weights(PretrainRun run) =>
+        run.Model.named_parameters().Concat(run.Episodes!.Parameters.Select((p, i) => ($"episode.{i}", p)))
+            .ToDictionary(p => p.Item1, p => p.Item2.detach().clone());
+
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void Resumed_run_with_memory_episodes_equals_an_uninterrupted_one(string dtype)
+    {
+        string straightDir = TrainingFixtures.TempDir(), resumedDir = TrainingFixtures.TempDir();
+        try
+        {
+            var options = Options(steps: 6, dtype);
+            using var straight = Run(straightDir, options, TrainingFixtures.Model(), resume: false);
+            straight.Run();
+            using (var firstHalf = Run(resumedDir, options, TrainingFixtures.Model(), resume: false)) firstHalf.Run(stopAtStep: 3);
+            using var secondHalf = Run(resumedDir, options, TrainingFixtures.Model(seed: 99), resume: true);
+            secondHalf.Run();
+
+            var expected = straight.Metrics.Select(m => (m.Kind, m.Step, m.Loss, m.Value("memory_loss"), m.Value("mem2_qa_loss"))).ToArray();
+            var actual = secondHalf.Metrics.Select(m => (m.Kind, m.Step, m.Loss, m.Value("memory_loss"), m.Value("mem2_qa_loss"))).ToArray();
+            Assert.Equal(6, expected.Count(m => m.Kind == "train" && m.Item4 is > 0));
+            Assert.Contains(expected, m => m.Kind == "eval" && m.Item5 is > 0); // the probe ran and was logged
+            Assert.Equal(expected, actual);
+            var a = Weights(straight);
+            var b = Weights(secondHalf);
+            Assert.All(a, p => Assert.Equal(0.0, TinyModels.MaxAbsDiff(p.Value, b[p.Key])));
+        }
+        finally
+        {
+            Directory.Delete(straightDir, recursive: true);
+            Directory.Delete(resumedDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Episodes_alone_train_the_model_and_the_drawn_arrangements_tokens()
+    {
+        // Weight 1 and no decay: whatever moves, the episodes moved it.
+        var options = Options(steps: 1, weight: 1) with { WeightDecay = 0 };
+        using var model = TrainingFixtures.Model();
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        using var trainer = new LmTrainer(model, options,
+            compute => new MemoryEpisodes(compute, options.MemoryEpisodes!, options.Seed, TrainingFixtures.Mix().CorpusTokens, Questions));
+        var episodes = trainer.Episodes!;
+        var drawn = Enumerable.Range(0, options.GradientAccumulation).Select(micro => episodes.Draw(0, micro).Reader).ToHashSet();
+        var tokensBefore = episodes.Parameters.Select(p => p.detach().clone()).ToList();
+
+        trainer.TrainStep(new BatchSampler(TrainingFixtures.Mix(), options.SequenceLength, options.QaShare, options.Seed, padTokenId: 0));
+
+        // Both passes train the same weights: the embedding, attention and output layers all moved.
+        Assert.All(model.named_parameters(), p => Assert.True(TinyModels.MaxAbsDiff(before[p.name], p.parameter) > 0, $"{p.name} did not move"));
+        var moved = episodes.Parameters.Select((p, i) => TinyModels.MaxAbsDiff(tokensBefore[i], p) > 0).ToList();
+        var readers = episodes.Parameters.Select(p => drawn.Any(r => ReferenceEquals(r.MemoryTokens, p) || ReferenceEquals(r.TaskTokens, p))).ToList();
+        Assert.Equal(readers, moved); // the arrangements drawn this step train; the others wait for their turn
+        Assert.All(model.parameters(), p => Assert.True(p.requires_grad)); // the episodes' compressors left the model trainable
+    }
+
+    [Fact]
+    public void The_ratio_curriculum_opens_from_the_lowest_ratio_to_all()
+    {
+        var options = new MemoryEpisodeOptions { Ratios = [16, 4, 64], CurriculumSteps = 900 };
+        Assert.Equal([4], options.RatiosAt(0));
+        Assert.Equal([4], options.RatiosAt(299));
+        Assert.Equal([4, 16], options.RatiosAt(300));
+        Assert.Equal([4, 16, 64], options.RatiosAt(600));
+        Assert.Equal([4, 16, 64], options.RatiosAt(100_000));
+        Assert.Equal([4, 16, 64], (options with { CurriculumSteps = 0 }).RatiosAt(0));
+    }
+
+    [Fact]
+    public void Episodes_are_a_pure_function_of_seed_step_and_micro_step()
+    {
+        using var a = new MemoryEpisodes(TrainingFixtures.Model(), Episodes, 5, TrainingFixtures.Mix().CorpusTokens, Questions);
+        using var b = new MemoryEpisodes(TrainingFixtures.Model(seed: 3), Episodes, 5, TrainingFixtures.Mix().CorpusTokens, Questions);
+        string Describe(MemoryEpisodes e, int step, int micro)
+        {
+            var (reader, examples) = e.Draw(step, micro);
+            return $"{reader.Options.Policy}/{reader.Options.Kind}/{reader.Options.Ratio}: " +
+                string.Join(" | ", examples.Select(x => $"{x.Decoder.Task} {string.Join(",", x.Context)} -> {string.Join(",", x.Decoder.Target)}"));
+        }
+        var draws = Enumerable.Range(0, 8).Select(step => Describe(a, step, 0)).ToList();
+        Assert.Equal(draws, Enumerable.Range(0, 8).Select(step => Describe(b, step, 0)));
+        Assert.True(draws.Distinct().Count() > 1);
+        Assert.Contains("/2:", Describe(a, 0, 0)); // before the curriculum opens ratio 4, every episode is 2x
+    }
+
+    [Fact]
+    public void Options_without_episodes_keep_their_json_and_options_with_them_round_trip()
+    {
+        var plain = TrainingFixtures.Options();
+        Assert.DoesNotContain("memory", plain.ToJson());
+        var withEpisodes = Options(steps: 4);
+        var read = TrainingOptions.FromJson(withEpisodes.ToJson());
+        Assert.True(read.SameTrajectory(withEpisodes));
+        Assert.False(read.SameTrajectory(withEpisodes with { MemoryEpisodes = Episodes with { Ratios = [2] } }));
+        Assert.True(read.SameTrajectory(withEpisodes with { CheckpointMinutes = 1, LogEverySteps = 3 }));
+    }
+
+    [Theory]
+    [InlineData(0.0, "weight")]
+    [InlineData(1.5, "weight")]
+    public void Bad_episode_options_are_refused_with_the_setting_named(double weight, string named)
+    {
+        var e = Assert.Throws<TrainingException>(() => (TrainingFixtures.Options() with { MemoryEpisodes = Episodes with { Weight = weight } }).Validate());
+        Assert.Contains(named, e.Message);
+        var ratio = Assert.Throws<TrainingException>(() => (Episodes with { Ratios = [3] }).Validate());
+        Assert.Contains("chunk length 8", ratio.Message);
+    }
+}
