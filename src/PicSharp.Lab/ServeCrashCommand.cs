@@ -17,7 +17,7 @@ static class ServeCrashCommand
         { engine.Model, engine.Compressor, store, rounds, clients, killAfter };
         command.SetAction(parse => CommandErrors.Run("pic-lab serve-crash", () =>
         {
-            string compressor = EngineOptions.FullPath(parse.GetValue(engine.Compressor) ?? throw new ArgumentException("--compressor is required"));
+            string compressor = EngineOptions.FullPath(parse.GetValue(engine.Compressor) ?? throw new InvalidInputException("--compressor is required"));
             var options = new CrashDrillOptions(ServeCrashDrill.CurrentPicCommand(), EngineOptions.ModelFolder(parse.GetValue(engine.Model)), compressor, parse.GetValue(store)!,
                 parse.GetValue(rounds), parse.GetValue(clients), parse.GetValue(killAfter));
             var results = ServeCrashDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult();

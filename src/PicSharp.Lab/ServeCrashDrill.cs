@@ -39,7 +39,7 @@ public static class ServeCrashDrill
 
     public static async Task<IReadOnlyList<CrashRound>> RunAsync(CrashDrillOptions options, Action<string>? log = null, CancellationToken cancel = default)
     {
-        if (options.Rounds < 1 || options.Clients < 1 || options.KillAfterAcknowledged < 1) throw new ArgumentException("rounds, clients and --kill-after must be at least 1");
+        if (options.Rounds < 1 || options.Clients < 1 || options.KillAfterAcknowledged < 1) throw new InvalidInputException("rounds, clients and --kill-after must be at least 1");
         var everAcknowledged = new HashSet<string>();
         var rounds = new List<CrashRound>();
         for (int round = 1; round <= options.Rounds; round++)

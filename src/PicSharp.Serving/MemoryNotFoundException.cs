@@ -1,7 +1,7 @@
 namespace PicSharp.Serving;
 
 /// <summary>No memory with that id in the store.</summary>
-public sealed class MemoryNotFoundException(string id) : KeyNotFoundException($"no memory with id '{id}'")
+public sealed class MemoryNotFoundException(string id) : InvalidInputException($"no memory with id '{id}'")
 {
     public string Id { get; } = id;
 }

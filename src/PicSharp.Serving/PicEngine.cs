@@ -1,6 +1,5 @@
+using PicSharp.Answering;
 using PicSharp.Compression;
-using PicSharp.Data;
-using PicSharp.Evaluation;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using static TorchSharp.torch;
@@ -8,8 +7,8 @@ using static TorchSharp.torch;
 namespace PicSharp.Serving;
 
 /// <summary>
-/// The loaded compressor, its frozen decoder and the model's tokenizer: compress a context, extend a memory, answer a
-/// question from a memory or from the full context. Not thread-safe (one TorchSharp model runs one forward at a time):
+/// The loaded compressor, its frozen decoder and the model's tokenizer: compress a context, extend a memory, and the
+/// <see cref="Answerer"/> that answers questions from a memory or from text. Not thread-safe (one TorchSharp model runs one forward at a time):
 /// the service calls it only from its <see cref="ModelQueue"/>; the CLI calls it directly.
 /// </summary>
 public sealed class PicEngine : IDisposable
@@ -21,7 +20,8 @@ public sealed class PicEngine : IDisposable
     public LlamaForCausalLM Model { get; }
     public TextTokenizer Tokenizer { get; }
     public Compressor Compressor { get; }
-    public MemoryDecoder Decoder { get; }
+    /// <summary>The one way questions become answers (<see cref="IAnswerer"/>): build requests, answer them in batches.</summary>
+    public IAnswerer Answerer { get; }
     public string CompressorId { get; }
     public string BaseModelId { get; }
     /// <summary>Longest context accepted: the model's position range, or a lower limit the caller chose (a higher one is refused).</summary>
@@ -30,15 +30,15 @@ public sealed class PicEngine : IDisposable
     public PicEngine(LlamaForCausalLM model, TextTokenizer tokenizer, Compressor compressor, int? maxContextTokens = null)
     {
         if (tokenizer.VocabSize > model.Config.VocabSize)
-            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
-        if (maxContextTokens is < 1) throw new ArgumentException($"the context limit must be at least 1 token, got {maxContextTokens}");
+            throw new InvalidInputException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
+        if (maxContextTokens is < 1) throw new InvalidInputException($"the context limit must be at least 1 token, got {maxContextTokens}");
         if (maxContextTokens > model.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"the context limit {maxContextTokens} is above the model's {model.Config.MaxPositionEmbeddings} positions " +
+            throw new InvalidInputException($"the context limit {maxContextTokens} is above the model's {model.Config.MaxPositionEmbeddings} positions " +
                 $"(max_position_embeddings); use at most {model.Config.MaxPositionEmbeddings}, or leave it out for the model's limit");
         Model = model;
         Tokenizer = tokenizer;
         Compressor = compressor;
-        Decoder = new MemoryDecoder(compressor);
+        Answerer = new TorchAnswerer(model, tokenizer, compressor);
         CompressorId = CompressorFolder.Fingerprint(compressor);
         BaseModelId = ModelFolder.Fingerprint(model);
         MaxContextTokens = maxContextTokens ?? model.Config.MaxPositionEmbeddings;
@@ -128,96 +128,6 @@ public sealed class PicEngine : IDisposable
         return new CompressedMemory(m.Kind, m.Embeddings?.clone().MoveToOuterDisposeScope(),
             m.KeyValues?.Select(kv => (kv.Keys.clone().MoveToOuterDisposeScope(), kv.Values.clone().MoveToOuterDisposeScope())).ToList(),
             m.Counts, m.NextPositions, m.ContextLengths);
-    }
-
-    /// <summary>The question's prompt ids in the QA format the decoder was trained on.</summary>
-    public IReadOnlyList<int> QuestionIds(string question)
-    {
-        if (string.IsNullOrWhiteSpace(question)) throw new EmptyTextException("the question is empty");
-        return Tokenizer.EncodeText(QaPrompt.Prompt(null, question));
-    }
-
-    /// <summary>Answers from a memory; <paramref name="onText"/> receives the answer's text as it grows.</summary>
-    public AnswerResult AnswerFromMemory(CompressedMemory memory, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
-    {
-        var answer = AnswerFromMemories([new MemoryAsk(memory, question, maxNewTokens) { OnText = onText, Cancel = cancel }])[0];
-        cancel.ThrowIfCancellationRequested();
-        return answer;
-    }
-
-    /// <summary>
-    /// Answers several questions (on one memory or on different ones) as one decoding batch: each gets the tokens it
-    /// would get alone, stops on its own, streams its own text, and a cancelled one stops with
-    /// <see cref="StopReason.Cancelled"/> while the others go on. Result i answers question i.
-    /// </summary>
-    public IReadOnlyList<AnswerResult> AnswerFromMemories(IReadOnlyList<MemoryAsk> asks)
-    {
-        if (asks.Count == 0) throw new ArgumentException("no questions to answer");
-        var questions = asks.Select(ask =>
-        {
-            if (ask.Memory.Batch != 1) throw new ArgumentException("each question reads one context's memory (use memory.Row(b))");
-            var prompt = QuestionIds(ask.Question);
-            CheckMemoryAnswerLength(ask.Memory.Kind, ask.Memory.Counts[0], ask.Memory.NextPositions[0], prompt.Count, ask.MaxNewTokens);
-            return new MemoryQuestion(ask.Memory, 0, prompt) { MaxNewTokens = ask.MaxNewTokens, Cancel = ask.Cancel };
-        }).ToList();
-        return Generate(questions.Select((q, i) => (q.Prompt.Count, asks[i].OnText)).ToList(), asks.Max(a => a.MaxNewTokens),
-            (options, decode, onToken) => Decoder.GenerateBatch(questions, TaskToken.Answer, options, decode, onToken));
-    }
-
-    /// <summary>Fails with the numbers when a question of <paramref name="promptTokens"/> tokens and its answer do not
-    /// fit the decoder's positions after a memory of <paramref name="memoryTokens"/> tokens.</summary>
-    public void CheckMemoryAnswerLength(MemoryKind kind, int memoryTokens, long nextPosition, int promptTokens, int maxNewTokens)
-    {
-        // Decoder positions: embeddings start at 0, a key-values prefix continues from the compressor's positions.
-        long first = kind == MemoryKind.Embeddings ? memoryTokens : nextPosition;
-        CheckDecoderLength(first + 1 + promptTokens, maxNewTokens);
-    }
-
-    /// <summary>Answers with the whole context in the prompt (the frozen base model, no memory): the upper bound; with no context, the lower bound.</summary>
-    public AnswerResult AnswerFromContext(string? context, string question, int maxNewTokens, Action<string>? onText = null, CancellationToken cancel = default)
-    {
-        if (string.IsNullOrWhiteSpace(question)) throw new EmptyTextException("the question is empty");
-        var prompt = Tokenizer.EncodeWithBos(QaPrompt.Prompt(context, question), Model.Config.BosTokenId);
-        CheckDecoderLength(prompt.Count, maxNewTokens);
-        var answer = Generate([(prompt.Count, onText)], maxNewTokens, (options, decode, onToken) =>
-        {
-            using var scope = NewDisposeScope();
-            using var adapters = Model.UseAdapter(null); // the frozen base model
-            var embeddings = Model.Embed(tensor(prompt.Select(i => (long)i).ToArray()));
-            return TextGeneration.GenerateBatch(Model, [new GenerationPrompt(embeddings) { Cancel = cancel }], options, decode, onToken);
-        })[0];
-        cancel.ThrowIfCancellationRequested();
-        return answer;
-    }
-
-    void CheckDecoderLength(long inputPositions, int maxNewTokens)
-    {
-        if (maxNewTokens < 1) throw new ArgumentException($"max new tokens must be at least 1, got {maxNewTokens}");
-        if (inputPositions + maxNewTokens > Model.Config.MaxPositionEmbeddings)
-            throw new PromptTooLongException(inputPositions, maxNewTokens, Model.Config.MaxPositionEmbeddings);
-    }
-
-    delegate IReadOnlyList<GenerationResult> Generation(GenerationOptions options, Func<IReadOnlyList<int>, string> decode, Action<int, int> onToken);
-
-    // Each row streams through its own text decoder and stop-string filter (a row's text is its caller's alone).
-    IReadOnlyList<AnswerResult> Generate(IReadOnlyList<(int PromptTokens, Action<string>? OnText)> rows, int maxNewTokens, Generation generate)
-    {
-        using var _ = no_grad();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var options = QaGeneration.Options(Tokenizer, Model.Config, maxNewTokens);
-        string Decode(IReadOnlyList<int> ids) => QaGeneration.Decode(Tokenizer, ids);
-        var texts = rows.Select(_ => new StreamingDecoder(Decode)).ToArray();
-        var filters = rows.Select(_ => new StopStringFilter(options.StopStrings)).ToArray();
-        var results = generate(options, Decode, (row, token) =>
-        {
-            if (rows[row].OnText is { } onText && filters[row].Push(texts[row].Push(token)) is { Length: > 0 } piece) onText(piece);
-        });
-        for (int row = 0; row < rows.Count; row++)
-            if (rows[row].OnText is { } onText && results[row].Reason != StopReason.Cancelled
-                && filters[row].Push(texts[row].Flush()) + filters[row].Flush() is { Length: > 0 } rest) onText(rest);
-        double seconds = clock.Elapsed.TotalSeconds;
-        return results.Select((result, row) => new AnswerResult(QaGeneration.AnswerText(Tokenizer, result.Tokens), rows[row].PromptTokens,
-            result.Tokens.Count, result.Reason, seconds)).ToList();
     }
 
     public void Dispose()

@@ -127,15 +127,15 @@ public sealed class BatchedAnswerTests(TinyService tiny)
         using var engine = tiny.OpenEngine();
         using var memory = engine.Compress(engine.Tokenize(TinyService.Passage));
         string[] questions = ["Who kept the lighthouse?", "What colour was the tower?", "What was the cat called?", "Where did she row?"];
-        var alone = questions.Select(q => engine.AnswerFromMemory(memory, q, 12)).ToList();
+        var alone = questions.Select(q => engine.Answerer.Answer([engine.Answerer.FromMemory(memory, q, 12)])[0]).ToList();
         int leaver = alone.FindIndex(a => a.AnswerTokens >= 3);
         Assert.True(leaver >= 0, "no answer is long enough to cancel half-way");
 
         using var cancel = new CancellationTokenSource();
         var pieces = new List<string>();
-        var answers = engine.AnswerFromMemories(questions.Select((q, i) => i == leaver
-            ? new MemoryAsk(memory, q, 12) { Cancel = cancel.Token, OnText = piece => { pieces.Add(piece); cancel.Cancel(); } }
-            : new MemoryAsk(memory, q, 12)).ToList());
+        var answers = engine.Answerer.Answer(questions.Select((q, i) => i == leaver
+            ? engine.Answerer.FromMemory(memory, q, 12) with { Cancel = cancel.Token, OnText = piece => { pieces.Add(piece); cancel.Cancel(); } }
+            : engine.Answerer.FromMemory(memory, q, 12)).ToList());
 
         Assert.Equal(StopReason.Cancelled, answers[leaver].Reason);
         Assert.InRange(answers[leaver].AnswerTokens, 1, alone[leaver].AnswerTokens - 1);

@@ -42,4 +42,19 @@ public sealed class DecodedMemoriesTests
         tight.Get(c, Decode);
         Assert.False(tight.Contains(a.Record.Id));
     }
+
+    [Fact]
+    public void A_lent_memory_stays_readable_after_the_cache_drops_its_copy()
+    {
+        var (a, b) = (Stored(1), Stored(2));
+        LoadedMemory Decode(StoredMemory s) => s.Decode("compressor", null);
+        var cache = new DecodedMemories(maxBytes: 1, keepAtLeast: 1);
+        using var lent = cache.Lend(a, Decode);
+        Assert.True(cache.Contains(a.Record.Id));
+        using (cache.Lend(b, Decode)) { } // over budget: a's copy is dropped and disposed
+        Assert.False(cache.Contains(a.Record.Id));
+        cache.Dispose();
+        Assert.Equal((MemoryKind.Embeddings, 2, 2L), (lent.Kind, lent.Counts[0], lent.NextPositions[0]));
+        Assert.Equal(1f, lent.Embeddings![0, 1, 3].item<float>());
+    }
 }

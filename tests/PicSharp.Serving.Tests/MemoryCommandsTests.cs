@@ -58,7 +58,7 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
         var answer = JsonNode.Parse(output)!;
         var (loaded, _) = MemoryFile.Load(memory, engine.CompressorId);
         using (loaded)
-            Assert.Equal(engine.AnswerFromMemory(loaded, "Who kept the lighthouse?", 5).Text, answer["answer"]!.GetValue<string>());
+            Assert.Equal(engine.Answerer.Answer([engine.Answerer.FromMemory(loaded, "Who kept the lighthouse?", 5)])[0].Text, answer["answer"]!.GetValue<string>());
 
         (code, output, error) = Pic(["ask", .. Engine(), "--memory", memory, "--question", "Who kept the lighthouse?", "--max-tokens", "5"]);
         Assert.True(code == 0, error);

@@ -60,17 +60,25 @@ public sealed class OpenAiClientTests(TinyService tiny)
         Assert.Equal(whole.FinishReason, finish);
     }
 
+    // Issue 33: OpenAI clients send their own model names (llama.cpp's server takes any); this replaced a test that
+    // asserted the opposite (an unknown model → 404). Errors still come in OpenAI's shape.
     [Fact]
-    public async Task Models_are_listed_and_an_unknown_model_is_refused_in_openai_error_shape()
+    public async Task Any_model_name_is_answered_by_the_served_model_and_errors_come_in_openai_error_shape()
     {
-        await using var server = await RunningServer.StartAsync(tiny);
+        await using var server = await RunningServer.StartAsync(tiny, new Http.ServeOptions { ModelAliases = ["gpt-4o-mini"] });
         var models = new OpenAIModelClient(new ApiKeyCredential("unused"), Options(server));
         OpenAIModelCollection list = await models.GetModelsAsync();
-        Assert.Equal(["picsharp"], list.Select(m => m.Id));
+        Assert.Equal(["picsharp", "gpt-4o-mini"], list.Select(m => m.Id));
 
-        var wrong = new ChatClient("gpt-4o", new ApiKeyCredential("unused"), Options(server));
-        var error = await Assert.ThrowsAsync<ClientResultException>(() => wrong.CompleteChatAsync([new UserChatMessage("hi")]));
-        Assert.Equal(404, error.Status);
-        Assert.Contains("model 'gpt-4o' is not served here", error.Message);
+        var other = new ChatClient("gpt-4o", new ApiKeyCredential("unused"), Options(server));
+        List<ChatMessage> messages = [new SystemChatMessage(TinyService.Passage), new UserChatMessage("Who kept the lighthouse?")];
+        ChatCompletion completion = await other.CompleteChatAsync(messages, new ChatCompletionOptions { MaxOutputTokenCount = 6 });
+        Assert.Equal("picsharp", completion.Model);
+        ChatCompletion served = await new ChatClient("picsharp", new ApiKeyCredential("unused"), Options(server)).CompleteChatAsync(messages, new ChatCompletionOptions { MaxOutputTokenCount = 6 });
+        Assert.Equal(served.Content.Count == 0 ? "" : served.Content[0].Text, completion.Content.Count == 0 ? "" : completion.Content[0].Text);
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => other.CompleteChatAsync(messages, new ChatCompletionOptions { TopP = 0 }));
+        Assert.Equal(400, error.Status);
+        Assert.Contains("top_p must be greater than 0", error.Message);
     }
 }

@@ -15,9 +15,10 @@ public sealed class SpecialTokenTests(TinyService tiny)
         var context = engine.Tokenize(Typed);
         Assert.DoesNotContain(context, special.Contains);
         Assert.Equal(Typed, engine.Tokenizer.Decode(context));
-        Assert.DoesNotContain(engine.QuestionIds(Typed), special.Contains);
+        using (var memory = engine.Compress(context))
+            Assert.DoesNotContain(engine.Answerer.FromMemory(memory, Typed, 1).Prompt, special.Contains);
         // The full-context prompt has exactly one special token, the BOS our code puts first.
-        var answer = engine.AnswerFromContext(Typed, Typed, 1);
+        var answer = engine.Answerer.Answer([engine.Answerer.FromText(Typed, Typed, 1)])[0];
         Assert.Equal(1 + engine.Tokenize(PicSharp.Data.QaPrompt.Prompt(Typed, Typed)).Count, answer.PromptTokens);
     }
 }

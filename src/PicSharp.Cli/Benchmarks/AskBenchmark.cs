@@ -37,7 +37,7 @@ public static class AskBenchmark
             var context = Tokens(length);
             int fullPrompt = length + options.QuestionTokens;
             if (fullPrompt + options.AnswerTokens > model.Config.MaxPositionEmbeddings)
-                throw new ArgumentException($"{modelName}: a {length}-token context + {options.QuestionTokens} question + {options.AnswerTokens} answer tokens " +
+                throw new InvalidInputException($"{modelName}: a {length}-token context + {options.QuestionTokens} question + {options.AnswerTokens} answer tokens " +
                     $"exceed its {model.Config.MaxPositionEmbeddings} positions; choose shorter --contexts");
             var fullIds = tensor(context.Concat(question).Select(t => (long)t).ToArray()).unsqueeze(0);
             var (first, total) = Measure(options.Plan, onToken =>

@@ -1,3 +1,4 @@
+using PicSharp.Answering;
 using PicSharp.Compression;
 using PicSharp.Modeling;
 using static TorchSharp.torch;
@@ -37,8 +38,9 @@ public static class BatchBenchmark
         int largest = options.Batches.Max();
         var contexts = Enumerable.Range(0, options.SameMemory ? 1 : largest).Select(_ => Tokens(options.ContextLength)).ToList();
         using var memory = WithoutGradients(() => compressor.Compress(contexts));
-        var questions = Enumerable.Range(0, largest).Select(b => new MemoryQuestion(memory, options.SameMemory ? 0 : b,
-            Tokens(Math.Max(1, options.QuestionTokens - 8 + (b * 16 / Math.Max(1, largest - 1)))))).ToList();
+        var questions = Enumerable.Range(0, largest).Select(b => new AnswerRequest(
+            Tokens(Math.Max(1, options.QuestionTokens - 8 + (b * 16 / Math.Max(1, largest - 1)))), options.AnswerTokens)
+            { Memory = memory, MemoryRow = options.SameMemory ? 0 : b }).ToList();
 
         foreach (int batch in options.Batches)
         {
@@ -46,7 +48,7 @@ public static class BatchBenchmark
             Timing Answer(int tokens) => options.Plan.Measure(() =>
             {
                 using var scope = NewDisposeScope();
-                decoder.GenerateBatch(rows, TaskToken.Answer, new GenerationOptions { MaxNewTokens = tokens });
+                decoder.GenerateBatch(rows.Select(r => r with { MaxNewTokens = tokens }).ToList(), TaskToken.Answer, new GenerationOptions { MaxNewTokens = tokens });
             });
             yield return new BatchResult(dtype, batch, options.AnswerTokens, Answer(1), Answer(options.AnswerTokens));
         }

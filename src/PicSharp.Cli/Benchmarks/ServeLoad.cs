@@ -36,8 +36,8 @@ public static class ServeLoad
 {
     public static async Task<ServeLoadReport> RunAsync(ServeLoadOptions options, CancellationToken cancel = default)
     {
-        if (!options.Address.IsLoopback) throw new ArgumentException($"{options.Address} is not a loopback address; the load generator only targets this machine");
-        if (options.Clients < 1 || options.MaxRequests < 1) throw new ArgumentException("need at least one client and one request");
+        if (!options.Address.IsLoopback) throw new InvalidInputException($"{options.Address} is not a loopback address; the load generator only targets this machine");
+        if (options.Clients < 1 || options.MaxRequests < 1) throw new InvalidInputException("need at least one client and one request");
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Clients + 2 }) { BaseAddress = options.Address, Timeout = TimeSpan.FromMinutes(5) };
         if (options.ApiKey is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
 

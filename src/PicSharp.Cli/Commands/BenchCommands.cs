@@ -102,7 +102,7 @@ public static class BenchCommands
             RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int[] contextLengths = parse.GetValue(lengths) is { Length: > 0 } given ? given : isQuick ? [512, 2048] : [512, 2048, 8192];
-            if (contextLengths.Any(l => l <= 0)) throw new ArgumentException("--lengths must be positive token counts");
+            if (contextLengths.Any(l => l <= 0)) throw new InvalidInputException("--lengths must be positive token counts");
             long budget = parse.GetValue(memoryBudget) is double gb
                 ? (long)(gb * 1e9)
                 : (long)(0.6 * (MachineDescription.AvailableMemoryBytes() ?? 8_000_000_000));

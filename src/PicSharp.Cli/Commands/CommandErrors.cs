@@ -8,30 +8,40 @@ using PicSharp.Training;
 namespace PicSharp.Cli.Commands;
 
 /// <summary>
-/// One rule for every command: a problem with the user's arguments, files or tools ends the command with one line
-/// naming it and exit code 1; any other exception is a bug and keeps its stack trace.
+/// One rule for every command: input that was checked and refused (<see cref="InvalidInputException"/>) or a problem
+/// with the user's files or tools ends the command with one line naming it and exit code 1. Any other exception
+/// (an ArgumentException or KeyNotFoundException from inside the code included) is a bug: it says so, prints its
+/// stack trace and exits with 2.
 /// </summary>
 static class CommandErrors
 {
-    public static bool IsUserError(Exception e) => e is IOException or UnauthorizedAccessException or InvalidDataException
-        or ArgumentException or JsonException or KeyNotFoundException or ModelConfigException or TokenizerFormatException
-        or SafeTensorsException or TrainingException or ExternalToolException or ChecksumMismatchException
-        or PicSharp.Compression.ForeignMemoryException or PicSharp.Gguf.GgufFormatException;
+    public const int UserErrorExitCode = 1;
+    public const int BugExitCode = 2;
 
-    /// <summary>Runs a command body and returns its exit code, or 1 after <see cref="Report"/> for a user error.</summary>
+    public static bool IsUserError(Exception e) => e is InvalidInputException or IOException or UnauthorizedAccessException
+        or InvalidDataException or JsonException or ModelConfigException or TokenizerFormatException or SafeTensorsException
+        or TrainingException or ExternalToolException or ChecksumMismatchException or PicSharp.Compression.ForeignMemoryException
+        or PicSharp.Gguf.GgufFormatException;
+
+    /// <summary>Runs a command body and returns its exit code, or the code <see cref="Report"/> gives its exception.</summary>
     public static int Run(string command, Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (IsUserError(e)) { return Report(command, e); }
+        catch (Exception e) { return Report(command, e); }
     }
 
-    /// <summary>Writes "<paramref name="command"/>: message" to standard error and returns the exit code 1.</summary>
+    /// <summary>Writes "<paramref name="command"/>: message" to standard error and returns 1 for a user error; for a
+    /// bug, an internal-error line and the stack trace, and returns 2.</summary>
     public static int Report(string command, Exception e)
     {
         Console.Out.Flush();
-        // Argument exceptions append the parameter name and value, which mean nothing to a command-line user.
-        string message = e is ArgumentException ? e.Message.Split(" (Parameter '")[0] : e.Message;
-        Console.Error.WriteLine($"{command}: {message}");
-        return 1;
+        if (IsUserError(e))
+        {
+            Console.Error.WriteLine($"{command}: {e.Message}");
+            return UserErrorExitCode;
+        }
+        Console.Error.WriteLine($"{command}: internal error (a bug in pic, not a problem with your input; please report it with the trace below): {e.GetType().Name}: {e.Message}");
+        Console.Error.WriteLine(e);
+        return BugExitCode;
     }
 }

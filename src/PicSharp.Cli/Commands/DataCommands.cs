@@ -68,7 +68,7 @@ static class DataCommands
                     + $"(context ~tokens min {lengths.Min()}, mean {lengths.Average():F0}, max {lengths.Max()})");
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic data qa", e); }
+            catch (Exception e) { return CommandErrors.Report("pic data qa", e); }
         });
         return command;
     }
@@ -91,7 +91,7 @@ static class DataCommands
                 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic data fetch", e); }
+            catch (Exception e) { return CommandErrors.Report("pic data fetch", e); }
         });
         return command;
     }

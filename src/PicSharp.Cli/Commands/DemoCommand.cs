@@ -35,7 +35,7 @@ static class DemoCommand
             try
             {
                 int count = parse.GetValue(questions);
-                if (count < 1) throw new ArgumentException($"--questions must be at least 1, got {count}");
+                if (count < 1) throw new InvalidInputException($"--questions must be at least 1, got {count}");
                 var clock = Stopwatch.StartNew();
                 string modelDir = EngineOptions.ModelFolder(parse.GetValue(model));
                 var loaded = LoadedModel.LoadForAnswering(modelDir, dtype.Value(parse)!.Value, parse.GetValue(threads));
@@ -52,14 +52,14 @@ static class DemoCommand
                 PrintPassage(examples[0]);
                 var result = QaEvaluation.Evaluate(answerers, examples, QaEvaluation.InputLimit(loaded.Model.Config));
                 if (result.Skipped.Count > 0)
-                    throw new ArgumentException($"the passage takes {result.Skipped[0].InputLength} tokens but the model reads at most {result.MaxInputLength}; try another --seed");
+                    throw new InvalidInputException($"the passage takes {result.Skipped[0].InputLength} tokens but the model reads at most {result.MaxInputLength}; try another --seed");
                 PrintAnswers(examples, result, memory);
                 if (memory is null)
                     AnsiConsole.MarkupLineInterpolated($"[grey]no compressor for {modelDir}, so no answers from memory: train one with `pic train-compressor --ratio 16 --out RUN` (then `--objective qa --from RUN/checkpoint`) and pass --compressor RUN/checkpoint[/]");
                 AnsiConsole.MarkupLineInterpolated($"[grey]{clock.Elapsed.TotalSeconds:F1} s in all[/]");
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e))
+            catch (Exception e)
             {
                 return CommandErrors.Report("pic demo", e);
             }

@@ -37,6 +37,6 @@ sealed class DtypeOption
         string name = DtypeNames.Canonical(given);
         foreach (var dtype in choices)
             if (ModelFolder.TorchDtypeName(dtype) == name) return dtype;
-        throw new ArgumentException($"{Option.Name} '{given}' is not one of {string.Join(", ", choices.Select(ModelFolder.TorchDtypeName))}");
+        throw new InvalidInputException($"{Option.Name} '{given}' is not one of {string.Join(", ", choices.Select(ModelFolder.TorchDtypeName))}");
     }
 }

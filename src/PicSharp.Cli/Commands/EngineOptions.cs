@@ -23,7 +23,7 @@ sealed class EngineOptions
         TorchThreads.Set(parse.GetValue(Threads));
         string model = ModelFolder(parse.GetValue(Model));
         string compressor = CompressorOrBundled(parse.GetValue(Compressor), model)
-            ?? throw new ArgumentException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledModels.CompressorName} serves only the bundled {BundledModels.ModelName}, not {model}");
+            ?? throw new InvalidInputException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledModels.CompressorName} serves only the bundled {BundledModels.ModelName}, not {model}");
         LoadedModel.RequireFolder(model);
         return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
     }

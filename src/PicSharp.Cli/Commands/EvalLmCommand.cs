@@ -44,15 +44,15 @@ static class EvalLmCommand
             {
                 string? compressorDir = parse.GetValue(compressor);
                 var modeNames = ParseModes(parse.GetValue(modes) ?? (compressorDir is null ? "full,none" : "full,memory,none"));
-                if (modeNames.Any(IsMemoryMode) && compressorDir is null) throw new ArgumentException($"--modes {string.Join(",", modeNames.Where(IsMemoryMode))} needs --compressor DIR");
+                if (modeNames.Any(IsMemoryMode) && compressorDir is null) throw new InvalidInputException($"--modes {string.Join(",", modeNames.Where(IsMemoryMode))} needs --compressor DIR");
                 string? jsonPath = parse.GetValue(json), predictionsPath = parse.GetValue(predictions);
                 foreach (string? output in new[] { jsonPath, predictionsPath })
                     if (output is not null) OutputPath.RequireFile(output); // before the evaluation, not after it
                 int newTokens = parse.GetValue(maxNewTokens);
-                if (newTokens < 1) throw new ArgumentException($"--max-new-tokens must be at least 1, got {newTokens}");
+                if (newTokens < 1) throw new InvalidInputException($"--max-new-tokens must be at least 1, got {newTokens}");
                 var examples = SquadDataset.Load(parse.GetValue(qa)!).Examples;
                 if (parse.GetValue(limit) is int n)
-                    examples = n >= 1 ? examples.Take(n).ToList() : throw new ArgumentException($"--limit must be at least 1, got {n}");
+                    examples = n >= 1 ? examples.Take(n).ToList() : throw new InvalidInputException($"--limit must be at least 1, got {n}");
                 if (examples.Count == 0) throw new InvalidDataException($"{parse.GetValue(qa)}: no questions in the file");
                 var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 int inputLimit = InputLimit(parse.GetValue(maxInput), loaded.Model.Config, newTokens);
@@ -80,7 +80,7 @@ static class EvalLmCommand
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic eval-lm", e); }
+            catch (Exception e) { return CommandErrors.Report("pic eval-lm", e); }
         });
         return command;
     }
@@ -90,10 +90,10 @@ static class EvalLmCommand
     {
         int room = QaEvaluation.InputLimit(config, maxNewTokens);
         if (room < 1)
-            throw new ArgumentException($"--max-new-tokens {maxNewTokens} leaves no room for a prompt in the model's {config.MaxPositionEmbeddings} positions (max_position_embeddings)");
+            throw new InvalidInputException($"--max-new-tokens {maxNewTokens} leaves no room for a prompt in the model's {config.MaxPositionEmbeddings} positions (max_position_embeddings)");
         if (given is not int limit) return room;
         if (limit < 1 || limit > room)
-            throw new ArgumentException($"--max-context-tokens must be between 1 and {room} (max_position_embeddings {config.MaxPositionEmbeddings} - " +
+            throw new InvalidInputException($"--max-context-tokens must be between 1 and {room} (max_position_embeddings {config.MaxPositionEmbeddings} - " +
                 $"--max-new-tokens {maxNewTokens}), got {limit}");
         return limit;
     }
@@ -103,7 +103,7 @@ static class EvalLmCommand
         var modes = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
         var unknown = modes.Where(m => !KnownModes.Contains(m)).ToList();
         if (modes.Count == 0 || unknown.Count > 0)
-            throw new ArgumentException($"--modes: unknown mode(s) {string.Join(", ", unknown.DefaultIfEmpty("(none given)"))}; use {string.Join(", ", KnownModes)}");
+            throw new InvalidInputException($"--modes: unknown mode(s) {string.Join(", ", unknown.DefaultIfEmpty("(none given)"))}; use {string.Join(", ", KnownModes)}");
         return modes;
     }
 

@@ -29,8 +29,10 @@ static class InitCompressorCommand
             var memoryKind = parse.GetValue(kind) == "key-values" ? MemoryKind.KeyValues : MemoryKind.Embeddings;
             var options = new CompressorOptions
             {
-                Ratio = parse.GetValue(ratio), ChunkLength = parse.GetValue(chunk), Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!), Kind = memoryKind,
+                Ratio = parse.GetValue(ratio), ChunkLength = parse.GetValue(chunk), Policy = TrainCompressorCommand.ParsePolicy(parse.GetValue(policy)!), Kind = memoryKind,
             };
+            try { options.Validate(); } // before the model loads; what it refuses is the user's input
+            catch (ArgumentException e) { throw new InvalidInputException(e.Message); }
             string modelDir = EngineOptions.ModelFolder(parse.GetValue(model));
             LoadedModel.RequireFolder(modelDir);
             using var llm = ModelFolder.Load(modelDir);

@@ -87,7 +87,7 @@ public static class LatencyBenchCommands
     static int[] Positive(int[]? given, int[] fallback, string option)
     {
         var values = given is { Length: > 0 } ? given : fallback;
-        if (values.Any(v => v <= 0)) throw new ArgumentException($"{option} must be positive");
+        if (values.Any(v => v <= 0)) throw new InvalidInputException($"{option} must be positive");
         return values;
     }
 
@@ -137,7 +137,7 @@ public static class LatencyBenchCommands
             BenchCommands.RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int tokens = Positive([parse.GetValue(answerTokens)], [], "--answer-tokens")[0];
-            if (tokens < 2) throw new ArgumentException("--answer-tokens must be at least 2 (the first token comes from the prompt's forward)");
+            if (tokens < 2) throw new InvalidInputException("--answer-tokens must be at least 2 (the first token comes from the prompt's forward)");
             var options = new BatchBenchmarkOptions(Positive(parse.GetValue(batches), [1, 4, 16], "--batches"),
                 Positive([parse.GetValue(context)], [], "--context")[0], Positive([parse.GetValue(ratio)], [], "--ratio")[0], 16, tokens,
                 parse.GetValue(sameMemory), isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 5, BudgetSeconds: 30));

@@ -25,7 +25,7 @@ public static class MemoryBenchCommands
         {
             TorchThreads.Set(parse.GetValue(threads));
             int length = parse.GetValue(tokens);
-            if (length <= 0) throw new ArgumentException("--tokens must be positive");
+            if (length <= 0) throw new InvalidInputException("--tokens must be positive");
             var type = dtype.Value(parse)!.Value;
             using var model = BenchmarkModels.Create(type);
             model.eval();

@@ -43,9 +43,9 @@ static class MemoryBoundsCommand
                 return Optimise(parse.GetValue(model)!, parse.GetValue(compressor), parse.GetValue(qa), parse.GetValue(passages), parse.GetValue(ratios)!,
                     parse.GetValue(steps), parse.GetValue(lr), parse.GetValue(batch), parse.GetValue(json), parse.GetValue(threads));
             int length = parse.GetValue(window), count = parse.GetValue(samples), perBatch = parse.GetValue(batch);
-            if (length < 1) throw new ArgumentException($"--window must be at least 1, got {length}");
-            if (count < 1) throw new ArgumentException($"--samples must be at least 1, got {count}");
-            if (perBatch < 1) throw new ArgumentException($"--batch must be at least 1, got {perBatch}");
+            if (length < 1) throw new InvalidInputException($"--window must be at least 1, got {length}");
+            if (count < 1) throw new InvalidInputException($"--samples must be at least 1, got {count}");
+            if (perBatch < 1) throw new InvalidInputException($"--batch must be at least 1, got {perBatch}");
             string? jsonPath = parse.GetValue(json);
             if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
             TorchThreads.Set(parse.GetValue(threads));
@@ -54,7 +54,7 @@ static class MemoryBoundsCommand
             using var baseModel = loaded.Model;
             // Ceiling rows hold the window twice (as memory, then as target) after one task token.
             if (2 * length + 1 > baseModel.Config.MaxPositionEmbeddings)
-                throw new ArgumentException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
+                throw new InvalidInputException($"--window {length} needs {2 * length + 1} positions but the model has {baseModel.Config.MaxPositionEmbeddings}");
             string validationPath = parse.GetValue(validation)!;
             var encoder = TokenEncoder.ForDocuments(loaded.Tokenizer, loaded.Directory, tokenizerHash: "");
             var stream = TokenizedMix.Build(TokenizedMix.ReadDocuments(validationPath), [], encoder).CorpusTokens;
@@ -92,11 +92,11 @@ static class MemoryBoundsCommand
     static int Optimise(string modelDir, string? compressorDir, string? qaPath, int passageCount, string ratioList, int steps, double lr,
         int batch, string? jsonPath, int threads)
     {
-        if (qaPath is null) throw new ArgumentException("--optimise needs --qa FILE: the passages to fit and the questions to ask");
-        if (passageCount < 2) throw new ArgumentException($"--passages must be at least 2 (the control reads another passage's memory), got {passageCount}");
+        if (qaPath is null) throw new InvalidInputException("--optimise needs --qa FILE: the passages to fit and the questions to ask");
+        if (passageCount < 2) throw new InvalidInputException($"--passages must be at least 2 (the control reads another passage's memory), got {passageCount}");
         var ratioParts = ratioList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (ratioParts.Length == 0 || !ratioParts.All(r => int.TryParse(r, out int v) && v >= 1))
-            throw new ArgumentException($"--ratios must be positive integers separated by commas, got '{ratioList}'");
+            throw new InvalidInputException($"--ratios must be positive integers separated by commas, got '{ratioList}'");
         if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
         TorchThreads.Set(threads);
 

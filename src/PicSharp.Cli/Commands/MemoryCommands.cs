@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using PicSharp.Compression;
+using PicSharp.Modeling;
 using PicSharp.Serving;
 using PicSharp.Serving.Store;
 using PicSharp.Storage;
@@ -96,12 +97,13 @@ public static class MemoryCommands
             var (memory, info) = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
             using var _ = memory;
             bool asJson = parse.GetValue(json);
-            var answer = pic.AnswerFromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens), asJson ? null : piece => Console.Write(piece));
+            var request = pic.Answerer.FromMemory(memory, parse.GetValue(question)!, parse.GetValue(maxTokens));
+            var answer = pic.Answerer.Answer([request with { OnText = asJson ? null : piece => Console.Write(piece) }])[0];
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     answer = answer.Text, prompt_tokens = answer.PromptTokens, answer_tokens = answer.AnswerTokens,
-                    stop_reason = answer.Reason.ToString(), seconds = answer.ModelSeconds,
+                    stop_reason = answer.Reason.Name(), seconds = answer.ModelSeconds,
                     memory = new { path, compressor_id = info.CompressorId, memory_tokens = memory.Counts[0], context_tokens = memory.ContextLengths[0] },
                 }, Json));
             else
@@ -157,7 +159,7 @@ public static class MemoryCommands
     /// folder the command loads (`compress --input v.txt --out v.txt` would replace the text with its memory).</summary>
     static void RequireOutput(string output, IEnumerable<(string Option, string Path)> inputs, EngineOptions engine, ParseResult parse)
     {
-        if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("--out is empty: name the file to write");
+        if (string.IsNullOrWhiteSpace(output)) throw new InvalidInputException("--out is empty: name the file to write");
         OutputPath.RequireFile(output);
         OutputPath.RequireNotInput(output, "--out", inputs.Where(i => i.Path != "-"), engine.LoadedFolders(parse));
     }
@@ -178,7 +180,7 @@ public static class MemoryCommands
         string text;
         try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException e) { throw new InvalidDataException($"{name} is not valid UTF-8 (bad byte at offset {e.Index})"); }
-        if (EmptyTextException.IsBlank(text)) throw new ArgumentException($"{name} is empty: there is nothing to compress");
+        if (EmptyTextException.IsBlank(text)) throw new InvalidInputException($"{name} is empty: there is nothing to compress");
         return text.TrimStart('\uFEFF');
     }
 

@@ -41,11 +41,11 @@ public static class ModelCommands
             {
                 var loaded = TextTokenizer.Load(RequireFile(tokenizerFile, "tokenizer").FullName);
                 if (loaded.VocabSize > modelConfig.VocabSize)
-                    throw new ArgumentException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
+                    throw new InvalidInputException($"{tokenizerFile.FullName} has {loaded.VocabSize} tokens but the config's vocab_size is {modelConfig.VocabSize}");
             }
             var weightsDtype = dtype.Value(parse) ?? ModelFolder.ParseTorchDtype(modelConfig.TorchDtype);
             long? maxShardBytes = parse.GetValue(shardSize) is double gb
-                ? gb > 0 ? (long)(gb * 1e9) : throw new ArgumentException("--max-shard-gb must be positive")
+                ? gb > 0 ? (long)(gb * 1e9) : throw new InvalidInputException("--max-shard-gb must be positive")
                 : null;
 
             using var model = new LlamaForCausalLM(modelConfig, weightsDtype);
@@ -147,10 +147,10 @@ public static class ModelCommands
             using var llm = loaded.Model;
             var tokenizer = loaded.Tokenizer;
             var promptIds = PromptIds(parse.GetValue(prompt)!, llm.Config, tokenizer, parse.GetValue(noBos));
-            if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty and the model has no BOS token to start from");
+            if (promptIds.Count == 0) throw new InvalidInputException("the prompt is empty and the model has no BOS token to start from");
             int window = llm.Config.MaxPositionEmbeddings;
             if (promptIds.Count >= window)
-                throw new ArgumentException($"the prompt has {promptIds.Count} tokens but the model reads at most {window} (max_position_embeddings), new tokens included");
+                throw new InvalidInputException($"the prompt has {promptIds.Count} tokens but the model reads at most {window} (max_position_embeddings), new tokens included");
             // Positions past the window were never trained (and RoPE tables may end there): stop at its end.
             int room = window - promptIds.Count;
             var options = requested with
@@ -160,23 +160,17 @@ public static class ModelCommands
             };
 
             string Decode(IReadOnlyList<int> ids) => tokenizer.Decode(ids, skipIdsWithoutText: true);
-            var text = new StreamingDecoder(Decode);
-            var filter = new StopStringFilter(stopStrings);
             var clock = Stopwatch.StartNew();
             double? firstToken = null;
             using var scope = NewDisposeScope();
             var embeddings = llm.Embed(tensor(promptIds.Select(i => (long)i).ToArray()).unsqueeze(0));
-            var result = TextGeneration.Generate(llm, embeddings, options, decode: Decode, onToken: token =>
-            {
-                firstToken ??= clock.Elapsed.TotalSeconds;
-                Console.Write(filter.Push(text.Push(token)));
-            });
-            Console.Write(filter.Push(text.Flush()) + filter.Flush());
+            var result = TextGeneration.Generate(llm, embeddings, options, decode: Decode,
+                onToken: _ => firstToken ??= clock.Elapsed.TotalSeconds, onText: Console.Write);
             double seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine();
             int n = result.Tokens.Count;
             bool atWindow = result.Reason == StopReason.MaxNewTokens && options.MaxNewTokens < requested.MaxNewTokens;
-            string reason = atWindow ? $"the model's window: prompt {promptIds.Count} + {n} new tokens = max_position_embeddings {window}" : $"{result.Reason}";
+            string reason = atWindow ? $"the model's window: prompt {promptIds.Count} + {n} new tokens = max_position_embeddings {window}" : result.Reason.Name();
             string decodeRate = n > 1 ? $", decoding {(n - 1) / (seconds - firstToken!.Value):F1} tokens/s" : "";
             Console.Error.WriteLine($"[{n} tokens in {seconds:F2} s: {n / seconds:F1} tokens/s overall{decodeRate}; " +
                 $"prompt {promptIds.Count} tokens; stop: {reason}]");
@@ -202,7 +196,7 @@ public static class ModelCommands
             var computeDtype = dtype.Value(parse);
             var textFile = parse.GetValue(file);
             string? tokenList = parse.GetValue(tokens);
-            if ((textFile is null) == (tokenList is null)) throw new ArgumentException("give exactly one of --file or --tokens");
+            if ((textFile is null) == (tokenList is null)) throw new InvalidInputException("give exactly one of --file or --tokens");
             var dir = parse.GetValue(model)!;
             LoadedModel.RequireFolder(dir.FullName);
             var tokenizer = LoadedModel.TokenizerIn(dir.FullName);
@@ -213,7 +207,7 @@ public static class ModelCommands
             {
                 if (tokenizer is null) throw new FileNotFoundException($"{dir.FullName} has no {ModelFolder.TokenizerFile}: --file needs it to tokenize; use --tokens instead");
                 string content = Utf8File.ReadAllText(RequireFile(textFile, "text").FullName);
-                if (content.Length == 0) throw new ArgumentException($"{textFile.FullName} is empty");
+                if (content.Length == 0) throw new InvalidInputException($"{textFile.FullName} is empty");
                 ids = PromptIds(content, llm.Config, tokenizer, parse.GetValue(noBos));
             }
             else ids = ParseTokenIds(tokenList!);
@@ -262,9 +256,9 @@ public static class ModelCommands
     static IReadOnlyList<int> ParseTokenIds(string list)
     {
         var items = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (items.Length == 0) throw new ArgumentException("--tokens is empty: there are no tokens to score");
+        if (items.Length == 0) throw new InvalidInputException("--tokens is empty: there are no tokens to score");
         return items.Select((item, i) => int.TryParse(item, out int id) ? id
-            : throw new ArgumentException($"--tokens item {i + 1} ('{item}') is not an integer token id")).ToList();
+            : throw new InvalidInputException($"--tokens item {i + 1} ('{item}') is not an integer token id")).ToList();
     }
 
     static FileInfo RequireFile(FileInfo file, string what) =>

@@ -20,7 +20,7 @@ static class PeakFlopsOption
 
     public static void Check(double? given)
     {
-        if (given is <= 0) throw new ArgumentException($"--peak-gflops must be positive, got {given}");
+        if (given is <= 0) throw new InvalidInputException($"--peak-gflops must be positive, got {given}");
     }
 
     /// <summary>FLOP/s: the given peak, or one measured now; the log line says which.</summary>

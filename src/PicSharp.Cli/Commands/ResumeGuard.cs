@@ -22,7 +22,7 @@ sealed class ResumeGuard<TOptions>((Option Option, Func<TOptions, object> Value)
             var differing = Options.Where(o => !Equals(o.Value(requested), o.Value(saved)))
                 .Select(o => $"{o.Name} {o.Value(requested)} (checkpoint: {o.Value(saved)})").ToList();
             if (differing.Count > 0)
-                throw new ArgumentException($"--resume continues with the checkpoint's training options, which these contradict: " +
+                throw new InvalidInputException($"--resume continues with the checkpoint's training options, which these contradict: " +
                     $"{string.Join(", ", differing)}; leave them out, or {restart}");
         }
     }

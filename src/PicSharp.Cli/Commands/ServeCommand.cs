@@ -33,10 +33,11 @@ static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "largest request body", DefaultValueFactory = _ => defaults.MaxBodyBytes };
         var timeout = new Option<double>("--timeout") { Description = "seconds a request may take", DefaultValueFactory = _ => defaults.RequestTimeout.TotalSeconds };
         var maxContext = new Option<int?>("--max-context-tokens") { Description = "longest context (default: the model's max_position_embeddings)" };
-        var modelName = new Option<string>("--model-name") { Description = "model id on the OpenAI-compatible endpoints", DefaultValueFactory = _ => defaults.ModelName };
+        var modelName = new Option<string>("--model-name") { Description = "model id on the OpenAI-compatible endpoints (requests may name any model; answers name this one)", DefaultValueFactory = _ => defaults.ModelName };
+        var modelAlias = new Option<string[]>("--model-alias") { Description = "more names /v1/models lists for the served model (repeatable)", AllowMultipleArgumentsPerToken = false };
         var jsonLogs = new Option<bool>("--json-logs") { Description = "structured JSON log lines instead of plain ones" };
         var command = new Command("serve", "HTTP service: compress once, ask many (API, OpenAI-compatible chat, web page at /)")
-        { url, store, apiKey, queue, maxBatch, maxBody, timeout, maxContext, modelName, jsonLogs };
+        { url, store, apiKey, queue, maxBatch, maxBody, timeout, maxContext, modelName, modelAlias, jsonLogs };
         foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic serve", () =>
         {
@@ -49,6 +50,7 @@ static class ServeCommand
                 MaxBodyBytes = parse.GetValue(maxBody),
                 RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 ModelName = parse.GetValue(modelName)!,
+                ModelAliases = parse.GetValue(modelAlias) ?? [],
                 JsonLogs = parse.GetValue(jsonLogs),
             };
             options.Validate();

@@ -59,7 +59,7 @@ static class TokenizerCommands
                     $"{tokenizer.Model.Merges.Count} merges, vocabulary {tokenizer.VocabSize} → {outputPath}");
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic tokenizer train", e); }
+            catch (Exception e) { return CommandErrors.Report("pic tokenizer train", e); }
         });
         return command;
     }
@@ -77,7 +77,7 @@ static class TokenizerCommands
                 Console.WriteLine(string.Join(" ", tokenizer.Encode(parse.GetValue(text)!)));
                 return 0;
             }
-            catch (Exception e) when (CommandErrors.IsUserError(e)) { return CommandErrors.Report("pic tokenizer encode", e); }
+            catch (Exception e) { return CommandErrors.Report("pic tokenizer encode", e); }
         });
         return command;
     }

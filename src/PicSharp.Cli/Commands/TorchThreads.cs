@@ -21,7 +21,7 @@ static class TorchThreads
     public static void Set(int threads)
     {
         if (threads < 1 || threads > Cores)
-            throw new ArgumentException($"--threads must be between 1 and {Cores} (this machine's cores), got {threads}");
+            throw new InvalidInputException($"--threads must be between 1 and {Cores} (this machine's cores), got {threads}");
         set_num_threads(threads);
     }
 }

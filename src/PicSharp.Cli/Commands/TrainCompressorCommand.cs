@@ -106,14 +106,14 @@ public static class TrainCompressorCommand
             var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false })
                 .Where(o => !(addsDecoderAdapter && (o == decoderLoraRank || decoderAdapterSettings.Contains(o)))).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
-                throw new ArgumentException($"--from keeps the options of {fromDir}" +
+                throw new InvalidInputException($"--from keeps the options of {fromDir}" +
                     (folderOptions!.DecoderLora is not null && explicitShape.Contains(decoderLoraRank.Name) ? " (its decoder adapter included)" : "") +
                     $"; drop {string.Join(", ", explicitShape)}");
             int decoderRank = parse.GetValue(decoderLoraRank);
-            if (decoderRank < 0) throw new ArgumentException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
+            if (decoderRank < 0) throw new InvalidInputException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
             var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (decoderRank == 0 && orphanSettings.Count > 0)
-                throw new ArgumentException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
+                throw new InvalidInputException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
             var decoderLora = decoderRank == 0 ? null : new LoraOptions
             {
                 Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
@@ -122,7 +122,7 @@ public static class TrainCompressorCommand
             {
                 Compressor = folderOptions is not null ? folderOptions with { DecoderLora = folderOptions.DecoderLora ?? decoderLora } : new CompressorOptions
                 {
-                    Policy = MaskPolicyNames.Parse(parse.GetValue(policy)!),
+                    Policy = ParsePolicy(parse.GetValue(policy)!),
                     Kind = ParseKebab<MemoryKind>("--kind", parse.GetValue(kind)!),
                     Ratio = parse.GetValue(ratio),
                     ChunkLength = parse.GetValue(chunkLength),
@@ -160,10 +160,17 @@ public static class TrainCompressorCommand
 
     static string[] Targets(string commaSeparated) => commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    // The library's parser refuses an unknown name as a contract error; from the command line it is the user's input.
+    internal static MaskPolicy ParsePolicy(string value)
+    {
+        try { return MaskPolicyNames.Parse(value); }
+        catch (ArgumentException e) { throw new InvalidInputException(e.Message); }
+    }
+
     static T ParseKebab<T>(string option, string value) where T : struct, Enum =>
         KebabCase.TryParse(value, out T parsed)
             ? parsed
-            : throw new ArgumentException($"{option}: unknown value '{value}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => KebabCase.Name(v)))}");
+            : throw new InvalidInputException($"{option}: unknown value '{value}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => KebabCase.Name(v)))}");
 
     /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
     static CompressorTrainingOptions ResumedOptions(Request request)
@@ -176,7 +183,7 @@ public static class TrainCompressorCommand
 
     static int Train(Request request)
     {
-        if (request.Resume && request.From is not null) throw new ArgumentException("--resume continues the run's own checkpoint; drop --from");
+        if (request.Resume && request.From is not null) throw new InvalidInputException("--resume continues the run's own checkpoint; drop --from");
         PeakFlopsOption.Check(request.PeakGigaFlops);
         // Held to the end: a second run into this folder is refused, naming this one.
         using var claim = RunFolderLock.Acquire(request.RunDir);
@@ -184,7 +191,7 @@ public static class TrainCompressorCommand
         var options = request.Resume ? ResumedOptions(request) : request.Options;
         options.Validate();
         if (options.Objective == CompressorObjective.Qa && request.Qa.Length == 0)
-            throw new ArgumentException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
+            throw new InvalidInputException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
         if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
         var loaded = LoadedModel.Load(request.Model, request.Dtype, "training a compressor");
@@ -234,7 +241,7 @@ public static class TrainCompressorCommand
         int memory = c.MemoryCount(options.WindowLength);
         int longest = Math.Max(options.WindowLength + memory, memory + 1 + Math.Max(options.WindowLength, options.ContinuationLength));
         if (longest > maxPositions)
-            throw new ArgumentException($"--window {options.WindowLength} needs {longest} positions but the model has {maxPositions}");
+            throw new InvalidInputException($"--window {options.WindowLength} needs {longest} positions but the model has {maxPositions}");
         var documents = TokenizedMix.ReadDocuments(request.Corpus);
         Log($"data: {documents.Count:N0} documents from {request.Corpus}; tokenizing (cached)");
         var mix = TokenizedMix.LoadOrBuild(request.TokenCache ?? Path.Combine(request.RunDir, "train-tokens.bin"), documents, [], encoder);

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
+using PicSharp.Answering;
+using PicSharp.Modeling;
 
 namespace PicSharp.Serving.Chat;
 
@@ -8,7 +10,9 @@ namespace PicSharp.Serving.Chat;
 /// <see cref="IChatClient"/> backed by PicSharp, for applications built on Microsoft.Extensions.AI or Semantic Kernel:
 /// the messages before the last user message (a long document, a RAG context, a chat history) are compressed into a
 /// memory, cached in the store by their hash, and the frozen decoder answers the last user message from that memory.
-/// The memory id comes back in <see cref="ChatResponse.AdditionalProperties"/> as "pic_memory_id".
+/// The memory id comes back in <see cref="ChatResponse.AdditionalProperties"/> as "pic_memory_id"; a chat with only a
+/// user message is answered by the frozen base model from the question alone (no memory id). Temperature, top-p, stop
+/// sequences and seed of <see cref="ChatOptions"/> are honoured (<see cref="Sampling"/>); tool and other roles are refused.
 /// </summary>
 public sealed class PicSharpChatClient(MemoryService service, string modelId = "picsharp", int defaultMaxOutputTokens = 32) : IChatClient
 {
@@ -20,7 +24,7 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, answer.Text))
         {
             ModelId = modelId,
-            FinishReason = answer.Reason == Modeling.StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
+            FinishReason = answer.Reason == StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Usage = Usage(contextTokens, answer),
             AdditionalProperties = memoryId is null ? null : new() { [MemoryIdProperty] = memoryId },
         };
@@ -39,7 +43,7 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
         {
             Role = ChatRole.Assistant,
             ModelId = modelId,
-            FinishReason = answer.Reason == Modeling.StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
+            FinishReason = answer.Reason == StopReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Contents = [new UsageContent(Usage(contextTokens, answer))],
             AdditionalProperties = memoryId is null ? null : new() { [MemoryIdProperty] = memoryId },
         };
@@ -50,9 +54,15 @@ public sealed class PicSharpChatClient(MemoryService service, string modelId = "
     {
         var (context, question) = ChatTurns.Split(messages.Select(m => (m.Role.Value, m.Text)).ToList());
         int maxTokens = options?.MaxOutputTokens ?? defaultMaxOutputTokens;
-        if (context is null) return (null, 0, (await service.AskWithoutContextAsync(question, maxTokens, onText, cancel)).Result);
+        var sampling = new Sampling
+        {
+            Temperature = options?.Temperature ?? 0, TopP = options?.TopP ?? 1, Seed = (ulong)(options?.Seed ?? 0),
+            Stop = options?.StopSequences?.ToList() ?? [],
+        };
+        sampling.Validate();
+        if (context is null) return (null, 0, (await service.AskFromTextAsync(null, question, maxTokens, onText, cancel, sampling)).Result);
         var memory = await service.CreateAsync(context, null, cancel);
-        var answer = await service.AskAsync(memory.Record.Id, question, maxTokens, onText, cancel);
+        var answer = await service.AskAsync(memory.Record.Id, question, maxTokens, onText, cancel, sampling);
         return (memory.Record.Id, memory.Record.ContextTokens, answer.Result);
     }
 

@@ -5,7 +5,8 @@ using PicSharp.Compression;
 namespace PicSharp.Serving.Http;
 
 /// <summary>
-/// One mapping from the service's exceptions to HTTP answers: RFC 7807 problem JSON on the PicSharp API, OpenAI's
+/// One mapping from the service's exceptions to HTTP answers (<see cref="InvalidInputException"/> and its kinds 4xx,
+/// anything else a bug, 500): RFC 7807 problem JSON on the PicSharp API, OpenAI's
 /// `{"error": {...}}` on the OpenAI-compatible paths (its clients read that shape). Full or closed queues add Retry-After.
 /// </summary>
 static class ErrorResponses
@@ -14,14 +15,17 @@ static class ErrorResponses
     {
         HttpProblem p => (p.Status, p.Message),
         ContextTooLongException => (StatusCodes.Status413PayloadTooLarge, e.Message),
-        PromptTooLongException => (StatusCodes.Status422UnprocessableEntity, e.Message),
+        PicSharp.Answering.PromptTooLongException => (StatusCodes.Status422UnprocessableEntity, e.Message),
         MemoryNotFoundException => (StatusCodes.Status404NotFound, e.Message),
         ForeignMemoryException => (StatusCodes.Status409Conflict, e.Message),
         QueueFullException => (StatusCodes.Status429TooManyRequests, e.Message),
         QueueClosedException => (StatusCodes.Status503ServiceUnavailable, e.Message),
-        ArgumentException => (StatusCodes.Status400BadRequest, e.Message.Split(" (Parameter '")[0]),
+        InvalidInputException => (StatusCodes.Status400BadRequest, e.Message),
         _ => null,
     };
+
+    /// <summary>What a client learns of a bug: that it is ours, and the id that finds its trace in the log.</summary>
+    public static string InternalMessage(HttpContext context) => "internal error; see the server log for request " + context.TraceIdentifier;
 
     public static bool IsOpenAiPath(HttpContext context) =>
         context.Request.Path.StartsWithSegments("/v1/chat") || context.Request.Path.StartsWithSegments("/v1/models");

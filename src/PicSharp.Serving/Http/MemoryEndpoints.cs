@@ -2,6 +2,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PicSharp.Answering;
 using PicSharp.Compression;
 using PicSharp.Modeling;
 using PicSharp.Serving.Store;
@@ -18,7 +21,7 @@ static class MemoryEndpoints
 {
     public sealed record CreateRequest(string? Text, bool Stream = false);
     public sealed record AskRequest(string? Question, int? MaxTokens = null, bool Stream = false, bool FullContext = false);
-    public sealed record AskContextRequest(string? Context, string? Question, int? MaxTokens = null, bool Stream = false);
+    public sealed record AskContextRequest(string? Context, string? Question, int? MaxTokens = null, bool Stream = false, bool FullContext = false);
 
     public sealed record MemoryView(
         string Id, string CompressorId, string BaseModelId, string Kind, string Policy, int Ratio, int ChunkLength,
@@ -32,7 +35,7 @@ static class MemoryEndpoints
     public sealed record MemoryList(IReadOnlyList<MemoryView> Memories, int Total, int Offset, int Limit);
 
     /// <param name="BatchSize">questions decoded together with this one (itself included; 1 when it ran alone).</param>
-    public sealed record AnswerView(string MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs, int BatchSize);
+    public sealed record AnswerView(string? MemoryId, string Mode, string Answer, int PromptTokens, int AnswerTokens, string StopReason, double QueueMs, double ModelMs, int BatchSize);
 
     public sealed record Progress(int Done, int Total);
 
@@ -51,9 +54,9 @@ static class MemoryEndpoints
           .Accepts<CreateRequest>("application/json").Produces<MemoryView>(201).Produces<MemoryView>(200)
           .ProducesProblem(400).ProducesProblem(413).ProducesProblem(429);
 
-        api.MapGet("/memories", (int? offset, int? limit) =>
+        api.MapGet("/memories", (string? offset, string? limit) =>
         {
-            int from = offset ?? 0, count = limit ?? 50;
+            int from = Paging(offset, "offset", 0), count = Paging(limit, "limit", 50);
             if (from < 0 || count is < 1 or > 1000) throw new HttpProblem(400, $"offset must be ≥ 0 and limit 1..1000, got {from} and {count}");
             return Results.Json(new MemoryList(service.Store.List(from, count).Select(r => MemoryView.Of(r)).ToList(), service.Store.Count(), from, count), json);
         }).WithSummary("List stored memories, newest first").Produces<MemoryList>();
@@ -90,11 +93,16 @@ static class MemoryEndpoints
             string text = JsonBody.Required(request.Context, "context");
             string question = JsonBody.Required(request.Question, "question");
             int maxTokens = MaxTokens(request.MaxTokens, options);
-            service.Engine.QuestionIds(question);
+            if (request.FullContext)
+            {
+                await AnswerAsync(context, request.Stream, null, "full-context",
+                    onText => service.AskFromTextAsync(text, question, maxTokens, onText, context.RequestAborted));
+                return;
+            }
             var memory = await service.CreateAsync(text, null, context.RequestAborted);
             await AnswerAsync(context, request.Stream, memory.Record.Id, "memory",
                 onText => service.AskAsync(memory.Record.Id, question, maxTokens, onText, context.RequestAborted));
-        }).WithSummary("Compress a context (cached by its hash) and answer a question from its memory in one call")
+        }).WithSummary("Compress a context (cached by its hash) and answer a question from its memory in one call; with full_context, answer from the whole text in the prompt instead (nothing is compressed)")
           .Accepts<AskContextRequest>("application/json").Produces<AnswerView>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(429);
 
         async Task CreateAsync(HttpContext context, bool stream, Func<Action<int, int>?, Task<MemoryResult>> create)
@@ -112,7 +120,7 @@ static class MemoryEndpoints
                 e => Describe(context, e));
         }
 
-        async Task AnswerAsync(HttpContext context, bool stream, string id, string mode, Func<Action<string>?, Task<Queued<AnswerResult>>> ask)
+        async Task AnswerAsync(HttpContext context, bool stream, string? id, string mode, Func<Action<string>?, Task<Queued<AnswerResult>>> ask)
         {
             if (!stream)
             {
@@ -135,10 +143,14 @@ static class MemoryEndpoints
         context.Response.Headers.Location = $"/v1/memories/{result.Record.Id}";
     }
 
-    static AnswerView Answer(string id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
-        q.Result.AnswerTokens, StopReasonName(q.Result.Reason), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
+    static AnswerView Answer(string? id, string mode, Queued<AnswerResult> q) => new(id, mode, q.Result.Text, q.Result.PromptTokens,
+        q.Result.AnswerTokens, q.Result.Reason.Name(), q.QueueWait.TotalMilliseconds, q.ModelTime.TotalMilliseconds, q.BatchSize);
 
-    public static string StopReasonName(StopReason reason) => reason == StopReason.MaxNewTokens ? "length" : "stop";
+    // Paging values are parsed here, so a value that is not a number gets a message instead of the framework's bare 400.
+    static int Paging(string? value, string name, int missing) =>
+        value is null ? missing
+        : int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+        : throw new HttpProblem(400, $"{name} must be a whole number, got '{value}'");
 
     public static int MaxTokens(int? requested, ServeOptions options) => requested switch
     {
@@ -153,7 +165,10 @@ static class MemoryEndpoints
     {
         var (status, message) = ErrorResponses.Of(e) ?? (e is OperationCanceledException
             ? (StatusCodes.Status504GatewayTimeout, "the request was cancelled or ran out of time")
-            : (StatusCodes.Status500InternalServerError, "internal error; see the server log for request " + context.TraceIdentifier));
+            : (StatusCodes.Status500InternalServerError, ErrorResponses.InternalMessage(context)));
+        if (status == StatusCodes.Status500InternalServerError)
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("PicSharp.Serving.Requests")
+                .LogError(e, "{Method} {Path}: internal error in a stream (request {RequestId})", context.Request.Method, context.Request.Path, context.TraceIdentifier);
         return ErrorResponses.Body(context, status, message);
     }
 }

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PicSharp.Answering;
+using PicSharp.Modeling;
 
 namespace PicSharp.Serving.Http;
 
@@ -10,14 +12,16 @@ namespace PicSharp.Serving.Http;
 /// OpenAI-compatible `/v1/chat/completions` (streaming and not) and `/v1/models`, the convention llama.cpp's server,
 /// vLLM and Ollama follow. <see cref="ChatTurns"/> splits the chat: the context is compressed once (cached in the
 /// store by its hash) and the question is answered from memory. The memory id comes back in the
-/// `X-Pic-Memory-Id` header. A chat with no earlier messages is answered by the frozen base model with no context.
+/// `X-Pic-Memory-Id` header. A chat with no earlier messages is answered by the frozen base model from the question
+/// alone (the `X-Pic-Context: none` header says so). temperature, top_p, stop and seed are honoured; n must be 1.
 /// </summary>
 static class OpenAiEndpoints
 {
     public sealed record ChatMessage(string? Role, JsonElement Content);
     public sealed record StreamOptions(bool IncludeUsage);
     public sealed record ChatRequest(string? Model, IReadOnlyList<ChatMessage>? Messages, bool Stream = false, int? MaxTokens = null,
-        int? MaxCompletionTokens = null, StreamOptions? StreamOptions = null);
+        int? MaxCompletionTokens = null, StreamOptions? StreamOptions = null, double? Temperature = null, double? TopP = null,
+        JsonElement? Stop = null, int? N = null, ulong? Seed = null);
 
     public sealed record Message(string Role, string Content);
     public sealed record Choice(int Index, Message Message, string FinishReason);
@@ -34,17 +38,22 @@ static class OpenAiEndpoints
         long started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var api = app.MapGroup("/v1").WithTags("openai");
 
-        api.MapGet("/models", () => Results.Json(new ModelList("list", [new ModelInfo(options.ModelName, "model", started, "picsharp")]), json))
-            .WithSummary("The served model (OpenAI-compatible)").Produces<ModelList>();
+        api.MapGet("/models", () => Results.Json(new ModelList("list",
+                [.. new[] { options.ModelName }.Concat(options.ModelAliases).Distinct().Select(name => new ModelInfo(name, "model", started, "picsharp"))]), json))
+            .WithSummary("The served model and its aliases (OpenAI-compatible; any model name is answered by the served model)").Produces<ModelList>();
 
         api.MapPost("/chat/completions", async (HttpContext context, CancellationToken _) =>
         {
             var request = await JsonBody.ReadAsync<ChatRequest>(context, options.MaxBodyBytes, json);
-            if (request.Model is not null && request.Model != options.ModelName)
-                throw new HttpProblem(404, $"model '{request.Model}' is not served here; this server serves '{options.ModelName}'");
+            // Any model name is taken, as llama.cpp's server does: OpenAI clients send their own; the answer names the served model.
+            if (request.N is int n && n != 1) throw new HttpProblem(400, $"n is {n}; this server returns one choice (n = 1)");
             var (history, question) = Split(request.Messages);
             int maxTokens = MemoryEndpoints.MaxTokens(request.MaxCompletionTokens ?? request.MaxTokens, options);
-            service.Engine.QuestionIds(question);
+            var sampling = new Sampling
+            {
+                Temperature = request.Temperature ?? 0, TopP = request.TopP ?? 1, Seed = request.Seed ?? 0, Stop = StopStrings(request.Stop),
+            };
+            sampling.Validate();
 
             string? memoryId = null;
             int contextTokens = 0;
@@ -55,9 +64,10 @@ static class OpenAiEndpoints
                 contextTokens = memory.Record.ContextTokens;
                 context.Response.Headers["X-Pic-Memory-Id"] = memoryId;
             }
+            else context.Response.Headers["X-Pic-Context"] = "none"; // answered by the frozen base model from the question alone
             Task<Queued<AnswerResult>> Ask(Action<string>? onText) => memoryId is null
-                ? service.AskWithoutContextAsync(question, maxTokens, onText, context.RequestAborted)
-                : service.AskAsync(memoryId, question, maxTokens, onText, context.RequestAborted);
+                ? service.AskFromTextAsync(null, question, maxTokens, onText, context.RequestAborted, sampling)
+                : service.AskAsync(memoryId, question, maxTokens, onText, context.RequestAborted, sampling);
 
             string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -66,7 +76,7 @@ static class OpenAiEndpoints
             {
                 var answer = (await Ask(null)).Result;
                 await context.Response.WriteAsJsonAsync(new ChatCompletion(id, "chat.completion", created, options.ModelName,
-                    [new Choice(0, new Message("assistant", answer.Text), MemoryEndpoints.StopReasonName(answer.Reason))], UsageOf(answer)), json);
+                    [new Choice(0, new Message("assistant", answer.Text), answer.Reason.Name())], UsageOf(answer)), json);
                 return;
             }
 
@@ -77,7 +87,7 @@ static class OpenAiEndpoints
             await events.RunAsync(context, work, async () =>
             {
                 var answer = work.Result.Result;
-                await events.WriteAsync(context, null, JsonSerializer.Serialize(Chunk(new Delta(null, null), MemoryEndpoints.StopReasonName(answer.Reason)), json));
+                await events.WriteAsync(context, null, JsonSerializer.Serialize(Chunk(new Delta(null, null), answer.Reason.Name()), json));
                 if (request.StreamOptions?.IncludeUsage == true)
                     await events.WriteAsync(context, null, JsonSerializer.Serialize(new ChatCompletionChunk(id, "chat.completion.chunk", created, options.ModelName, [], UsageOf(answer)), json));
                 await events.WriteAsync(context, null, "[DONE]");
@@ -91,6 +101,15 @@ static class OpenAiEndpoints
         if (messages is null || messages.Count == 0) throw new HttpProblem(400, "'messages' is missing or empty");
         return ChatTurns.Split(messages.Select((m, i) => (m.Role ?? "", Text(m, i))).ToList());
     }
+
+    // OpenAI's stop: absent, null, one string or up to 4 strings.
+    static IReadOnlyList<string> StopStrings(JsonElement? given) => given is not { } stop ? [] : stop.ValueKind switch
+    {
+        JsonValueKind.Undefined or JsonValueKind.Null => [],
+        JsonValueKind.String => [stop.GetString()!],
+        JsonValueKind.Array when stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String) => [.. stop.EnumerateArray().Select(s => s.GetString()!)],
+        _ => throw new HttpProblem(400, "stop must be a string or an array of strings"),
+    };
 
     // Content is a string or an array of parts; only text parts carry anything this server reads.
     static string Text(ChatMessage message, int index) => message.Content.ValueKind switch

@@ -81,6 +81,11 @@ public static class ServeApp
         });
 
         app.Use((context, next) => HandleErrorsAsync(context, next, logger));
+        // Whatever the framework answers without a body (415 wrong content type, 404 no such route, 405, a query
+        // value that does not bind) gets the same JSON error body as the API's own errors.
+        app.UseStatusCodePages(pages => pages.HttpContext.Response.HasStarted || pages.HttpContext.Response.ContentLength > 0
+            ? Task.CompletedTask
+            : ErrorResponses.WriteAsync(pages.HttpContext, pages.HttpContext.Response.StatusCode, FrameworkProblem(pages.HttpContext), Json));
         app.Use((context, next) => CheckApiKeyAsync(context, next, options.ApiKey));
         app.UseRequestTimeouts();
 
@@ -88,10 +93,12 @@ public static class ServeApp
         app.MapGet("/health", () => Results.Json(new { status = "ok" }, Json)).WithTags("health").WithSummary("Liveness: the process answers");
         app.MapGet("/ready", () => service.Queue.IsClosed
                 ? Results.Json(new { status = "shutting-down" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : StoreProblem(store) is string problem
+                ? Results.Json(new { status = "store-unavailable", detail = problem }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
                     max_batch = service.Queue.MaxBatch, batches = service.Queue.Batches, batched_questions = service.Queue.BatchedJobs, largest_batch = service.Queue.LargestBatch,
                     compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
-            .WithTags("health").WithSummary("Readiness: model loaded and taking work");
+            .WithTags("health").WithSummary("Readiness: model loaded, taking work, and the store can be read and written");
         app.MapOpenApi();
         app.MapScalarApiReference();
         MemoryEndpoints.Map(app, service, options, Json);
@@ -99,7 +106,8 @@ public static class ServeApp
         return app;
     }
 
-    // One line per request (the host's logging scope adds RequestId and path); known failures become their status codes.
+    // One line per request (the host's logging scope adds RequestId and path); user errors become their 4xx, anything
+    // else is a bug: 500 with the request id, the full trace in the log.
     static async Task HandleErrorsAsync(HttpContext context, RequestDelegate next, ILogger logger)
     {
         long start = Stopwatch.GetTimestamp();
@@ -114,6 +122,13 @@ public static class ServeApp
                 context.Request.Method, context.Request.Path, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             return;
         }
+        catch (Exception e)
+        {
+            logger.LogError(e, "{Method} {Path}: internal error (request {RequestId})", context.Request.Method, context.Request.Path, context.TraceIdentifier);
+            if (context.Response.HasStarted) throw;
+            context.Response.Clear();
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorResponses.InternalMessage(context), Json);
+        }
         logger.LogInformation("{Method} {Path} -> {Status} in {Ms:F0} ms", context.Request.Method, context.Request.Path,
             context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
     }
@@ -123,10 +138,29 @@ public static class ServeApp
     {
         if (apiKey is null || !context.Request.Path.StartsWithSegments("/v1")) return next(context);
         string header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.Ordinal) &&
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && // schemes are case-insensitive (RFC 9110)
             CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), Encoding.UTF8.GetBytes(apiKey)))
             return next(context);
         string problem = header.Length == 0 ? "this service needs an API key: send 'Authorization: Bearer <key>'" : "the API key is wrong";
         return ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, problem, Json);
+    }
+
+    static string FrameworkProblem(HttpContext context) => context.Response.StatusCode switch
+    {
+        StatusCodes.Status415UnsupportedMediaType => $"the request body must be JSON (Content-Type: application/json), got '{context.Request.ContentType}'",
+        StatusCodes.Status404NotFound => $"no such path: {context.Request.Method} {context.Request.Path}",
+        StatusCodes.Status405MethodNotAllowed => $"{context.Request.Path} does not take {context.Request.Method}",
+        int status => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status).ToLowerInvariant(),
+    };
+
+    // Null when the store file is there and a read and a write (rolled back) both work.
+    static string? StoreProblem(IMemoryStore store)
+    {
+        try
+        {
+            store.CheckReadWrite();
+            return null;
+        }
+        catch (Exception e) { return e.Message; }
     }
 }

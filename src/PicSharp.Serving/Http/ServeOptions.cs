@@ -18,8 +18,10 @@ public sealed record ServeOptions
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int DefaultMaxNewTokens { get; init; } = 32;
     public int MaxNewTokensLimit { get; init; } = 256;
-    /// <summary>The model id of the OpenAI-compatible endpoints.</summary>
+    /// <summary>The model id of the OpenAI-compatible endpoints: every answer names it, whatever model a request asks for.</summary>
     public string ModelName { get; init; } = "picsharp";
+    /// <summary>More names /v1/models lists for the served model (clients that pick a model from that list).</summary>
+    public IReadOnlyList<string> ModelAliases { get; init; } = [];
     public bool JsonLogs { get; init; }
 
     public void Validate()
@@ -27,13 +29,13 @@ public sealed record ServeOptions
         // ASP.NET's form: ';'-separated addresses, where host * or + means every interface.
         foreach (string address in Url.Split(';', StringSplitOptions.TrimEntries))
             if (!Uri.TryCreate(address.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new ArgumentException($"--url '{address}' is not an http(s) address such as http://127.0.0.1:8080");
-        if (QueueCapacity < 1) throw new ArgumentException($"--queue must be at least 1, got {QueueCapacity}");
-        if (MaxBatch is < 1 or > 64) throw new ArgumentException($"--max-batch must be between 1 and 64, got {MaxBatch}");
-        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");
-        if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException($"--timeout must be positive, got {RequestTimeout.TotalSeconds} s");
+                throw new InvalidInputException($"--url '{address}' is not an http(s) address such as http://127.0.0.1:8080");
+        if (QueueCapacity < 1) throw new InvalidInputException($"--queue must be at least 1, got {QueueCapacity}");
+        if (MaxBatch is < 1 or > 64) throw new InvalidInputException($"--max-batch must be between 1 and 64, got {MaxBatch}");
+        if (MaxBodyBytes < 1024) throw new InvalidInputException($"--max-body-bytes must be at least 1024, got {MaxBodyBytes}");
+        if (RequestTimeout <= TimeSpan.Zero) throw new InvalidInputException($"--timeout must be positive, got {RequestTimeout.TotalSeconds} s");
         if (DefaultMaxNewTokens < 1 || DefaultMaxNewTokens > MaxNewTokensLimit)
-            throw new ArgumentException($"the default answer length {DefaultMaxNewTokens} must be between 1 and the limit {MaxNewTokensLimit}");
-        if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key is empty");
+            throw new InvalidInputException($"the default answer length {DefaultMaxNewTokens} must be between 1 and the limit {MaxNewTokensLimit}");
+        if (ApiKey is { Length: 0 }) throw new InvalidInputException("--api-key is empty");
     }
 }

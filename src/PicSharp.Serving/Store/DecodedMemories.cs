@@ -6,8 +6,8 @@ namespace PicSharp.Serving.Store;
 /// Recently asked memories kept decoded and verified (tensors ready), so asking a memory again skips reading, checking
 /// and unpacking its file. Bounded by the memory files' bytes; the least recently used goes first, but the
 /// <c>keepAtLeast</c> most recent always stay, so every memory of the batch being answered (at most the queue's batch
-/// size) outlives the others' lookups. <see cref="Get"/> and the memories it returns belong to the model queue's one
-/// thread; <see cref="Contains"/> may be called from any thread.
+/// size) outlives the others' lookups. <see cref="Get"/> and the memories it returns belong to one thread at a time;
+/// <see cref="Lend"/> and <see cref="Contains"/> may be called from any thread.
 /// </summary>
 public sealed class DecodedMemories(long maxBytes, int keepAtLeast) : IDisposable
 {
@@ -50,6 +50,14 @@ public sealed class DecodedMemories(long maxBytes, int keepAtLeast) : IDisposabl
             }
         }
         return loaded;
+    }
+
+    /// <summary>A memory of the caller's own for <paramref name="stored"/> (decoded now on a miss): views of the kept
+    /// tensors, which stay valid when the cache later drops its copy; the caller disposes it. Lending holds the cache's
+    /// lock, so no other lookup drops the copy while the views are taken.</summary>
+    public CompressedMemory Lend(StoredMemory stored, Func<StoredMemory, LoadedMemory> decode)
+    {
+        lock (gate) return Get(stored, decode).Memory.Row(0);
     }
 
     public void Dispose()

@@ -14,4 +14,6 @@ public interface IMemoryStore : IDisposable
     /// <summary>Newest first.</summary>
     IReadOnlyList<MemoryRecord> List(int offset, int limit);
     int Count();
+    /// <summary>Throws, naming the problem, unless the store is there and can be read and written (readiness).</summary>
+    void CheckReadWrite();
 }

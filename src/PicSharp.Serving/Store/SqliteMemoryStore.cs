@@ -124,6 +124,23 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return new StoredMemory(ReadRecord(reader), reader[12] as byte[] ?? throw new InvalidDataException($"memory {id}: the row's file is not a BLOB"));
     }
 
+    public void CheckReadWrite()
+    {
+        // A deleted file would still work through open connections and be gone on restart.
+        if (!File.Exists(Path)) throw new IOException($"memory store {Path} no longer exists");
+        using var connection = Open();
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT count(*) FROM memory_files; PRAGMA user_version = 0;"; // a read, and a write rolled back
+            command.ExecuteNonQuery();
+            transaction.Rollback();
+        }
+        catch (SqliteException e) { throw new IOException($"memory store {Path}: {e.Message}", e); }
+    }
+
     public bool Delete(string id)
     {
         using var connection = Open();

@@ -55,7 +55,7 @@ public sealed class Compressor : nn.Module
         // A chunk and its memory tokens run as one sequence: past the model's positions RoPE would extrapolate.
         int positions = options.ChunkLength + options.MemorySlots, available = model.Config.MaxPositionEmbeddings;
         if (positions > available)
-            throw new ArgumentException($"chunk length {options.ChunkLength} and its {options.MemorySlots} memory tokens need {positions} positions, " +
+            throw new InvalidInputException($"chunk length {options.ChunkLength} and its {options.MemorySlots} memory tokens need {positions} positions, " +
                 $"but the model has {available} (max_position_embeddings); use a chunk length of at most {available * options.Ratio / (options.Ratio + 1) / options.Ratio * options.Ratio}");
         Model = model;
         Options = options;

@@ -1,3 +1,4 @@
+using PicSharp.Answering;
 using PicSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -137,35 +138,41 @@ public sealed class MemoryDecoder
         Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null)
     {
         if (memory.Batch != 1) throw new ArgumentException("generate from one context's memory at a time (use memory.Row(b))");
-        return GenerateBatch([new MemoryQuestion(memory, 0, prompt)], task, options, decode,
+        return GenerateBatch([new AnswerRequest(prompt, options.MaxNewTokens) { Memory = memory }], task, options, decode,
             onToken is null ? null : (_, token) => onToken(token))[0];
     }
 
     /// <summary>
     /// Answers several questions at once, each from its own memory row (one memory may serve several questions):
-    /// the rows decode together as one batch, each stopping on its own. Result i answers question i.
+    /// the rows decode together as one batch, each stopping on its own at its own answer length. Result i answers
+    /// question i.
     /// </summary>
     /// <param name="onToken">called with (question, token) as soon as a question's token is chosen.</param>
-    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<MemoryQuestion> questions, TaskToken task, GenerationOptions options,
-        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null)
+    /// <param name="onText">called with (question, piece of its text) as the text grows.</param>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<AnswerRequest> questions, TaskToken task, GenerationOptions options,
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null, Action<int, string>? onText = null)
     {
         foreach (var q in questions)
-            if (q.Row < 0 || q.Row >= q.Memory.Batch) throw new ArgumentException($"memory row {q.Row} does not exist (the memory has {q.Memory.Batch})");
+        {
+            if (q.Memory is null) throw new ArgumentException("a question for the memory decoder needs a memory");
+            if (q.MemoryRow < 0 || q.MemoryRow >= q.Memory.Batch) throw new ArgumentException($"memory row {q.MemoryRow} does not exist (the memory has {q.Memory.Batch})");
+        }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         using var adapters = Model.UseAdapter(adapterName);
         var taskEmbedding = compressor.TaskEmbedding(task).unsqueeze(0);
         var prompts = questions.Select(q =>
         {
-            int count = q.Memory.Counts[q.Row];
+            var memory = q.Memory!;
+            int row = q.MemoryRow, count = memory.Counts[row];
             var question = cat([taskEmbedding, TokenEmbeddings(q.Prompt)], dim: 0);
-            var prompt = q.Memory.Kind == MemoryKind.Embeddings
-                ? new GenerationPrompt(cat([q.Memory.Embeddings![q.Row, ..count].to(Model.Dtype), question], dim: 0))
+            var prompt = memory.Kind == MemoryKind.Embeddings
+                ? new GenerationPrompt(cat([memory.Embeddings![row, ..count].to(Model.Dtype), question], dim: 0))
                 : new GenerationPrompt(question,
-                    q.Memory.KeyValues!.Select(kv => (kv.Keys[q.Row..(q.Row + 1), .., ..count], kv.Values[q.Row..(q.Row + 1), .., ..count])).ToList(),
-                    q.Memory.NextPositions[q.Row]);
+                    memory.KeyValues!.Select(kv => (kv.Keys[row..(row + 1), .., ..count], kv.Values[row..(row + 1), .., ..count])).ToList(),
+                    memory.NextPositions[row]);
             return prompt with { MaxNewTokens = q.MaxNewTokens, Cancel = q.Cancel };
         }).ToList();
-        return TextGeneration.GenerateBatch(Model, prompts, options, decode, onToken);
+        return TextGeneration.GenerateBatch(Model, prompts, options, decode, onToken, onText);
     }
 }

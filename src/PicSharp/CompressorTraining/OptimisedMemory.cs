@@ -30,12 +30,12 @@ public static class OptimisedMemory
     public static OptimisedMemoryResult Measure(Compressor reader, TextTokenizer tokenizer, IReadOnlyList<SquadExample> examples,
         int ratio, int steps, double learningRate, int batchSize, Action<string>? progress = null)
     {
-        if (ratio < 1) throw new ArgumentException($"ratio must be at least 1, got {ratio}");
-        if (steps < 0) throw new ArgumentException($"steps must be ≥ 0, got {steps}");
-        if (learningRate <= 0) throw new ArgumentException($"learning rate must be positive, got {learningRate}");
-        if (batchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {batchSize}");
+        if (ratio < 1) throw new InvalidInputException($"ratio must be at least 1, got {ratio}");
+        if (steps < 0) throw new InvalidInputException($"steps must be ≥ 0, got {steps}");
+        if (learningRate <= 0) throw new InvalidInputException($"learning rate must be positive, got {learningRate}");
+        if (batchSize < 1) throw new InvalidInputException($"batch size must be at least 1, got {batchSize}");
         var passages = examples.Where(e => e.Answers.Count > 0).GroupBy(e => e.Context).ToList();
-        if (passages.Count < 2) throw new ArgumentException($"need at least two passages with answered questions (the control reads another passage's memory), got {passages.Count}");
+        if (passages.Count < 2) throw new InvalidInputException($"need at least two passages with answered questions (the control reads another passage's memory), got {passages.Count}");
 
         var decoder = MemoryDecoder.Frozen(reader);
         var fitted = new List<Tensor>(); // one [count, hidden] memory per passage, detached
@@ -60,7 +60,7 @@ public static class OptimisedMemory
                 using var read = new CompressedMemory(MemoryKind.Embeddings, memory.unsqueeze(0), null, [(int)memory.shape[0]], [memory.shape[0]], [0]);
                 var result = decoder.Generate(read, TaskToken.Answer, MemoryAnswerer.PromptIds(tokenizer, question.Question), options,
                     decode: tokens => QaGeneration.Decode(tokenizer, tokens));
-                return (QaGeneration.AnswerText(tokenizer, result.Tokens), question.Answers.Select(a => a.Text).ToList());
+                return (result.Text!, question.Answers.Select(a => a.Text).ToList());
             }
             var own = passages.SelectMany((p, i) => p.Select(q => Answer(q, fitted[i]))).ToList();
             var other = passages.SelectMany((p, i) => p.Select(q => Answer(q, fitted[(i + 1) % passages.Count]))).ToList();

@@ -47,12 +47,12 @@ public sealed partial class CorpusSpanGenerator
     public List<SquadExample> Generate(DataSplit split, int count, int seed, PassageSize size)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "count must be at least 1");
-        if (QuestionsPerContext < 1) throw new ArgumentException($"questions per context must be at least 1, got {QuestionsPerContext}");
+        if (QuestionsPerContext < 1) throw new InvalidInputException($"questions per context must be at least 1, got {QuestionsPerContext}");
         if (size.ByEntities || size.MinTokens < 1 || size.MaxTokens < size.MinTokens)
-            throw new ArgumentException($"corpus spans need a token range 1 <= min <= max, got {size.MinTokens}..{size.MaxTokens}");
+            throw new InvalidInputException($"corpus spans need a token range 1 <= min <= max, got {size.MinTokens}..{size.MaxTokens}");
         var usable = documents.Where(d => PassageSize.EstimateTokens(d) >= size.MinTokens).ToList();
         if (usable.Count == 0)
-            throw new ArgumentException($"no corpus document has the {size.MinTokens} estimated tokens a passage needs");
+            throw new InvalidInputException($"no corpus document has the {size.MinTokens} estimated tokens a passage needs");
         var sentenceStarts = new Dictionary<int, List<int>>();
         var random = new Random(seed);
         var examples = new List<SquadExample>(count);
@@ -63,7 +63,7 @@ public sealed partial class CorpusSpanGenerator
                 sentenceStarts[document] = starts = SentenceStart().Matches(usable[document]).Select(m => m.Index).Prepend(0).Distinct().ToList();
             if (Passage(usable[document], starts, random, size) is not { } context)
             {
-                if (++failures > 1000) throw new ArgumentException("the corpus gives no passage in the requested length range");
+                if (++failures > 1000) throw new InvalidInputException("the corpus gives no passage in the requested length range");
                 continue;
             }
             if (RepeatWholePassage)
@@ -81,7 +81,7 @@ public sealed partial class CorpusSpanGenerator
                     context, question, [new SquadAnswer(answer, start)]));
             }
             if (asked.Count == 0 && ++failures > 1000)
-                throw new ArgumentException("the corpus gives no passage a question can be asked about");
+                throw new InvalidInputException("the corpus gives no passage a question can be asked about");
         }
         return examples;
     }

@@ -34,6 +34,6 @@ public static class DataSplits
         "train" => DataSplit.Train,
         "dev" or "validation" => DataSplit.Validation,
         "test" => DataSplit.Test,
-        _ => throw new ArgumentException($"unknown split '{name}'; use train, dev (validation) or test"),
+        _ => throw new InvalidInputException($"unknown split '{name}'; use train, dev (validation) or test"),
     };
 }

@@ -28,7 +28,7 @@ public sealed class DefinitionsGenerator(IReadOnlyList<LexiconEntry> lexicon)
 
     public List<SquadExample> Generate(DataSplit split, int count, int seed, PassageSize size)
     {
-        if (pool.Count < 2) throw new ArgumentException($"the lexicon has {pool.Count} usable entries; at least 2 are needed");
+        if (pool.Count < 2) throw new InvalidInputException($"the lexicon has {pool.Count} usable entries; at least 2 are needed");
         var random = new Random(seed);
         var examples = new List<SquadExample>();
         for (int passage = 0; examples.Count < count; passage++)

@@ -36,7 +36,7 @@ public sealed partial class FactsGenerator
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "count must be at least 1");
         if (!size.ByEntities && (size.MinTokens < 1 || size.MaxTokens < size.MinTokens))
-            throw new ArgumentException($"need 1 <= min tokens <= max tokens, got {size.MinTokens}..{size.MaxTokens}");
+            throw new InvalidInputException($"need 1 <= min tokens <= max tokens, got {size.MinTokens}..{size.MaxTokens}");
         var random = new Random(seed);
         var names = new NameInventory(split, random);
         var examples = new List<SquadExample>();

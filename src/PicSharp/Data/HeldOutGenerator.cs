@@ -134,9 +134,9 @@ public sealed class HeldOutGenerator
     public List<SquadExample> Generate(DataSplit split, int count, int seed, PassageSize size)
     {
         if (split == DataSplit.Train)
-            throw new ArgumentException("the held-out generator makes dev and test sets only; it is never trained on");
+            throw new InvalidInputException("the held-out generator makes dev and test sets only; it is never trained on");
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "count must be at least 1");
-        if (QuestionsPerContext < 1) throw new ArgumentException($"questions per context must be at least 1, got {QuestionsPerContext}");
+        if (QuestionsPerContext < 1) throw new InvalidInputException($"questions per context must be at least 1, got {QuestionsPerContext}");
         var random = new Random(seed);
         var given = Half(GivenNames, g => g.Name, split);
         var family = Half(FamilyNames, f => f, split);

@@ -21,9 +21,9 @@ public sealed partial class ReadingGenerator
     public List<SquadExample> Generate(DataSplit split, int count, int seed, PassageSize size)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "count must be at least 1");
-        if (QuestionsPerContext < 1) throw new ArgumentException($"questions per context must be at least 1, got {QuestionsPerContext}");
+        if (QuestionsPerContext < 1) throw new InvalidInputException($"questions per context must be at least 1, got {QuestionsPerContext}");
         if (!size.ByEntities && (size.MinTokens < 1 || size.MaxTokens < size.MinTokens))
-            throw new ArgumentException($"need 1 <= min tokens <= max tokens, got {size.MinTokens}..{size.MaxTokens}");
+            throw new InvalidInputException($"need 1 <= min tokens <= max tokens, got {size.MinTokens}..{size.MaxTokens}");
         var random = new Random(seed);
         var names = new ScriptNames(split, random);
         var examples = new List<SquadExample>(count);

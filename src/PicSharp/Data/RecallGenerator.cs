@@ -19,9 +19,9 @@ public sealed class RecallGenerator
     public List<SquadExample> Generate(DataSplit split, int count, int seed, int minItems = 4, int maxItems = 40)
     {
         if (minItems < 2 || maxItems < minItems)
-            throw new ArgumentException($"recall drills need 2 <= min items <= max items, got {minItems} and {maxItems}");
+            throw new InvalidInputException($"recall drills need 2 <= min items <= max items, got {minItems} and {maxItems}");
         if (QuestionsPerContext < 1)
-            throw new ArgumentException($"questions per context must be at least 1, got {QuestionsPerContext}");
+            throw new InvalidInputException($"questions per context must be at least 1, got {QuestionsPerContext}");
         var random = new Random(seed);
         var names = new NameInventory(split, random);
         var examples = new List<SquadExample>(count);

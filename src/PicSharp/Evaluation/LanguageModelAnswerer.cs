@@ -1,28 +1,31 @@
+using PicSharp.Answering;
 using PicSharp.Data;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
-using static TorchSharp.torch;
 
 namespace PicSharp.Evaluation;
 
 /// <summary>
 /// A base LM answering from a plain-text prompt: BOS (when the tokenizer has one) + the tokens of
 /// <see cref="QaPrompt.Prompt"/>, with the context (upper bound) or without it (lower bound: what the model knows or
-/// guesses from the question alone).
+/// guesses from the question alone). The answer comes from <see cref="TorchAnswerer"/>, as in every command.
 /// </summary>
 public sealed class LanguageModelAnswerer : IQaAnswerer
 {
     readonly LlamaForCausalLM model;
     readonly TextTokenizer tokenizer;
     readonly bool withContext;
-    readonly GenerationOptions options;
+    readonly int maxNewTokens;
+    readonly TorchAnswerer answerer;
 
     LanguageModelAnswerer(LlamaForCausalLM model, TextTokenizer tokenizer, bool withContext, int maxNewTokens)
     {
         this.model = model;
         this.tokenizer = tokenizer;
         this.withContext = withContext;
-        options = QaGeneration.Options(tokenizer, model.Config, maxNewTokens);
+        if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
+        this.maxNewTokens = maxNewTokens;
+        answerer = new TorchAnswerer(model, tokenizer);
     }
 
     public static LanguageModelAnswerer FullContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
@@ -34,18 +37,14 @@ public sealed class LanguageModelAnswerer : IQaAnswerer
     public string Mode => withContext ? "full" : "none";
 
     public IReadOnlyList<int> PromptIds(SquadExample example) =>
-        tokenizer.EncodeWithBos(QaPrompt.Prompt(withContext ? example.Context : null, example.Question));
+        QaGeneration.TextPromptIds(tokenizer, model.Config, Context(example), example.Question);
+
+    string? Context(SquadExample example) => withContext ? example.Context : null;
 
     public int InputLength(SquadExample example) => PromptIds(example).Count;
 
-    public string Answer(SquadExample example)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var ids = tensor(PromptIds(example).Select(id => (long)id).ToArray()).unsqueeze(0);
-        var result = TextGeneration.Generate(model, model.Embed(ids), options, decode: tokens => QaGeneration.Decode(tokenizer, tokens));
-        return QaGeneration.AnswerText(tokenizer, result.Tokens);
-    }
+    public string Answer(SquadExample example) =>
+        answerer.Answer([answerer.FromText(Context(example), example.Question, maxNewTokens)])[0].Text;
 
     public double AnswerLoss(SquadExample example)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PicSharp.Answering;
 using PicSharp.Compression;
 using PicSharp.Data;
 using PicSharp.Modeling;
@@ -10,7 +11,7 @@ namespace PicSharp.Evaluation;
 /// <summary>
 /// Answers from a compressed context: the compressor turns the passage into memory, and the frozen decoder reads
 /// `[memory][&lt;qa&gt;]` + the tokens of <see cref="QaPrompt.Prompt"/> without the context, then generates as the other
-/// answerers do. Consecutive questions about one passage share one compression. Compression and answering time are
+/// answerers do, through <see cref="TorchAnswerer"/> like every command. Consecutive questions about one passage share one compression. Compression and answering time are
 /// kept apart, so the cost of making a memory and the cost of reading it can be reported separately.
 /// <see cref="FromOtherPassages"/> is the control: the same decoder and task token reading another passage's memory,
 /// so what it still gets right (or how low its answer loss goes) is the trained prior, not this passage's memory.
@@ -20,7 +21,8 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     readonly Compressor compressor;
     readonly MemoryDecoder decoder;
     readonly TextTokenizer tokenizer;
-    readonly GenerationOptions options;
+    readonly int maxNewTokens;
+    readonly TorchAnswerer answerer;
     readonly IReadOnlyDictionary<string, string>? otherPassage; // the control's passage → the passage it reads instead
     string? memoryContext;
     CompressedMemory? memory;
@@ -37,7 +39,9 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
         this.tokenizer = tokenizer;
         this.otherPassage = otherPassage;
         decoder = new MemoryDecoder(compressor);
-        options = QaGeneration.Options(tokenizer, compressor.Model.Config, maxNewTokens);
+        if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
+        this.maxNewTokens = maxNewTokens;
+        answerer = new TorchAnswerer(compressor.Model, tokenizer, compressor);
     }
 
     /// <summary>
@@ -48,7 +52,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
         int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
     {
         var passages = examples.Select(e => e.Context).Distinct().ToList();
-        if (passages.Count < 2) throw new ArgumentException($"{OtherPassageMode} needs questions about at least two different passages");
+        if (passages.Count < 2) throw new InvalidInputException($"{OtherPassageMode} needs questions about at least two different passages");
         var other = passages.Select((p, i) => (p, passages[(i + 1) % passages.Count])).ToDictionary(x => x.Item1, x => x.Item2);
         return new MemoryAnswerer(compressor, tokenizer, maxNewTokens, other);
     }
@@ -66,8 +70,8 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     /// <summary>The compressor's input: the passage's tokens, without BOS (chunks after the first never start with one).</summary>
     public static IReadOnlyList<int> ContextIds(TextTokenizer tokenizer, string context) => tokenizer.EncodeText(context);
 
-    /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]`: the question in the prompt format, no context.</summary>
-    public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => tokenizer.EncodeText(QaPrompt.Prompt(null, question));
+    /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]` (<see cref="QaGeneration.MemoryPromptIds"/>).</summary>
+    public static IReadOnlyList<int> PromptIds(TextTokenizer tokenizer, string question) => QaGeneration.MemoryPromptIds(tokenizer, question);
 
     public int InputLength(SquadExample example) =>
         compressor.Layout(Math.Max(1, ContextIds(tokenizer, PassageRead(example)).Count)).MemoryCount + 1 + PromptIds(tokenizer, example.Question).Count;
@@ -80,9 +84,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
         answering.Start();
         try
         {
-            var result = decoder.Generate(read, TaskToken.Answer, PromptIds(tokenizer, example.Question), options,
-                decode: tokens => QaGeneration.Decode(tokenizer, tokens));
-            return QaGeneration.AnswerText(tokenizer, result.Tokens);
+            return answerer.Answer([answerer.FromMemory(read, example.Question, maxNewTokens)])[0].Text;
         }
         finally { answering.Stop(); }
     }

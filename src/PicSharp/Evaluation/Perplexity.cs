@@ -24,9 +24,9 @@ public static class Perplexity
     public static PerplexityResult Evaluate(LlamaForCausalLM model, IReadOnlyList<int> tokenIds, int? windowLength = null)
     {
         int window = windowLength ?? model.Config.MaxPositionEmbeddings;
-        if (window < 2) throw new ArgumentException($"a window needs at least 2 tokens, got {window}");
+        if (window < 2) throw new InvalidInputException($"a window needs at least 2 tokens, got {window}");
         if (window > model.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"a window of {window} tokens is longer than the model reads (max_position_embeddings {model.Config.MaxPositionEmbeddings})");
+            throw new InvalidInputException($"a window of {window} tokens is longer than the model reads (max_position_embeddings {model.Config.MaxPositionEmbeddings})");
         Validate(tokenIds, model.Config.VocabSize);
 
         using var _ = no_grad();
@@ -43,11 +43,11 @@ public static class Perplexity
 
     static void Validate(IReadOnlyList<int> tokenIds, int vocabSize)
     {
-        if (tokenIds.Count == 0) throw new ArgumentException("the input is empty: there are no tokens to score");
-        if (tokenIds.Count == 1) throw new ArgumentException("the input has a single token: perplexity needs at least 2 (the first token is never predicted)");
+        if (tokenIds.Count == 0) throw new InvalidInputException("the input is empty: there are no tokens to score");
+        if (tokenIds.Count == 1) throw new InvalidInputException("the input has a single token: perplexity needs at least 2 (the first token is never predicted)");
         for (int i = 0; i < tokenIds.Count; i++)
             if (tokenIds[i] < 0 || tokenIds[i] >= vocabSize)
-                throw new ArgumentException(
+                throw new InvalidInputException(
                     $"token id {tokenIds[i]} at position {i} is outside the model's vocabulary [0, {vocabSize})");
     }
 

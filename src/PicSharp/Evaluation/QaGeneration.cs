@@ -13,14 +13,23 @@ public static class QaGeneration
     public const int DefaultMaxNewTokens = 32;
     public const string StopString = "\n";
 
-    /// <summary>Greedy decoding that stops at the tokenizer's or the model config's EOS ids, or at a newline.</summary>
+    /// <summary>Greedy decoding that stops at the tokenizer's or the model config's EOS ids, or at a newline; the
+    /// answer is the text before it, trimmed.</summary>
     public static GenerationOptions Options(TextTokenizer tokenizer, LlamaConfig config, int maxNewTokens = DefaultMaxNewTokens)
     {
         if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
         var stopIds = config.EosTokenIds.ToHashSet();
         if (tokenizer.EosTokenId is int eos) stopIds.Add(eos);
-        return new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = stopIds, StopStrings = [StopString] };
+        return new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = stopIds, StopStrings = [StopString], TrimText = true };
     }
+
+    /// <summary>What the decoder reads after `[memory][&lt;qa&gt;]`: the question in the prompt format, no context, no BOS.</summary>
+    public static IReadOnlyList<int> MemoryPromptIds(TextTokenizer tokenizer, string question) => tokenizer.EncodeText(QaPrompt.Prompt(null, question));
+
+    /// <summary>What the base model reads without a memory: BOS (the config's, else the tokenizer's) and the prompt
+    /// format with the context (or none) and the question.</summary>
+    public static IReadOnlyList<int> TextPromptIds(TextTokenizer tokenizer, LlamaConfig config, string? context, string question) =>
+        tokenizer.EncodeWithBos(QaPrompt.Prompt(context, question), config.BosTokenId);
 
     /// <summary>Text of generated ids without special tokens; ids of padded embedding rows decode to nothing
     /// rather than failing the whole evaluation.</summary>
@@ -33,12 +42,4 @@ public static class QaGeneration
         example.Answers.Count == 0
             ? throw new ArgumentException($"example {example.Id} has no gold answer to score")
             : tokenizer.EncodeText(QaPrompt.Target(example.Answers[0].Text));
-
-    /// <summary>The generated text up to the first newline, trimmed.</summary>
-    public static string AnswerText(TextTokenizer tokenizer, IEnumerable<int> generated)
-    {
-        string text = Decode(tokenizer, generated);
-        int end = text.IndexOf(StopString, StringComparison.Ordinal);
-        return (end < 0 ? text : text[..end]).Trim();
-    }
 }

@@ -25,7 +25,7 @@ public static class GgufExport
 
     public static GgmlType ParseWeightType(string name) => WeightTypes.TryGetValue(name, out var type)
         ? type
-        : throw new ArgumentException($"--type '{name}' is not supported; supported: {string.Join(", ", WeightTypes.Keys)}");
+        : throw new InvalidInputException($"--type '{name}' is not supported; supported: {string.Join(", ", WeightTypes.Keys)}");
 
     // llama_ftype (llama.h): what general.file_type says about the weights.
     static uint FileType(GgmlType type) => type switch

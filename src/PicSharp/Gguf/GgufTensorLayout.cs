@@ -27,7 +27,7 @@ public static class GgufTensorLayout
         "llama" or "mistral" => "llama",
         "qwen2" => "qwen2",
         "qwen3" => "qwen3",
-        _ => throw new ArgumentException($"model_type '{modelType}' has no llama.cpp architecture here; supported: llama, mistral, qwen2, qwen3"),
+        _ => throw new InvalidInputException($"model_type '{modelType}' has no llama.cpp architecture here; supported: llama, mistral, qwen2, qwen3"),
     };
 
     /// <summary>llama/mistral use RoPE on adjacent pairs in llama.cpp, so q and k rows are permuted; Qwen's NEOX RoPE is HF's layout.</summary>

@@ -13,23 +13,40 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; } = 0;
     public IReadOnlyCollection<int> StopTokenIds { get; init; } = [];
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+    /// <summary>The text (streamed and final) without leading or trailing white space: an answer after "Answer:"
+    /// starts with a space that is no part of it.</summary>
+    public bool TrimText { get; init; }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting generation cannot use.</summary>
+    /// <summary>Throws an <see cref="InvalidInputException"/> naming the first setting generation cannot use.</summary>
     public void Validate()
     {
-        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be at least 1, got {MaxNewTokens}");
+        if (MaxNewTokens < 1) throw new InvalidInputException($"max new tokens must be at least 1, got {MaxNewTokens}");
         if (!double.IsFinite(Temperature) || Temperature < 0)
-            throw new ArgumentException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
-        if (!(TopP is > 0 and <= 1)) throw new ArgumentException($"top_p must be in (0, 1], got {TopP}");
-        if (StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("a stop string is empty: it would stop before the first token");
+            throw new InvalidInputException($"temperature must be a number ≥ 0 (0 = greedy), got {Temperature}");
+        if (!(TopP is > 0 and <= 1)) throw new InvalidInputException($"top_p must be in (0, 1], got {TopP}");
+        if (StopStrings.Any(string.IsNullOrEmpty)) throw new InvalidInputException("a stop string is empty: it would stop before the first token");
     }
 }
 
 /// <summary>Why a row stopped; <see cref="Cancelled"/>: its caller gave up (the row's token fired), the other rows went on.</summary>
 public enum StopReason { StopToken, StopString, MaxNewTokens, Cancelled }
 
+public static class StopReasons
+{
+    /// <summary>The one name every front end shows (CLI, HTTP, chat): OpenAI's finish reasons "stop" (a stop token
+    /// or string) and "length" (the answer limit), and "cancelled".</summary>
+    public static string Name(this StopReason reason) => reason switch
+    {
+        StopReason.MaxNewTokens => "length",
+        StopReason.Cancelled => "cancelled",
+        _ => "stop",
+    };
+}
+
 /// <param name="Tokens">generated ids, without the stop token (a stop string's tokens are kept; see StopString).</param>
-public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, string? StopString);
+/// <param name="Text">the text of the tokens up to the stop string (trimmed under <see cref="GenerationOptions.TrimText"/>);
+/// null when generation had no decode function.</param>
+public sealed record GenerationResult(IReadOnlyList<int> Tokens, StopReason Reason, string? StopString, string? Text = null);
 
 /// <summary>
 /// One sequence to continue: its prompt embeddings [seq, hidden] (token embeddings, or memory embeddings followed by
@@ -54,11 +71,12 @@ public static class TextGeneration
     /// <param name="promptEmbeddings">[1, seq, hidden]: token embeddings, or memory embeddings followed by them.</param>
     /// <param name="cache">optional pre-filled cache (a KV-prefix memory), read as the prompt's prefix; the prompt
     /// continues at its NextPosition. The cache itself is left as it is.</param>
-    /// <param name="decode">turns generated ids into text; needed only for stop strings.</param>
+    /// <param name="decode">turns generated ids into text; needed for stop strings and text.</param>
     /// <param name="onToken">called with each new token as soon as it is chosen (streaming).</param>
+    /// <param name="onText">called with each piece of text as soon as it is safe to show (see <see cref="StreamingDecoder"/>).</param>
     public static GenerationResult Generate(
         LlamaForCausalLM model, Tensor promptEmbeddings, GenerationOptions options, KvCache? cache = null,
-        Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null)
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int>? onToken = null, Action<string>? onText = null)
     {
         if (promptEmbeddings.dim() != 3 || promptEmbeddings.shape[0] != 1)
             throw new ArgumentException($"generation takes one sequence [1, seq, hidden], got [{string.Join(", ", promptEmbeddings.shape)}]");
@@ -67,14 +85,18 @@ public static class TextGeneration
             ? new GenerationPrompt(promptEmbeddings[0], null, cache?.NextPosition ?? 0)
             : new GenerationPrompt(promptEmbeddings[0],
                 Enumerable.Range(0, cache.Layers).Select(layer => (cache.Keys(layer), cache.Values(layer))).ToList(), cache.NextPosition);
-        return GenerateBatch(model, [prompt], options, decode, onToken is null ? null : (_, token) => onToken(token))[0];
+        return GenerateBatch(model, [prompt], options, decode, onToken is null ? null : (_, token) => onToken(token),
+            onText is null ? null : (_, piece) => onText(piece))[0];
     }
 
-    /// <summary>Continues every prompt at once; result b belongs to prompt b.</summary>
+    /// <summary>Continues every prompt at once; result b belongs to prompt b. Each row has its own
+    /// <see cref="StreamingDecoder"/>, which applies the stop strings and streams the row's text.</summary>
     /// <param name="onToken">called with (row, token) as soon as a row's token is chosen.</param>
+    /// <param name="onText">called with (row, piece of text) as soon as the piece is safe to show; a row's last piece
+    /// comes when generation ends (none for a cancelled row).</param>
     public static IReadOnlyList<GenerationResult> GenerateBatch(
         LlamaForCausalLM model, IReadOnlyList<GenerationPrompt> prompts, GenerationOptions options,
-        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null)
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null, Action<int, string>? onText = null)
     {
         Validate(model, prompts, options, decode);
         using var _ = no_grad();
@@ -82,7 +104,8 @@ public static class TextGeneration
         int[] limits = prompts.Select(p => p.MaxNewTokens ?? options.MaxNewTokens).ToArray();
         int longest = limits.Max();
         var batch = new DecodingBatch(model, prompts, longest);
-        var rows = prompts.Select((p, b) => new RowState(options.Seed, limits[b], p.Cancel)).ToArray();
+        var rows = prompts.Select((p, b) => new RowState(options, limits[b], p.Cancel,
+            decode is null ? null : new StreamingDecoder(decode, options.StopStrings, options.TrimText))).ToArray();
         try
         {
             var logits = batch.Prefill();
@@ -93,10 +116,12 @@ public static class TextGeneration
                     next = Choose(logits, options, rows);
                 logits.Dispose();
                 for (int b = 0; b < rows.Length; b++)
-                    if (!rows[b].Done) rows[b].Accept((int)next[b], options, decode, token => onToken?.Invoke(b, token));
+                    if (!rows[b].Done) rows[b].Accept((int)next[b], token => onToken?.Invoke(b, token), piece => onText?.Invoke(b, piece));
                 if (rows.All(r => r.Done) || step + 1 == longest) break;
                 logits = batch.Step(next);
             }
+            for (int b = 0; b < rows.Length; b++)
+                if (rows[b].Finish() is { Length: > 0 } rest) onText?.Invoke(b, rest);
             return rows.Select(r => r.Result()).ToArray();
         }
         finally
@@ -151,39 +176,39 @@ public static class TextGeneration
         return (int)order[pick].item<long>();
     }
 
-    /// <summary>One row's tokens, generator and stopping state.</summary>
-    sealed class RowState(ulong seed, int maxNewTokens, CancellationToken cancel) : IDisposable
+    /// <summary>One row's tokens, generator, text and stopping state.</summary>
+    sealed class RowState(GenerationOptions options, int maxNewTokens, CancellationToken cancel, StreamingDecoder? text) : IDisposable
     {
         readonly List<int> tokens = [];
         StopReason reason = StopReason.MaxNewTokens;
-        string? stopString;
 
-        public Generator Generator { get; } = new(seed);
+        public Generator Generator { get; } = new(options.Seed);
         public bool Done { get; private set; }
 
-        public void Accept(int token, GenerationOptions options, Func<IReadOnlyList<int>, string>? decode, Action<int> onToken)
+        public void Accept(int token, Action<int> onToken, Action<string> onText)
         {
-            if (cancel.IsCancellationRequested) { Stop(StopReason.Cancelled, null); return; }
-            if (options.StopTokenIds.Contains(token)) { Stop(StopReason.StopToken, null); return; }
+            if (cancel.IsCancellationRequested) { Stop(StopReason.Cancelled); return; }
+            if (options.StopTokenIds.Contains(token)) { Stop(StopReason.StopToken); return; }
             tokens.Add(token);
             onToken(token);
-            if (options.StopStrings.Count > 0)
+            if (text is not null)
             {
-                string text = decode!(tokens);
-                string? hit = options.StopStrings.FirstOrDefault(text.Contains);
-                if (hit is not null) { Stop(StopReason.StopString, hit); return; }
+                if (text.Push(token) is { Length: > 0 } piece) onText(piece);
+                if (text.Stopped) { Stop(StopReason.StopString); return; }
             }
             if (tokens.Count == maxNewTokens) Done = true;
         }
 
-        void Stop(StopReason why, string? hit)
+        void Stop(StopReason why)
         {
             reason = why;
-            stopString = hit;
             Done = true;
         }
 
-        public GenerationResult Result() => new(tokens, reason, stopString);
+        /// <summary>The text still held back at the end; a cancelled row's caller is gone and gets none.</summary>
+        public string Finish() => text is null || reason == StopReason.Cancelled ? "" : text.Flush();
+
+        public GenerationResult Result() => new(tokens, reason, text?.StopString, text?.Text);
 
         public void Dispose() => Generator.Dispose();
     }

@@ -38,14 +38,13 @@ public static class BpeTrainer
     static int CheckOptions(BpeTrainerOptions options)
     {
         if (options.SpecialTokens.Any(string.IsNullOrEmpty) || options.SpecialTokens.Distinct().Count() != options.SpecialTokens.Count)
-            throw new ArgumentException("special tokens must be distinct, non-empty strings", nameof(options));
+            throw new InvalidInputException("special tokens must be distinct, non-empty strings");
         int merges = options.VocabSize - 256 - options.SpecialTokens.Count;
         if (merges < 0)
-            throw new ArgumentException(
-                $"VocabSize {options.VocabSize} is smaller than the 256 byte tokens plus {options.SpecialTokens.Count} special tokens",
-                nameof(options));
+            throw new InvalidInputException(
+                $"VocabSize {options.VocabSize} is smaller than the 256 byte tokens plus {options.SpecialTokens.Count} special tokens");
         if (options.MinFrequency < 1)
-            throw new ArgumentException("MinFrequency must be at least 1", nameof(options));
+            throw new InvalidInputException("MinFrequency must be at least 1");
         return merges;
     }
 

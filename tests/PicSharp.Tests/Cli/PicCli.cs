@@ -9,7 +9,7 @@ static class PicCli
     public sealed record Result(int ExitCode, string Output, string Error);
 
     // Console.Out/Error are process-wide: one command at a time, so tests running in parallel do not swap them.
-    static readonly Lock ConsoleLock = new();
+    internal static readonly Lock ConsoleLock = new();
 
     /// <summary>The arguments of <paramref name="defaults"/> (option, value pairs) that <paramref name="given"/> does not
     /// set, followed by <paramref name="given"/>: a test states only what it changes.</summary>

@@ -38,7 +38,7 @@ public sealed class ServeCommandTests
     {
         new ServeOptions { Url = "http://*:8080;http://localhost:9000" }.Validate();
         new ServeOptions { Url = "http://+:80" }.Validate();
-        var error = Assert.Throws<ArgumentException>(() => new ServeOptions { Url = "http://127.0.0.1:8080;ftp://x" }.Validate());
+        var error = Assert.Throws<InvalidInputException>(() => new ServeOptions { Url = "http://127.0.0.1:8080;ftp://x" }.Validate());
         Assert.Contains("'ftp://x'", error.Message);
     }
 

@@ -211,9 +211,9 @@ public class CompressorTests
     public void A_chunk_longer_than_the_model_positions_is_refused_with_the_numbers()
     {
         using var model = TinyModels.Create(TinyModels.Config()); // 512 positions
-        var error = Assert.Throws<ArgumentException>(() => new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 100_000 }));
+        var error = Assert.Throws<InvalidInputException>(() => new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 100_000 }));
         Assert.Contains("chunk length 100000 and its 25000 memory tokens need 125000 positions, but the model has 512", error.Message);
-        Assert.Throws<ArgumentException>(() => new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 512 })); // 512 + 128
+        Assert.Throws<InvalidInputException>(() => new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 512 })); // 512 + 128
         using var fits = new Compressor(model, new CompressorOptions { Ratio = 4, ChunkLength = 408 }); // 408 + 102 = 510
     }
 }

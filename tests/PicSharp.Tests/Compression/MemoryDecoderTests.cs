@@ -1,3 +1,4 @@
+using PicSharp.Answering;
 using PicSharp.Compression;
 using static TorchSharp.torch;
 
@@ -55,16 +56,17 @@ public class MemoryDecoderTests
         var memory = compressor.Compress([Tokens(20, 1), Tokens(9, 2)]); // memories of 5 and 3 tokens
         var other = compressor.Compress([Tokens(13, 3)]);
         // Two questions on row 0, one on row 1, one on another memory; prompts of different lengths.
-        MemoryQuestion[] questions = [new(memory, 0, [5, 6]), new(memory, 0, Tokens(7, 4)), new(memory, 1, [9]), new(other, 0, Tokens(4, 5))];
         var options = new PicSharp.Modeling.GenerationOptions { MaxNewTokens = 5 };
+        AnswerRequest Question(CompressedMemory read, int row, IReadOnlyList<int> prompt) => new(prompt, options.MaxNewTokens) { Memory = read, MemoryRow = row };
+        AnswerRequest[] questions = [Question(memory, 0, [5, 6]), Question(memory, 0, Tokens(7, 4)), Question(memory, 1, [9]), Question(other, 0, Tokens(4, 5))];
 
         var together = decoder.GenerateBatch(questions, TaskToken.Answer, options);
         for (int i = 0; i < questions.Length; i++)
         {
-            using var row = questions[i].Memory.Row(questions[i].Row);
+            using var row = questions[i].Memory!.Row(questions[i].MemoryRow);
             Assert.Equal(decoder.Generate(row, TaskToken.Answer, questions[i].Prompt, options).Tokens, together[i].Tokens);
         }
-        Assert.Contains("memory row 2", Assert.Throws<ArgumentException>(() => decoder.GenerateBatch([new(memory, 2, [5])], TaskToken.Answer, options)).Message);
+        Assert.Contains("memory row 2", Assert.Throws<ArgumentException>(() => decoder.GenerateBatch([Question(memory, 2, [5])], TaskToken.Answer, options)).Message);
     }
 
     // Pads row memories to a common count (the padding is masked or never read, as in a compressed batch).

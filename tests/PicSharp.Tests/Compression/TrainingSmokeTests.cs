@@ -60,7 +60,6 @@ public class TrainingSmokeTests
         var examples = Passages.Select(p => new DecoderExample(TaskToken.Autoencode, [], p)).ToList();
         float matched = decoder.Loss(memory, examples).Mean.item<float>();
         float swapped = decoder.Loss(memory, examples, memoryRows: [1, 2, 3, 0]).Mean.item<float>();
-        Console.WriteLine($"{kind}: matched {matched:F3} swapped {swapped:F3}");
         Assert.True(matched < 0.5 * swapped, $"AE loss from its own memory {matched:F3}, from another passage's {swapped:F3}");
     }
 

@@ -69,6 +69,6 @@ public class CorpusSpanGeneratorTests
         var testDocuments = Documents("Te", 3, 2);
         Assert.All(test, e => Assert.Contains(testDocuments, d => d.Contains(e.Context, StringComparison.Ordinal)));
         Assert.DoesNotContain(test, e => e.Context.Contains("Tr", StringComparison.Ordinal));
-        Assert.Throws<ArgumentException>(() => new CorpusSpanGenerator(["Too short."]).Generate(DataSplit.Train, 1, 1, size));
+        Assert.Throws<InvalidInputException>(() => new CorpusSpanGenerator(["Too short."]).Generate(DataSplit.Train, 1, 1, size));
     }
 }

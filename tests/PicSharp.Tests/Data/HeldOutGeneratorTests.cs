@@ -55,6 +55,6 @@ public class HeldOutGeneratorTests
         var testPeople = test.Select(e => e.Question).SelectMany(q => HeldOutGenerator.FamilyNames.Where(q.Contains)).ToHashSet();
         Assert.NotEmpty(testPeople);
         Assert.All(testPeople, family => Assert.DoesNotContain(family, devText));
-        Assert.Throws<ArgumentException>(() => new HeldOutGenerator().Generate(DataSplit.Train, 1, 1, new PassageSize()));
+        Assert.Throws<InvalidInputException>(() => new HeldOutGenerator().Generate(DataSplit.Train, 1, 1, new PassageSize()));
     }
 }

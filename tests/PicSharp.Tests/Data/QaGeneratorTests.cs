@@ -155,7 +155,7 @@ public class QaGeneratorTests
             e => Assert.Equal("The list reads: " + e.Answers[0].Text + ".", e.Context));
         Assert.Equal(examples.Select(e => e.Context), new RecallGenerator().Generate(DataSplit.Train, 200, seed: 5, minItems: 3, maxItems: 12).Select(e => e.Context));
         Assert.Empty(NamesIn(examples, DataSplit.Test));
-        Assert.Throws<ArgumentException>(() => new RecallGenerator().Generate(DataSplit.Train, 1, seed: 1, minItems: 1, maxItems: 3));
+        Assert.Throws<InvalidInputException>(() => new RecallGenerator().Generate(DataSplit.Train, 1, seed: 1, minItems: 1, maxItems: 3));
     }
 
     [Fact]

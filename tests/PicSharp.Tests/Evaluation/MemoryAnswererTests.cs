@@ -89,7 +89,7 @@ public class MemoryAnswererTests
         Assert.Equal(own.AnswerLoss(strandAskedOfMira), other.AnswerLoss(Examples[2]), 5);
         Assert.NotEqual(own.AnswerLoss(Examples[0]), other.AnswerLoss(Examples[0]), 3);
 
-        var error = Assert.Throws<ArgumentException>(() => MemoryAnswerer.FromOtherPassages(compressor, tokenizer, Examples[..2]));
+        var error = Assert.Throws<InvalidInputException>(() => MemoryAnswerer.FromOtherPassages(compressor, tokenizer, Examples[..2]));
         Assert.Contains("at least two different passages", error.Message);
     }
 }

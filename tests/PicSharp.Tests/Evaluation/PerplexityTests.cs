@@ -51,12 +51,12 @@ public class PerplexityTests
     public void Bad_inputs_are_clear_errors()
     {
         var model = TinyModels.Create(TinyModels.Config());
-        var outOfRange = Assert.Throws<ArgumentException>(() => Perplexity.Evaluate(model, [4, 61, 2]));
+        var outOfRange = Assert.Throws<InvalidInputException>(() => Perplexity.Evaluate(model, [4, 61, 2]));
         Assert.Contains("token id 61 at position 1", outOfRange.Message);
         Assert.Contains("[0, 61)", outOfRange.Message);
-        Assert.Throws<ArgumentException>(() => Perplexity.Evaluate(model, [4, -1]));
-        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => Perplexity.Evaluate(model, [])).Message);
-        Assert.Contains("single token", Assert.Throws<ArgumentException>(() => Perplexity.Evaluate(model, [4])).Message);
-        Assert.Contains("at least 2", Assert.Throws<ArgumentException>(() => Perplexity.Evaluate(model, Ids, windowLength: 1)).Message);
+        Assert.Throws<InvalidInputException>(() => Perplexity.Evaluate(model, [4, -1]));
+        Assert.Contains("empty", Assert.Throws<InvalidInputException>(() => Perplexity.Evaluate(model, [])).Message);
+        Assert.Contains("single token", Assert.Throws<InvalidInputException>(() => Perplexity.Evaluate(model, [4])).Message);
+        Assert.Contains("at least 2", Assert.Throws<InvalidInputException>(() => Perplexity.Evaluate(model, Ids, windowLength: 1)).Message);
     }
 }

@@ -254,8 +254,17 @@ public class QaEvaluationTests
     {
         var tokenizer = Tokenizer();
         var ids = tokenizer.Encode("  Otto Brael \nQuestion: who").ToList();
-        Assert.Equal("Otto Brael", QaGeneration.AnswerText(tokenizer, ids));
-        Assert.Equal("Otto Brael", QaGeneration.AnswerText(tokenizer, [.. ids.Take(3), tokenizer.VocabSize + 5, .. ids.Skip(3)]));
-        Assert.Equal("", QaGeneration.AnswerText(tokenizer, [tokenizer.EosTokenId!.Value]));
+        Assert.Equal("Otto Brael", AnswerText(tokenizer, ids));
+        Assert.Equal("Otto Brael", AnswerText(tokenizer, [.. ids.Take(3), tokenizer.VocabSize + 5, .. ids.Skip(3)]));
+        Assert.Equal("", AnswerText(tokenizer, [tokenizer.EosTokenId!.Value]));
+    }
+
+    // The answer text of generated ids as generation makes it: each row's decoder under the QA options.
+    static string AnswerText(TextTokenizer tokenizer, IReadOnlyList<int> generated)
+    {
+        var options = QaGeneration.Options(tokenizer, new LlamaConfig());
+        var decoder = new StreamingDecoder(ids => QaGeneration.Decode(tokenizer, ids), options.StopStrings, options.TrimText);
+        foreach (int id in generated) decoder.Push(id);
+        return decoder.Text;
     }
 }

@@ -33,30 +33,51 @@ public class StreamingDecoderTests
     }
 }
 
-public class StopStringFilterTests
+/// <summary>The stop strings of <see cref="StreamingDecoder"/>, fed whole pieces of text (token i decodes to piece i).</summary>
+public class StopStringTests
 {
+    static (StreamingDecoder Decoder, Func<string, string> Push) Streaming(IReadOnlyList<string> stops)
+    {
+        var pieces = new List<string>();
+        var decoder = new StreamingDecoder(ids => string.Concat(ids.Select(i => pieces[i])), stops);
+        return (decoder, piece => { pieces.Add(piece); return decoder.Push(pieces.Count - 1); });
+    }
+
     [Fact]
     public void Holds_back_possible_stop_string_starts_and_withholds_the_stop_string()
     {
-        var filter = new StopStringFilter(["\nQ:", "END"]);
-        Assert.Equal("The answer", filter.Push("The answer"));
-        Assert.Equal(" is 4.", filter.Push(" is 4.\n")); // "\n" may start "\nQ:"
-        Assert.Equal("\nNext ", filter.Push("Next E"));   // "E" may start "END"
-        Assert.Equal("", filter.Push("N"));
-        Assert.Equal("", filter.Push("D and more"));
+        var (filter, push) = Streaming(["\nQ:", "END"]);
+        Assert.Equal("The answer", push("The answer"));
+        Assert.Equal(" is 4.", push(" is 4.\n")); // "\n" may start "\nQ:"
+        Assert.Equal("\nNext ", push("Next E"));   // "E" may start "END"
+        Assert.Equal("", push("N"));
+        Assert.Equal("", push("D and more"));
         Assert.True(filter.Stopped);
         Assert.Equal("", filter.Flush());
+        Assert.Equal(("END", "The answer is 4.\nNext "), (filter.StopString, filter.Text));
     }
 
     [Fact]
     public void Releases_held_text_when_it_stops_matching_or_at_the_end()
     {
-        var filter = new StopStringFilter(["END"]);
-        Assert.Equal("a", filter.Push("aEN"));
-        Assert.Equal("ENx", filter.Push("x"));
-        Assert.Equal("y", filter.Push("yE"));
+        var (filter, push) = Streaming(["END"]);
+        Assert.Equal("a", push("aEN"));
+        Assert.Equal("ENx", push("x"));
+        Assert.Equal("y", push("yE"));
         Assert.Equal("E", filter.Flush());
         Assert.False(filter.Stopped);
-        Assert.Equal("abc", new StopStringFilter([]).Push("abc"));
+        Assert.Equal("abc", Streaming([]).Push("abc"));
+    }
+
+    [Fact]
+    public void Trimmed_text_streams_without_leading_or_trailing_white_space_and_adds_up_to_the_final_text()
+    {
+        var pieces = new List<string> { " ", " Par", "is ", " \n", "Question" };
+        var decoder = new StreamingDecoder(ids => string.Concat(ids.Select(i => pieces[i])), ["\n"], trim: true);
+        var streamed = Enumerable.Range(0, pieces.Count).Select(decoder.Push).ToList();
+        streamed.Add(decoder.Flush());
+        Assert.Equal(["", "Par", "is", "", "", ""], streamed);
+        Assert.Equal("Paris", decoder.Text);
+        Assert.Equal(decoder.Text, string.Concat(streamed));
     }
 }

@@ -106,7 +106,7 @@ public sealed class BpeTrainerTests
     [Fact]
     public void Vocabulary_smaller_than_the_byte_alphabet_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => BpeTrainer.Train(["x"], new BpeTrainerOptions { VocabSize = 258 }));
+        var error = Assert.Throws<InvalidInputException>(() => BpeTrainer.Train(["x"], new BpeTrainerOptions { VocabSize = 258 }));
         Assert.Contains("VocabSize 258", error.Message);
     }
 

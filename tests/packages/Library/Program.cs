@@ -1,6 +1,6 @@
 using PicSharp;
+using PicSharp.Answering;
 using PicSharp.Compression;
-using PicSharp.Data;
 using PicSharp.Evaluation;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
@@ -14,16 +14,15 @@ var bundled = BundledModels.Locate();                        // PICSHARP_MODELS,
 using var model = ModelFolder.Load(bundled.Model);            // any HF Llama/Mistral/Qwen2/Qwen3 folder, in its dtype
 var tokenizer = TextTokenizer.Load(Path.Combine(bundled.Model, ModelFolder.TokenizerFile));
 using var compressor = CompressorFolder.Load(model, bundled.Compressor); // trained: 16x, chunks of 64 tokens, `pic`
-var decoder = new MemoryDecoder(compressor);
+var answerer = new TorchAnswerer(model, tokenizer, compressor); // the one answering path `pic ask` and `pic serve` use
 
-using (var memory = compressor.Compress([tokenizer.Encode(context)]))     // one vector per 16 tokens
+using (var memory = compressor.Compress([tokenizer.EncodeText(context)])) // one vector per 16 tokens
     MemoryFile.Save("context.mem", memory, MemoryFileInfo.Of(compressor, ModelFolder.Fingerprint(model)));
 
 var (loaded, _) = MemoryFile.Load("context.mem", CompressorFolder.Fingerprint(compressor)); // refuses foreign memories
 using (loaded)
 {
     // The QA format the compressor was trained on; greedy, stops at end of line or EOS, at most 32 tokens.
-    var answer = decoder.Generate(loaded, TaskToken.Answer, tokenizer.Encode(QaPrompt.Prompt(null, question)),
-        QaGeneration.Options(tokenizer, model.Config), ids => QaGeneration.Decode(tokenizer, ids));
-    Console.WriteLine(QaGeneration.AnswerText(tokenizer, answer.Tokens)); // the answer line, trimmed
+    var request = answerer.FromMemory(loaded, question, QaGeneration.DefaultMaxNewTokens);
+    Console.WriteLine(answerer.Answer([request])[0].Text); // the answer line, trimmed
 }

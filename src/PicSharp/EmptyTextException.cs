@@ -1,7 +1,7 @@
-namespace PicSharp.Serving;
+namespace PicSharp;
 
 /// <summary>Text that has nothing in it to compress or ask.</summary>
-public sealed class EmptyTextException(string message) : ArgumentException(message)
+public sealed class EmptyTextException(string message) : InvalidInputException(message)
 {
     /// <summary>Whether <paramref name="text"/> has nothing to read: empty, white space or byte-order marks only (an
     /// editor's "empty" UTF-8 file is often just a BOM).</summary>
