@@ -1,5 +1,4 @@
 using PicSharp.Data;
-using PicSharp.Tokenization;
 
 namespace PicSharp.Tests.Cli;
 
@@ -11,13 +10,7 @@ public sealed class EvalLmCommandTests : IDisposable
 
     public EvalLmCommandTests()
     {
-        string tokenizerPath = Path.Combine(root, "tokenizer.json");
-        var texts = Enumerable.Range(0, 20).Select(i => $"Ada lives in Paris {i}. Where does Ada live?");
-        BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 280 }).Save(tokenizerPath);
-        string configPath = Path.Combine(root, "config.json");
-        File.WriteAllText(configPath, (TinyModels.Config() with { VocabSize = 300, BosTokenId = null }).ToJson());
-        modelDir = Path.Combine(root, "model");
-        Assert.Equal(0, PicCli.Run("init", "--config", configPath, "--out", modelDir, "--tokenizer", tokenizerPath).ExitCode);
+        modelDir = TinyModelFolder.Create(root, Enumerable.Range(0, 20).Select(i => $"Ada lives in Paris {i}. Where does Ada live?"));
         qaPath = Path.Combine(root, "qa.json");
         new SquadDataset([
             new SquadExample("a", "t", "Ada lives in Paris.", "Where does Ada live?", [new SquadAnswer("Paris", 13)]),

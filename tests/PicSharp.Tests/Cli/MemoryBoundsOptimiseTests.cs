@@ -1,6 +1,5 @@
 using System.Text.Json;
 using PicSharp.Data;
-using PicSharp.Tokenization;
 
 namespace PicSharp.Tests.Cli;
 
@@ -12,13 +11,8 @@ public sealed class MemoryBoundsOptimiseTests : IDisposable
 
     public MemoryBoundsOptimiseTests()
     {
-        string tokenizerPath = Path.Combine(root, "tokenizer.json");
-        var texts = Enumerable.Range(0, 20).Select(i => $"Ada lives in Paris {i}. Where does Ada live? Bo lives in Rome.");
-        BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 280 }).Save(tokenizerPath);
-        string configPath = Path.Combine(root, "config.json");
-        File.WriteAllText(configPath, (TinyModels.Config() with { VocabSize = 300, BosTokenId = null, InitializerRange = 0.25 }).ToJson());
-        modelDir = Path.Combine(root, "model");
-        Assert.Equal(0, PicCli.Run("init", "--config", configPath, "--out", modelDir, "--tokenizer", tokenizerPath).ExitCode);
+        modelDir = TinyModelFolder.Create(root, Enumerable.Range(0, 20).Select(i => $"Ada lives in Paris {i}. Where does Ada live? Bo lives in Rome."),
+            TinyModels.Config() with { VocabSize = 300, BosTokenId = null, InitializerRange = 0.25 });
         qaPath = Path.Combine(root, "qa.json");
         new SquadDataset([
             new SquadExample("a", "t", "Ada lives in Paris. Bo lives in Rome.", "Where does Ada live?", [new SquadAnswer("Paris", 13)]),
