@@ -69,17 +69,22 @@ train() {
 # Stage 1, corpus windows and answering episodes, the ratios opened 4 -> 16 -> 64 over 600 steps. The 1,500-step
 # schedule was stopped at step 436: its probe showed memory carrying almost nothing (4x reconstruction 0.289 against a
 # 0.281 floor, answer loss from own memory 2.230 against another passage's 2.240), with 64x already open.
+# A committed stage-2 snapshot stands in for stage 1 on a machine that lost the run folders.
 stage1=$run/stage1
-train "$stage1" "$stage1_stop" "$from" --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
-  --memory-curriculum "$curriculum1" || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
+snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
+from_snapshot=0
+[ ! -d "$run/stage2/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ] && from_snapshot=1
+if [ "$from_snapshot" = 0 ]; then
+  train "$stage1" "$stage1_stop" "$from" --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
+    --memory-curriculum "$curriculum1" || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
+fi
 
 # Stage 2 from stage 1's checkpoint (its memory episode tokens kept), a new schedule: half of the text episodes
 # reconstruct the answering passages themselves (names, places, numbers: what answers need memory to keep), and 4x
 # alone for the first third before 16x and 64x join. On a replaced machine it continues from the committed bf16
 # snapshot: a fresh optimizer with a short warm-up over the remaining steps, the snapshot's episode tokens kept.
 stage2=$run/stage2; from2=$stage1/checkpoint; warmup2=50; seed2=2041; curriculum=$curriculum2; steps=$steps2
-snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
-if [ ! -d "$stage2/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ]; then
+if [ "$from_snapshot" = 1 ]; then
   reached=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
   stage2=$run/stage2-from-$reached; from2=$snapshot
   steps=$(( steps2 - reached )); curriculum=$(( curriculum2 > reached ? curriculum2 - reached : 0 )); seed2=$(( 2041 + reached )); warmup2=20
