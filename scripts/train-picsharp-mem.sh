@@ -20,9 +20,9 @@ runs=${RUNS:-/work/runs}
 run=$runs/picsharp-mem
 threads=${THREADS:-2}
 steps1=1500; stage1_stop=436; curriculum1=600
-steps2=${STEPS:-1100}; curriculum2=1050; eval_every=200
+steps2=${STEPS:-1100}; curriculum2=1050; eval_every=200; fit_steps=200
 from=${FROM:-models/picsharp-base}
-if [ "$smoke" = 1 ]; then run=$runs/picsharp-mem-smoke; steps1=4; stage1_stop=2; curriculum1=2; steps2=2; curriculum2=2; eval_every=2; fi
+if [ "$smoke" = 1 ]; then run=$runs/picsharp-mem-smoke; steps1=4; stage1_stop=2; curriculum1=2; steps2=2; curriculum2=2; eval_every=2; fit_steps=2; fi
 qa=$run/qa
 mkdir -p "$qa"
 
@@ -113,5 +113,5 @@ done
 # same command on picsharp-base, with the bundled compressor's, is in docs/memory-literate-base.md).
 [ -f "$stage/optimised.json" ] || crash_retry pic memory-bounds --optimise --model "$stage/model" \
   --compressor "$stage/memory-compressors/pic-embeddings-16" --qa "$qa/diagnostic-test.json" --passages 12 --ratios 4,16 \
-  --steps 200 --batch 12 --threads "$threads" --json "$stage/optimised.json" > "$stage/optimised.txt"
+  --steps "$fit_steps" --batch 12 --threads "$threads" --json "$stage/optimised.json" > "$stage/optimised.txt"
 echo "picsharp-mem done: $stage/model"
