@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json.Nodes;
 using PicSharp.Cli.Commands;
 using PicSharp.Compression;
@@ -13,22 +12,8 @@ public sealed class MemoryCommandsTests(TinyService tiny) : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static readonly Lock ConsoleLock = new();
 
-    (int ExitCode, string Output, string Error) Pic(params string[] args)
-    {
-        var root = new RootCommand();
-        foreach (var c in MemoryCommands.Create()) root.Subcommands.Add(c);
-        lock (ConsoleLock)
-        {
-            var (previousOut, previousError) = (Console.Out, Console.Error);
-            var (output, error) = (new StringWriter(), new StringWriter());
-            Console.SetOut(output);
-            Console.SetError(error);
-            try { return (root.Parse(args).Invoke(), output.ToString(), error.ToString()); }
-            finally { Console.SetOut(previousOut); Console.SetError(previousError); }
-        }
-    }
+    static (int ExitCode, string Output, string Error) Pic(params string[] args) => PicConsole.Run(MemoryCommands.Create(), args);
 
     string[] Engine(string? compressor = null) => ["--model", tiny.ModelDir, "--compressor", compressor ?? tiny.CompressorDir];
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -27,17 +26,7 @@ public sealed class OneAnsweringPathTests(TinyService tiny) : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static (int ExitCode, string Output, string Error) Pic(params string[] args)
-    {
-        var root = new RootCommand();
-        foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        var (output, error) = (new StringWriter(), new StringWriter());
-        Console.SetOut(output);
-        Console.SetError(error);
-        try { return (root.Parse(args).Invoke(), output.ToString(), error.ToString()); }
-        finally { Console.SetOut(previousOut); Console.SetError(previousError); }
-    }
+    static (int ExitCode, string Output, string Error) Pic(params string[] args) => PicConsole.Run(CommandCatalog.All(), args);
 
     static StringContent Body(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
