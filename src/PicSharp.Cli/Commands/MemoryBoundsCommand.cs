@@ -102,8 +102,9 @@ static class MemoryBoundsCommand
 
         var loaded = LoadedModel.Load(modelDir, dtype: null, "fitting memory");
         using var baseModel = loaded.Model;
-        var contexts = SquadDataset.Load(qaPath).Examples.Select(e => e.Context).Distinct().Take(passageCount).ToHashSet();
-        var examples = SquadDataset.Load(qaPath).Examples.Where(e => contexts.Contains(e.Context)).ToList();
+        var all = SquadDataset.Load(qaPath).Examples;
+        var contexts = all.Select(e => e.Context).Distinct().Take(passageCount).ToHashSet();
+        var examples = all.Where(e => contexts.Contains(e.Context)).ToList();
         // The task tokens (<ae>, <qa>) come from a trained compressor: a base model reads them, not random vectors.
         using var reader = compressorDir is null ? new Compressor(baseModel, new CompressorOptions()) : CompressorFolder.Load(baseModel, compressorDir);
         Console.WriteLine($"{loaded.Describe()}; {contexts.Count} passages and {examples.Count} questions of {qaPath}; task tokens of " +
