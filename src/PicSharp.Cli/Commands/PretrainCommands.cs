@@ -51,6 +51,10 @@ public static class PretrainCommands
         var memoryBatch = new Option<int>("--memory-batch") { Description = "memory episodes per micro-batch", DefaultValueFactory = _ => 8 };
         var memoryPassageShare = new Option<double>("--memory-passage-share") { Description = "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window", DefaultValueFactory = _ => 0 };
         var memoryPositions = new Option<MemoryPositions>("--memory-positions") { Description = "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)", DefaultValueFactory = _ => MemoryPositions.Sequential };
+        var memoryPooledShare = new Option<double>("--memory-pooled-share") { Description = "share of micro-steps whose memory is each slot's mean token embedding instead of the model's compression (teaches reading before writing)", DefaultValueFactory = _ => 0 };
+        var memoryGlobalShare = new Option<double>("--memory-global-share") { Description = "share of micro-steps compressed under the global mask (the rest: pic)", DefaultValueFactory = _ => 0.5 };
+        var memoryKvShare = new Option<double>("--memory-kv-share") { Description = "share of micro-steps whose memory is per-layer keys and values (the rest: embeddings)", DefaultValueFactory = _ => 0.25 };
+        var memoryQaShare = new Option<double>("--memory-qa-share") { Description = "share of episodes that answer a question about their passage", DefaultValueFactory = _ => 0.4 };
         var threads = TorchThreads.Option();
         var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
@@ -63,6 +67,8 @@ public static class PretrainCommands
             (memoryCurriculum, o => o.MemoryEpisodes?.CurriculumSteps ?? 1200), (memoryBatch, o => o.MemoryEpisodes?.EpisodesPerMicroBatch ?? 8),
             (memoryPositions, o => o.MemoryEpisodes?.Positions ?? MemoryPositions.Sequential),
             (memoryPassageShare, o => o.MemoryEpisodes?.PassageShare ?? 0),
+            (memoryPooledShare, o => o.MemoryEpisodes?.PooledShare ?? 0), (memoryGlobalShare, o => o.MemoryEpisodes?.GlobalShare ?? 0.5),
+            (memoryKvShare, o => o.MemoryEpisodes?.KeyValuesShare ?? 0.25), (memoryQaShare, o => o.MemoryEpisodes?.QaShare ?? 0.4),
         ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
@@ -70,7 +76,7 @@ public static class PretrainCommands
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
             maxMinutes, stopAtStep, exportDtype.Option, memoryWeight, memoryQa, memoryQaDev, memoryRatios, memoryCurriculum, memoryBatch,
-            memoryPassageShare, memoryPositions, threads, peak,
+            memoryPassageShare, memoryPositions, memoryPooledShare, memoryGlobalShare, memoryKvShare, memoryQaShare, threads, peak,
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
@@ -88,6 +94,8 @@ public static class PretrainCommands
                     Weight = parse.GetValue(memoryWeight), Ratios = ParseRatios(parse.GetValue(memoryRatios)!),
                     CurriculumSteps = parse.GetValue(memoryCurriculum), EpisodesPerMicroBatch = parse.GetValue(memoryBatch),
                     Positions = parse.GetValue(memoryPositions), PassageShare = parse.GetValue(memoryPassageShare),
+                    PooledShare = parse.GetValue(memoryPooledShare), GlobalShare = parse.GetValue(memoryGlobalShare),
+                    KeyValuesShare = parse.GetValue(memoryKvShare), QaShare = parse.GetValue(memoryQaShare),
                 },
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,

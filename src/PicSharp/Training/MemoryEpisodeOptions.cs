@@ -23,6 +23,9 @@ public sealed record MemoryEpisodeOptions
     /// <summary>Share of episodes whose memory is per-layer keys and values (the rest: embeddings).</summary>
     public double KeyValuesShare { get; init; } = 0.25;
     public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
+    /// <summary>Share of micro-steps whose memory is pooled token embeddings (<see cref="PooledMemory"/>) instead of
+    /// the model's own compression: the decoder learns to read memory that already holds its passage.</summary>
+    public double PooledShare { get; init; }
     /// <summary>Share of episodes that answer a question about their passage (when QA passages are given).</summary>
     public double QaShare { get; init; } = 0.4;
     /// <summary>Of the other episodes, the share that reconstruct a QA passage (names, places, numbers: what the
@@ -47,6 +50,7 @@ public sealed record MemoryEpisodeOptions
         Require(CurriculumSteps >= 0, $"memory curriculum steps must be ≥ 0, got {CurriculumSteps}");
         Require(GlobalShare is >= 0 and <= 1, $"memory global share must be in [0, 1], got {GlobalShare}");
         Require(KeyValuesShare is >= 0 and <= 1, $"memory key-values share must be in [0, 1], got {KeyValuesShare}");
+        Require(PooledShare is >= 0 and <= 1, $"memory pooled share must be in [0, 1], got {PooledShare}");
         Require(QaShare is >= 0 and <= 1, $"memory QA share must be in [0, 1], got {QaShare}");
         Require(PassageShare is >= 0 and <= 1, $"memory passage share must be in [0, 1], got {PassageShare}");
         Require(ContinueShare is >= 0 and <= 1, $"memory continue share must be in [0, 1], got {ContinueShare}");

@@ -74,17 +74,21 @@ public sealed class MemoryEpisodes : IDisposable
         readers.First(r => r.Name == Name(policy, kind, ratio)).Reader;
 
     /// <summary>The episodes of one micro-step, a pure function of (seed, step, micro-step) so a resumed run draws the
-    /// same ones: one arrangement for the micro-batch, then each episode's passage and task.</summary>
-    public (Compressor Reader, IReadOnlyList<CompressorExample> Examples) Draw(int step, int micro)
+    /// same ones: one arrangement for the micro-batch (and whether its memory is pooled embeddings rather than the
+    /// model's compression), then each episode's passage and task.</summary>
+    public (Compressor Reader, bool Pooled, IReadOnlyList<CompressorExample> Examples) Draw(int step, int micro)
     {
         var random = new CounterRandom(seed, step, micro, -1, Stream);
         var ratios = options.RatiosAt(step);
         int ratio = ratios[(int)random.NextLong(ratios.Count)];
         var policy = random.NextDouble() < options.GlobalShare ? MaskPolicy.Global : MaskPolicy.Pic;
         var kind = random.NextDouble() < options.KeyValuesShare ? MemoryKind.KeyValues : MemoryKind.Embeddings;
+        // Drawn only when asked for, so runs without pooled memory keep their draws.
+        bool pooled = options.PooledShare > 0 && random.NextDouble() < options.PooledShare;
+        if (pooled) kind = MemoryKind.Embeddings;
         var examples = Enumerable.Range(0, options.EpisodesPerMicroBatch)
             .Select(row => Episode(new CounterRandom(seed, step, micro, row, Stream))).ToList();
-        return (Reader(policy, kind, ratio), examples);
+        return (Reader(policy, kind, ratio), pooled, examples);
     }
 
     CompressorExample Episode(CounterRandom random)
@@ -112,8 +116,9 @@ public sealed class MemoryEpisodes : IDisposable
     /// </summary>
     public DecoderLoss Loss(int step, int micro)
     {
-        var (reader, examples) = Draw(step, micro);
-        using var memory = reader.Compress(examples.Select(e => e.Context).ToList());
+        var (reader, pooled, examples) = Draw(step, micro);
+        var contexts = examples.Select(e => e.Context).ToList();
+        using var memory = pooled ? PooledMemory.Of(reader, contexts) : reader.Compress(contexts);
         var decoder = new MemoryDecoder(reader);
         Tensor? mean = null;
         long correct = 0, tokens = 0;
@@ -131,47 +136,60 @@ public sealed class MemoryEpisodes : IDisposable
     }
 
     /// <summary>
-    /// How well the model reads its own memory at each ratio (`pic`, embeddings), without gradients: token accuracy
-    /// reconstructing held-out windows, and the gold answer's loss on held-out questions from the question's own
-    /// passage's memory and, as the control, from the next question's passage's memory. The gap between the two losses
-    /// is what the memory carries of its passage.
+    /// How well the model reads its own memory at each ratio (`pic`, embeddings; key-values and pooled memory too when
+    /// the episodes draw them), without gradients: token accuracy reconstructing held-out windows and held-out
+    /// passages, and the gold answer's loss on held-out questions from the question's own passage's memory and, as the
+    /// control, from the next question's passage's memory. The gap between the two losses is what the memory carries.
     /// </summary>
     public Dictionary<string, double> Probe(IReadOnlyList<int[]> windows, IReadOnlyList<CompressorExample> questions, int batchSize)
     {
         var values = new Dictionary<string, double>();
         using var _ = no_grad();
+        var passages = questions.Select(q => q.Context).DistinctBy(c => string.Join(",", c)).Take(ProbePassages)
+            .Select(c => new CompressorExample(c, new DecoderExample(TaskToken.Autoencode, [], c))).ToList();
         foreach (int ratio in options.Ratios.Order())
         {
-            var reader = Reader(MaskPolicy.Pic, MemoryKind.Embeddings, ratio);
-            var decoder = new MemoryDecoder(reader);
-            if (windows.Count > 0)
+            var readers = new List<(string Prefix, Compressor Reader, bool Pooled)> { ($"mem{ratio}", Reader(MaskPolicy.Pic, MemoryKind.Embeddings, ratio), false) };
+            if (options.KeyValuesShare > 0) readers.Add(($"mem{ratio}_kv", Reader(MaskPolicy.Pic, MemoryKind.KeyValues, ratio), false));
+            if (options.PooledShare > 0) readers.Add(($"mem{ratio}_pooled", readers[0].Reader, true));
+            foreach (var (prefix, reader, pooled) in readers)
             {
-                var score = Score(reader, decoder, windows.Select(w => new CompressorExample(w, new DecoderExample(TaskToken.Autoencode, [], w))).ToList(), batchSize, shift: false);
-                values[$"mem{ratio}_ae_acc"] = score.Accuracy;
-                values[$"mem{ratio}_ae_loss"] = score.Loss;
-            }
-            if (questions.Count > 1)
-            {
-                var own = Score(reader, decoder, questions, batchSize, shift: false);
-                var other = Score(reader, decoder, questions, batchSize, shift: true);
-                values[$"mem{ratio}_qa_loss"] = own.Loss;
-                values[$"mem{ratio}_qa_acc"] = own.Accuracy;
-                values[$"mem{ratio}_qa_other_loss"] = other.Loss;
+                var decoder = new MemoryDecoder(reader);
+                DecoderScore Read(IReadOnlyList<CompressorExample> examples, bool shift) => Score(reader, pooled, decoder, examples, batchSize, shift);
+                if (windows.Count > 0)
+                {
+                    var score = Read(windows.Select(w => new CompressorExample(w, new DecoderExample(TaskToken.Autoencode, [], w))).ToList(), shift: false);
+                    values[$"{prefix}_ae_acc"] = score.Accuracy;
+                    values[$"{prefix}_ae_loss"] = score.Loss;
+                }
+                if (questions.Count > 1)
+                {
+                    var own = Read(questions, shift: false);
+                    var other = Read(questions, shift: true);
+                    values[$"{prefix}_qa_loss"] = own.Loss;
+                    values[$"{prefix}_qa_acc"] = own.Accuracy;
+                    values[$"{prefix}_qa_other_loss"] = other.Loss;
+                    values[$"{prefix}_passage_acc"] = Read(passages, shift: false).Accuracy;
+                }
             }
         }
         return values;
     }
 
+    // Held-out passages the probe reconstructs (those of the first probe questions).
+    const int ProbePassages = 16;
+
     // Teacher-forced loss and accuracy of each example's target, read from its own context's memory or (shift) from
     // the memory of the next example in its batch.
-    static DecoderScore Score(Compressor reader, MemoryDecoder decoder, IReadOnlyList<CompressorExample> examples, int batchSize, bool shift)
+    static DecoderScore Score(Compressor reader, bool pooled, MemoryDecoder decoder, IReadOnlyList<CompressorExample> examples, int batchSize, bool shift)
     {
         double lossSum = 0;
         long correct = 0, count = 0;
         foreach (var batch in examples.Chunk(Math.Max(2, batchSize)))
         {
             using var scope = NewDisposeScope();
-            using var memory = reader.Compress(batch.Select(e => e.Context).ToList());
+            var contexts = batch.Select(e => e.Context).ToList();
+            using var memory = pooled ? PooledMemory.Of(reader, contexts) : reader.Compress(contexts);
             var rows = Enumerable.Range(0, batch.Length).Select(i => shift ? (i + 1) % batch.Length : i).ToList();
             using var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList(), rows);
             lossSum += result.Mean.item<float>() * result.Tokens;

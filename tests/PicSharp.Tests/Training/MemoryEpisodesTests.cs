@@ -109,7 +109,7 @@ public class MemoryEpisodesTests
         using var b = new MemoryEpisodes(TrainingFixtures.Model(seed: 3), Episodes, 5, TrainingFixtures.Mix().CorpusTokens, Questions);
         string Describe(MemoryEpisodes e, int step, int micro)
         {
-            var (reader, examples) = e.Draw(step, micro);
+            var (reader, _, examples) = e.Draw(step, micro);
             return $"{reader.Options.Policy}/{reader.Options.Kind}/{reader.Options.Ratio}: " +
                 string.Join(" | ", examples.Select(x => $"{x.Decoder.Task} {string.Join(",", x.Context)} -> {string.Join(",", x.Decoder.Target)}"));
         }
@@ -117,6 +117,25 @@ public class MemoryEpisodesTests
         Assert.Equal(draws, Enumerable.Range(0, 8).Select(step => Describe(b, step, 0)));
         Assert.True(draws.Distinct().Count() > 1);
         Assert.Contains("/2:", Describe(a, 0, 0)); // before the curriculum opens ratio 4, every episode is 2x
+    }
+
+    [Fact]
+    public void Pooled_micro_steps_read_embeddings_memory_and_the_probe_measures_them()
+    {
+        var options = Episodes with { PooledShare = 0.5, KeyValuesShare = 1 };
+        using var episodes = new MemoryEpisodes(TrainingFixtures.Model(), options, 5, TrainingFixtures.Mix().CorpusTokens, Questions);
+        var draws = Enumerable.Range(0, 16).Select(step => episodes.Draw(step, 0)).ToList();
+        Assert.Contains(draws, d => d.Pooled);
+        Assert.Contains(draws, d => !d.Pooled);
+        // Pooled memory is input embeddings whatever the draw's kind; the others keep key-values here.
+        Assert.All(draws, d => Assert.Equal(d.Pooled ? MemoryKind.Embeddings : MemoryKind.KeyValues, d.Reader.Options.Kind));
+        using var loss = episodes.Loss(draws.FindIndex(d => d.Pooled), 0);
+        Assert.True(float.IsFinite(loss.Mean.item<float>()));
+
+        var probe = episodes.Probe([TrainingFixtures.Mix().CorpusTokens[..16]], Questions, batchSize: 2);
+        foreach (string key in new[] { "mem2_qa_loss", "mem2_kv_qa_loss", "mem2_pooled_qa_loss", "mem2_pooled_qa_other_loss", "mem4_pooled_passage_acc" })
+            Assert.True(probe.ContainsKey(key), key);
+        Assert.NotEqual(probe["mem2_qa_loss"], probe["mem2_pooled_qa_loss"]);
     }
 
     [Fact]
