@@ -174,8 +174,8 @@ public static class PretrainCommands
         if (!request.Resume && request.Model is not null && run.Episodes is { } started
             && File.Exists(Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)))
         {
-            started.Load(request.Model.FullName);
-            Log($"memory episode tokens from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}");
+            var restored = started.Load(request.Model.FullName, start: true);
+            Log($"memory episode tokens of {restored.Count} arrangement(s) from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}; the others start fresh");
         }
         run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
         using var stop = new StopSignal();
