@@ -31,7 +31,7 @@ public static class BenchCommands
 
     static Command Forward()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
         var command = new Command("forward",
@@ -40,7 +40,7 @@ public static class BenchCommands
         { threads, quick, json };
         command.SetAction(parse => CommandErrors.Run("pic bench forward", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             var plan = isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 5, BudgetSeconds: 60);
@@ -81,7 +81,7 @@ public static class BenchCommands
 
     static Command Compress()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
         var lengths = new Option<int[]>("--lengths")
@@ -98,7 +98,7 @@ public static class BenchCommands
         { threads, quick, lengths, memoryBudget, json };
         command.SetAction(parse => CommandErrors.Run("pic bench compress", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int[] contextLengths = parse.GetValue(lengths) is { Length: > 0 } given ? given : isQuick ? [512, 2048] : [512, 2048, 8192];

@@ -20,7 +20,7 @@ public static class LatencyBenchCommands
 
     static Command Ask()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = BenchCommands.QuickOption();
         var json = BenchCommands.JsonOption();
         var dtype = DtypeOption.ForModel(ScalarType.BFloat16);
@@ -39,7 +39,7 @@ public static class LatencyBenchCommands
         { threads, quick, json, dtype.Option, models, contexts, ratios, questionTokens, answerTokens };
         command.SetAction(parse => CommandErrors.Run("pic bench ask", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             BenchCommands.RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             var options = new AskBenchmarkOptions(
@@ -120,7 +120,7 @@ public static class LatencyBenchCommands
 
     static Command Batch()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = BenchCommands.QuickOption();
         var json = BenchCommands.JsonOption();
         var batches = IntList("--batches", "questions decoded together (default 1 4 16)");
@@ -133,7 +133,7 @@ public static class LatencyBenchCommands
         { threads, quick, json, batches, context, ratio, answerTokens, sameMemory };
         command.SetAction(parse => CommandErrors.Run("pic bench batch", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             BenchCommands.RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int tokens = Positive([parse.GetValue(answerTokens)], [], "--answer-tokens")[0];

@@ -51,7 +51,7 @@ public static class PretrainCommands
         var memoryBatch = new Option<int>("--memory-batch") { Description = "memory episodes per micro-batch", DefaultValueFactory = _ => 8 };
         var memoryPassageShare = new Option<double>("--memory-passage-share") { Description = "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window", DefaultValueFactory = _ => 0 };
         var memoryPositions = new Option<MemoryPositions>("--memory-positions") { Description = "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)", DefaultValueFactory = _ => MemoryPositions.Sequential };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
         [
@@ -74,7 +74,7 @@ public static class PretrainCommands
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var options = new TrainingOptions
             {
                 LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),

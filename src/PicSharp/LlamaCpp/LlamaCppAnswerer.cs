@@ -160,7 +160,7 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
         foreach (var (_, rows, options) in requests.Runs(asked))
         {
             var run = rows.Select(i => asked[i]).ToList();
-            var generated = Generate(run, options);
+            var generated = Generate(run, options, requests.Decode, onText: (b, piece) => run[b].OnText?.Invoke(piece));
             for (int j = 0; j < rows.Count; j++) results[rows[j]] = generated[j];
         }
         return AnswerRequests.Results(asked, results, clock.Elapsed.TotalSeconds);
@@ -192,13 +192,24 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
         }
     }
 
-    // One run: every request shares the options; request b is llama.cpp sequence b, in its own (cleared) KV cache.
-    IReadOnlyList<GenerationResult> Generate(IReadOnlyList<AnswerRequest> run, GenerationOptions options)
+    /// <summary>
+    /// Continues every request at once with <paramref name="options"/> as they are (<see cref="Answer"/> gives the QA
+    /// format's; a benchmark may give none, so every answer has its full length), as
+    /// <see cref="MemoryDecoder.GenerateBatch"/> does on TorchSharp. Request b is llama.cpp sequence b, in its own
+    /// (cleared) KV cache; result b belongs to it.
+    /// </summary>
+    /// <param name="decode">turns generated ids into text; needed for stop strings and text.</param>
+    /// <param name="onToken">called with (request, token) as soon as a request's token is chosen.</param>
+    /// <param name="onText">called with (request, piece of its text) as the text grows.</param>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<AnswerRequest> run, GenerationOptions options,
+        Func<IReadOnlyList<int>, string>? decode = null, Action<int, int>? onToken = null, Action<int, string>? onText = null)
     {
+        Check(run);
         options.Validate();
+        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decode function");
         context.NativeHandle.MemoryClear(true);
         var rows = run.Select(r => new GenerationRow(options, r.MaxNewTokens, r.Cancel,
-            new StreamingDecoder(requests.Decode, options.StopStrings, options.TrimText))).ToArray();
+            decode is null ? null : new StreamingDecoder(decode, options.StopStrings, options.TrimText))).ToArray();
         try
         {
             var positions = new int[run.Count];
@@ -213,7 +224,7 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
                 {
                     if (rows[b].Done) continue;
                     next[b] = Choose(logits[b], options, rows[b]);
-                    rows[b].Accept(next[b], _ => { }, piece => run[b].OnText?.Invoke(piece));
+                    rows[b].Accept(next[b], token => onToken?.Invoke(b, token), piece => onText?.Invoke(b, piece));
                 }
                 if (rows.All(r => r.Done) || step + 1 == longest) break;
                 batch.Clear();
@@ -225,7 +236,7 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
                     if (!rows[b].Done) logits[b] = context.NativeHandle.GetLogitsIth(outputs[b]).ToArray();
             }
             for (int b = 0; b < rows.Length; b++)
-                if (rows[b].Finish() is { Length: > 0 } rest) run[b].OnText?.Invoke(rest);
+                if (rows[b].Finish() is { Length: > 0 } rest) onText?.Invoke(b, rest);
             return rows.Select(r => r.Result()).ToArray();
         }
         finally
