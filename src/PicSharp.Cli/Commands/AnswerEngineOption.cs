@@ -1,5 +1,8 @@
 using System.CommandLine;
 using PicSharp.Answering;
+using PicSharp.Compression;
+using PicSharp.Modeling;
+using PicSharp.Tokenization;
 using PicSharp.LlamaCpp;
 
 namespace PicSharp.Cli.Commands;
@@ -33,13 +36,26 @@ sealed class AnswerEngineOption
         return option;
     }
 
+    /// <summary>Whether answers decode on llama.cpp.</summary>
+    public bool IsLlamaCpp(ParseResult parse) => parse.GetValue(Engine) == LlamaCpp;
+
+    /// <summary>
+    /// The llama.cpp engine a benchmark decodes <paramref name="model"/> (loaded from <paramref name="modelDir"/>) with,
+    /// on the export cached beside the folder; one sequence of <paramref name="contextTokens"/> positions, the most
+    /// the benchmark asks for.
+    /// </summary>
+    public static LlamaCppAnswerer OpenForBenchmark(string modelDir, LlamaForCausalLM model, Compressor? compressor, int threads, int contextTokens) =>
+        LlamaCppAnswerer.Open(modelDir, null, model, TextTokenizer.Load(Path.Combine(modelDir, ModelFolder.TokenizerFile)), compressor,
+            new LlamaCppOptions { Threads = threads, ContextTokens = Math.Min(contextTokens, model.Config.MaxPositionEmbeddings) },
+            onExport: path => Console.Error.WriteLine($"exporting {modelDir} for llama.cpp to {path}"));
+
     /// <summary>How the command makes its answerer for the model in <paramref name="modelDir"/>.</summary>
     /// <param name="threads">the --threads count (already set for torch).</param>
     /// <param name="sequences">most questions one call answers together (`serve --max-batch`).</param>
     public AnswererFactory Factory(ParseResult parse, string modelDir, int threads, int sequences = 1)
     {
         string? gguf = parse.GetValue(Gguf) is { } given ? Path.GetFullPath(given) : null;
-        if (parse.GetValue(Engine) != LlamaCpp)
+        if (!IsLlamaCpp(parse))
             return gguf is null ? Answerers.Torch : throw new InvalidInputException($"--gguf is read by --engine {LlamaCpp} only; add --engine {LlamaCpp} or leave --gguf out");
         var options = new LlamaCppOptions { Threads = threads, Sequences = sequences };
         return (model, tokenizer, compressor) => LlamaCppAnswerer.Open(modelDir, gguf, model, tokenizer, compressor, options,
