@@ -41,12 +41,12 @@ sealed class AnswerEngineOption
 
     /// <summary>
     /// The llama.cpp engine a benchmark decodes <paramref name="model"/> (loaded from <paramref name="modelDir"/>) with,
-    /// on the export cached beside the folder; one sequence of <paramref name="contextTokens"/> positions, the most
-    /// the benchmark asks for.
+    /// on the export cached beside the folder: <paramref name="sequences"/> sequences of <paramref name="contextTokens"/>
+    /// positions, the most the benchmark asks for.
     /// </summary>
-    public static LlamaCppAnswerer OpenForBenchmark(string modelDir, LlamaForCausalLM model, Compressor? compressor, int threads, int contextTokens) =>
+    public static LlamaCppAnswerer OpenForBenchmark(string modelDir, LlamaForCausalLM model, Compressor? compressor, int threads, int contextTokens, int sequences = 1) =>
         LlamaCppAnswerer.Open(modelDir, null, model, TextTokenizer.Load(Path.Combine(modelDir, ModelFolder.TokenizerFile)), compressor,
-            new LlamaCppOptions { Threads = threads, ContextTokens = Math.Min(contextTokens, model.Config.MaxPositionEmbeddings) },
+            new LlamaCppOptions { Threads = threads, Sequences = sequences, ContextTokens = Math.Min(contextTokens, model.Config.MaxPositionEmbeddings) },
             onExport: path => Console.Error.WriteLine($"exporting {modelDir} for llama.cpp to {path}"));
 
     /// <summary>How the command makes its answerer for the model in <paramref name="modelDir"/>.</summary>

@@ -136,12 +136,14 @@ public static class LatencyBenchCommands
         var ratio = new Option<int>("--ratio") { Description = "compression ratio", DefaultValueFactory = _ => 16 };
         var answerTokens = new Option<int>("--answer-tokens") { Description = "tokens every question generates (greedy, stop tokens ignored)", DefaultValueFactory = _ => 32 };
         var sameMemory = new Option<bool>("--same-memory") { Description = "all questions ask about one memory (default: each its own)" };
+        var answering = new AnswerEngineOption();
         var command = new Command("batch",
-            "Answer tokens/s when concurrent questions about compressed contexts decode as one batch (reference config, float32 and bfloat16)")
-        { threads, quick, json, batches, context, ratio, answerTokens, sameMemory };
+            "Answer tokens/s when concurrent questions about compressed contexts decode as one batch (reference config, float32 and bfloat16; " +
+            "llama.cpp: one sequence per question)")
+        { threads, quick, json, batches, context, ratio, answerTokens, sameMemory, answering.Engine };
         command.SetAction(parse => CommandErrors.Run("pic bench batch", () =>
         {
-            CpuThreads.Set(parse.GetValue(threads));
+            int threadCount = CpuThreads.Set(parse.GetValue(threads));
             BenchCommands.RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int tokens = Positive([parse.GetValue(answerTokens)], [], "--answer-tokens")[0];
@@ -153,22 +155,34 @@ public static class LatencyBenchCommands
             AnsiConsole.MarkupLine($"[grey]each row: a {options.ContextLength}-token context at {options.Ratio}x ({(options.SameMemory ? "one memory for all rows" : "its own memory")}), " +
                 $"a question of 8-24 tokens, {tokens} answer tokens; median of {options.Plan.Runs} runs after {options.Plan.Warmup} warm-up[/]");
             var results = new List<BatchResult>();
-            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+            // llama.cpp runs a GGUF export of a model folder: the reference model gets one in a scratch folder.
+            string? scratch = answering.IsLlamaCpp(parse) ? Directory.CreateTempSubdirectory("pic-bench-batch-").FullName : null;
+            try
             {
-                using var model = BenchmarkModels.Create(dtype);
-                model.eval();
-                foreach (var result in BatchBenchmark.Run(model, options))
+                string? folder = scratch is null ? null : BenchmarkModels.SaveReference(scratch);
+                foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
                 {
-                    AnsiConsole.MarkupLine($"[grey]{result.Dtype} batch {result.Batch}: {result.DecodeTokensPerSecond:F0} tokens/s decoding, {result.StepSeconds * 1000:F2} ms per step[/]");
-                    results.Add(result);
+                    using var model = BenchmarkModels.Create(dtype);
+                    model.eval();
+                    Func<Compressor, int, int, LlamaCppAnswerer>? llama = folder is null ? null
+                        : (compressor, sequences, positions) => AnswerEngineOption.OpenForBenchmark(folder, model, compressor, threadCount, positions, sequences);
+                    foreach (var result in BatchBenchmark.Run(model, options, llama))
+                    {
+                        AnsiConsole.MarkupLine($"[grey]{result.Dtype} batch {result.Batch}: {result.DecodeTokensPerSecond:F0} tokens/s decoding, {result.StepSeconds * 1000:F2} ms per step[/]");
+                        results.Add(result);
+                    }
                 }
+            }
+            finally
+            {
+                if (scratch is not null) Directory.Delete(scratch, recursive: true);
             }
             var table = new Table().AddColumns("dtype", "batch", "decode tokens/s", "ms per step", "first forward ms", "answer ms", "tokens/s overall", "runs");
             foreach (var r in results)
                 table.AddRow(r.Dtype, $"{r.Batch}", $"{r.DecodeTokensPerSecond:F0}", $"{r.StepSeconds * 1000:F2}", $"{r.Prefill.Median * 1000:F1}",
                     $"{r.Total.Median * 1000:F1}", $"{r.TokensPerSecond:F0}", $"{r.Total.Seconds.Count}");
             AnsiConsole.Write(table);
-            BenchCommands.WriteJson(parse.GetValue(json), new { machine = MachineDescription.Current(), quick = isQuick, options, results });
+            BenchCommands.WriteJson(parse.GetValue(json), new { machine = MachineDescription.Current(), quick = isQuick, engine = parse.GetValue(answering.Engine), options, results });
             return 0;
         }));
         return command;
