@@ -78,7 +78,8 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
         file.RequireMatches(config);
         bool fp32 = file.File.Find("general.file_type") is { } fileType && fileType.AsInteger() == 0;
 
-        int window = options.ContextTokens ?? config.MaxPositionEmbeddings;
+        // A Mistral sliding window is the export's context (llama.cpp does not slide), and TorchSharp refuses longer sequences.
+        int window = Math.Min(options.ContextTokens ?? config.MaxPositionEmbeddings, config.SlidingWindow ?? int.MaxValue);
         LlamaCppLog.Configure();
         var parameters = new ModelParams(gguf)
         {
@@ -147,9 +148,13 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
     {
         if (memory.Kind == MemoryKind.KeyValues)
             throw new InvalidInputException("a key-values memory cannot be given to llama.cpp through its public API; answer it with --engine torch");
-        long width = memory.Embeddings!.shape[^1];
-        if (width != hidden)
-            throw new InvalidInputException($"the memory's vectors are {width} wide but the model's embeddings are {hidden}: it was made for another model");
+        var shape = memory.Embeddings!.shape;
+        if (shape.Length != 3 || shape[0] != memory.Batch)
+            throw new InvalidInputException($"a memory's embeddings are [rows, vectors, width] with {memory.Batch} rows, got [{string.Join(", ", shape)}]");
+        if (shape[2] != hidden)
+            throw new InvalidInputException($"the memory's vectors are {shape[2]} wide but the model's embeddings are {hidden}: it was made for another model");
+        foreach (int count in memory.Counts)
+            if (count < 0 || count > shape[1]) throw new InvalidInputException($"a memory row counts {count} vectors but holds {shape[1]}");
     }
 
     public IReadOnlyList<AnswerResult> Answer(IReadOnlyList<AnswerRequest> asked)

@@ -42,6 +42,9 @@ public sealed class NativeBoundaryTests(LlamaCppModel tiny) : IClassFixture<Llam
         // A request built elsewhere (another answerer's) is checked again before llama.cpp reads it.
         var built = new AnswerRequest(tiny.Tokenizer.EncodeText("Where?"), 4) { Memory = wide };
         Assert.Contains("72 wide", RefusedInOneLine(() => llama.Answer([built])));
+        // Counting more vectors than it holds would feed positions past its end.
+        using var overcounted = new CompressedMemory(MemoryKind.Embeddings, randn(1, 5, LlamaCppModel.Config.HiddenSize), null, [9], [9], [20]);
+        Assert.Contains("counts 9 vectors but holds 5", RefusedInOneLine(() => llama.Answer([built with { Memory = overcounted }])));
         AnswersAGoodQuestion(llama);
     }
 
