@@ -36,6 +36,9 @@ sealed class AnswerEngineOption
         return option;
     }
 
+    /// <summary>Which engine <paramref name="answerer"/> decodes on, as reports name it: "torch", or "llamacpp (F.gguf)".</summary>
+    public static string Describe(IAnswerer answerer) => answerer is LlamaCppAnswerer llama ? $"{LlamaCpp} ({llama.GgufPath})" : Torch;
+
     /// <summary>Whether answers decode on llama.cpp.</summary>
     public bool IsLlamaCpp(ParseResult parse) => parse.GetValue(Engine) == LlamaCpp;
 

@@ -53,7 +53,7 @@ static class DemoCommand
                     .. memory is null ? Array.Empty<IQaAnswerer>() : [memory],
                     LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, answerer: answerer),
                 ];
-                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; answers decoded by {AnswerEngineOption.Describe(answerer)}[/]");
                 PrintPassage(examples[0]);
                 var result = QaEvaluation.Evaluate(answerers, examples, QaEvaluation.InputLimit(loaded.Model.Config));
                 if (result.Skipped.Count > 0)

@@ -73,14 +73,14 @@ static class EvalLmCommand
                     _ => Answerer(mode, loaded, newTokens, answerer),
                 }).ToList();
 
-                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; answers decoded by {AnswerEngineOption.Describe(answerer)}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
                 var result = EvaluateWithProgress(answerers, examples, inputLimit);
                 PrintTable(result, memory);
                 if (result.Skipped.Count == result.Examples)
                     throw new InvalidDataException($"all {result.Examples} questions were skipped: every prompt is longer than {inputLimit} tokens " +
                         $"(shortest {result.Skipped.Min(s => s.InputLength)}); nothing was scored");
                 if (jsonPath is not null)
-                    AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens, memory, compressorDir).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                    AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens, memory, compressorDir, answerer).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
                 if (predictionsPath is not null)
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
@@ -157,11 +157,13 @@ static class EvalLmCommand
                 $"[yellow]skipped {result.Skipped.Count} of {result.Examples} questions: input longer than {result.MaxInputLength} tokens (longest {result.Skipped.Max(s => s.InputLength)})[/]");
     }
 
-    static JsonObject Report(QaEvaluationResult result, LoadedModel loaded, string qaPath, int maxNewTokens, MemoryAnswerer? memory, string? compressorDir) => new()
+    static JsonObject Report(QaEvaluationResult result, LoadedModel loaded, string qaPath, int maxNewTokens, MemoryAnswerer? memory, string? compressorDir,
+        IAnswerer answerer) => new()
     {
         ["model"] = loaded.Directory,
         ["qa"] = qaPath,
         ["dtype"] = ModelFolder.TorchDtypeName(loaded.Model.Dtype),
+        ["engine"] = AnswerEngineOption.Describe(answerer),
         ["max_new_tokens"] = maxNewTokens,
         ["max_input_tokens"] = result.MaxInputLength,
         ["questions"] = result.Examples,

@@ -66,10 +66,12 @@ public sealed class EngineCommandsTests : IDisposable
     {
         string Predictions(string engine)
         {
-            string path = Path.Combine(root, $"{engine}.jsonl");
+            string path = Path.Combine(root, $"{engine}.jsonl"), report = Path.Combine(root, $"{engine}.json");
             var result = PicCli.Run("eval-lm", "--model", modelDir, "--qa", qaPath, "--compressor", compressorDir, "--modes", "full,memory,none",
-                "--max-new-tokens", "4", "--threads", "1", "--dtype", "float32", "--engine", engine, "--predictions", path);
+                "--max-new-tokens", "4", "--threads", "1", "--dtype", "float32", "--engine", engine, "--predictions", path, "--json", report);
             Assert.True(result.ExitCode == 0, result.Error);
+            Assert.Equal(engine == "torch" ? "torch" : $"llamacpp ({Path.Combine(root, "model.f32.gguf")})",
+                JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("engine").GetString());
             return string.Join("\n", File.ReadLines(path).Select(line =>
             {
                 var record = JsonDocument.Parse(line).RootElement;
