@@ -25,7 +25,13 @@ public static class GgufCache
         string source = GgufExport.SourceFingerprint(modelDir);
         if (File.Exists(path) && CachedSource(path) == source) return path;
         onExport?.Invoke(path);
-        GgufExport.Export(modelDir, path, type);
+        try { GgufExport.Export(modelDir, path, type); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException and not FileNotFoundException)
+        {
+            // A model folder in a read-only place (a tool's install folder) cannot have its export beside it.
+            throw new IOException($"cannot write the llama.cpp export of {modelDir} to {path} ({e.Message}); write it elsewhere with " +
+                $"`pic export gguf --model {modelDir} --out F.gguf --type {GgufExport.WeightTypeName(type)}` and pass --gguf F.gguf", e);
+        }
         return path;
     }
 
