@@ -120,5 +120,13 @@ public sealed class EngineCommandsTests : IDisposable
         var workloads = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("results").EnumerateArray()
             .Select(r => r.GetProperty("workload").GetString()).ToList();
         Assert.Equal(["prompt 512 (llama.cpp)", "decode 128 after 512 (llama.cpp)", "prompt 512 (llama.cpp)", "decode 128 after 512 (llama.cpp)"], workloads);
+
+        // The same folder on TorchSharp: its rows, training included.
+        var torch = PicCli.Run("bench", "forward", "--model", modelDir, "--threads", "1", "--quick", "--json", json);
+        Assert.True(torch.ExitCode == 0, torch.Error);
+        var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.Equal(modelDir, report.GetProperty("model").GetString());
+        Assert.Equal(["prompt 512", "decode 128 after 512", "train fwd+bwd 1x512"],
+            report.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("workload").GetString()).Take(3));
     }
 }
