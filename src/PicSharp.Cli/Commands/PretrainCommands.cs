@@ -55,7 +55,7 @@ public static class PretrainCommands
         var memoryGlobalShare = new Option<double>("--memory-global-share") { Description = "share of micro-steps compressed under the global mask (the rest: pic)", DefaultValueFactory = _ => 0.5 };
         var memoryKvShare = new Option<double>("--memory-kv-share") { Description = "share of micro-steps whose memory is per-layer keys and values (the rest: embeddings)", DefaultValueFactory = _ => 0.25 };
         var memoryQaShare = new Option<double>("--memory-qa-share") { Description = "share of episodes that answer a question about their passage", DefaultValueFactory = _ => 0.4 };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
         [
@@ -80,7 +80,7 @@ public static class PretrainCommands
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var options = new TrainingOptions
             {
                 LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),
