@@ -55,6 +55,8 @@ public static class PretrainCommands
         var memoryGlobalShare = new Option<double>("--memory-global-share") { Description = "share of micro-steps compressed under the global mask (the rest: pic)", DefaultValueFactory = _ => 0.5 };
         var memoryKvShare = new Option<double>("--memory-kv-share") { Description = "share of micro-steps whose memory is per-layer keys and values (the rest: embeddings)", DefaultValueFactory = _ => 0.25 };
         var memoryQaShare = new Option<double>("--memory-qa-share") { Description = "share of episodes that answer a question about their passage", DefaultValueFactory = _ => 0.4 };
+        var memoryEncoderRank = new Option<int>("--memory-encoder-lora-rank") { Description = "0: the model itself compresses; r > 0: each arrangement compresses through its own LoRA adapter of rank r (writing need not share every weight with reading)", DefaultValueFactory = _ => 0 };
+        var memoryLr = new Option<double?>("--memory-lr") { Description = "peak learning rate of the episodes' memory and task tokens and encoder adapters (default: --lr)" };
         var threads = CpuThreads.Option();
         var peak = PeakFlopsOption.Create();
         var resumeGuard = new ResumeGuard<TrainingOptions>(
@@ -69,6 +71,7 @@ public static class PretrainCommands
             (memoryPassageShare, o => o.MemoryEpisodes?.PassageShare ?? 0),
             (memoryPooledShare, o => o.MemoryEpisodes?.PooledShare ?? 0), (memoryGlobalShare, o => o.MemoryEpisodes?.GlobalShare ?? 0.5),
             (memoryKvShare, o => o.MemoryEpisodes?.KeyValuesShare ?? 0.25), (memoryQaShare, o => o.MemoryEpisodes?.QaShare ?? 0.4),
+            (memoryEncoderRank, o => o.MemoryEpisodes?.EncoderLoraRank ?? 0), (memoryLr, o => o.MemoryEpisodes?.LearningRate ?? o.LearningRate),
         ]);
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
@@ -76,7 +79,7 @@ public static class PretrainCommands
             config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
             weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
             maxMinutes, stopAtStep, exportDtype.Option, memoryWeight, memoryQa, memoryQaDev, memoryRatios, memoryCurriculum, memoryBatch,
-            memoryPassageShare, memoryPositions, memoryPooledShare, memoryGlobalShare, memoryKvShare, memoryQaShare, threads, peak,
+            memoryPassageShare, memoryPositions, memoryPooledShare, memoryGlobalShare, memoryKvShare, memoryQaShare, memoryEncoderRank, memoryLr, threads, peak,
         };
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
@@ -96,6 +99,7 @@ public static class PretrainCommands
                     Positions = parse.GetValue(memoryPositions), PassageShare = parse.GetValue(memoryPassageShare),
                     PooledShare = parse.GetValue(memoryPooledShare), GlobalShare = parse.GetValue(memoryGlobalShare),
                     KeyValuesShare = parse.GetValue(memoryKvShare), QaShare = parse.GetValue(memoryQaShare),
+                    EncoderLoraRank = parse.GetValue(memoryEncoderRank), LearningRate = parse.GetValue(memoryLr),
                 },
             };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
