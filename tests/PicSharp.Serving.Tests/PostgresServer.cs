@@ -1,0 +1,60 @@
+using Npgsql;
+
+namespace PicSharp.Serving.Tests;
+
+/// <summary>
+/// A real PostgreSQL for the tests, started once per test run by scripts/postgres-local.sh in a temporary folder on a
+/// free loopback port, and stopped and deleted after. Each test takes a database of its own (<see cref="NewDatabase"/>),
+/// so tests run in parallel without seeing each other's rows.
+/// </summary>
+public sealed class PostgresServer : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("pic-pg-").FullName;
+    int databases;
+
+    public int Port { get; } = RepoFolder.FreePort();
+
+    public PostgresServer()
+    {
+        try { RepoFolder.RunScript("postgres-local.sh", "start", dir, Port.ToString()); }
+        catch
+        {
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+    }
+
+    public string Address(string database) => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database}";
+
+    /// <summary>A new empty database; its connection string.</summary>
+    public string NewDatabase()
+    {
+        string name = $"pic_test_{Interlocked.Increment(ref databases)}";
+        using var connection = new NpgsqlConnection(Address("postgres"));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"CREATE DATABASE {name}";
+        command.ExecuteNonQuery();
+        return Address(name);
+    }
+
+    /// <summary>Runs one statement in the database of <paramref name="address"/>; the rows it changed.</summary>
+    public static int Execute(string address, string sql)
+    {
+        using var connection = new NpgsqlConnection(address + ";Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        NpgsqlConnection.ClearAllPools();
+        try { RepoFolder.RunScript("postgres-local.sh", "stop", dir); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
+
+[CollectionDefinition(nameof(PostgresServer))]
+public sealed class PostgresServerCollection : ICollectionFixture<PostgresServer>;
