@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -44,13 +43,11 @@ public static class ServeCrashDrill
         var rounds = new List<CrashRound>();
         for (int round = 1; round <= options.Rounds; round++)
         {
-            int port = FreePort();
-            var address = new Uri($"http://127.0.0.1:{port}");
             var clock = Stopwatch.StartNew();
-            var (server, serverErrors) = Start(options, address);
-            using var _ = server;
-            using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(120) };
-            await WaitReadyAsync(http, server, serverErrors, cancel);
+            using var server = PicProcess.StartServe(options.ServerCommand, ["--model", options.ModelDir, "--compressor", options.CompressorDir,
+                "--store", options.StorePath, "--queue", "256", "--timeout", "600"]);
+            var http = server.Http;
+            await server.WaitReadyAsync(cancel);
             double restartSeconds = clock.Elapsed.TotalSeconds;
 
             int missingAfterRestart = 0;
@@ -75,11 +72,11 @@ public static class ServeCrashDrill
                             await killed.CancelAsync();
                         }
                     }
-                    catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (server.HasExited) return; }
+                    catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (server.Process.HasExited) return; }
                 }
             }, cancel)).ToList();
             await Task.WhenAll(clients);
-            await server.WaitForExitAsync(cancel);
+            await server.Process.WaitForExitAsync(cancel);
 
             using var store = new SqliteMemoryStore(options.StorePath);
             string integrity = store.IntegrityCheck();
@@ -92,47 +89,5 @@ public static class ServeCrashDrill
             rounds.Add(result);
         }
         return rounds;
-    }
-
-    // Standard error is kept for the message if the server fails to start; standard output is drained and dropped.
-    static (Process Process, StringBuilder Errors) Start(CrashDrillOptions options, Uri address)
-    {
-        var start = new ProcessStartInfo(options.ServerCommand[0])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (string arg in options.ServerCommand.Skip(1)) start.ArgumentList.Add(arg);
-        foreach (string arg in new[] { "serve", "--model", options.ModelDir, "--compressor", options.CompressorDir, "--store", options.StorePath,
-                     "--url", address.ToString().TrimEnd('/'), "--queue", "256", "--timeout", "600" })
-            start.ArgumentList.Add(arg);
-        var process = Process.Start(start) ?? throw new IOException($"could not start {options.ServerCommand[0]}");
-        var errors = new StringBuilder();
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return (process, errors);
-    }
-
-    static async Task WaitReadyAsync(HttpClient http, Process server, StringBuilder errors, CancellationToken cancel)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            if (server.HasExited)
-                throw new IOException($"the server exited with code {server.ExitCode} before it was ready: {errors}");
-            try { if ((await http.GetAsync("/ready", cancel)).IsSuccessStatusCode) return; }
-            catch (HttpRequestException) { }
-            await Task.Delay(200, cancel);
-        }
-        server.Kill();
-        throw new TimeoutException("the server was not ready within 3 minutes");
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
