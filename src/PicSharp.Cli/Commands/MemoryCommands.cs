@@ -175,7 +175,7 @@ public static class MemoryCommands
     }
 
     /// <summary>A file's text or standard input's, which must be UTF-8 and not empty.</summary>
-    static string ReadInput(string input)
+    internal static string ReadInput(string input)
     {
         string name = input == "-" ? "standard input" : input;
         byte[] bytes;
