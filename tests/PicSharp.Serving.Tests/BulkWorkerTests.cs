@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using PicSharp.Lab;
 using PicSharp.Serving.Bulk;
 using PicSharp.Serving.Store;
 using RabbitMQ.Client;
@@ -8,7 +9,7 @@ namespace PicSharp.Serving.Tests;
 
 /// <summary>`pic enqueue`, `pic worker` and `pic batch-status` on a real RabbitMQ (<see cref="RabbitServer"/>): every
 /// document compressed once into the store, poison documents dead-lettered with their reason, a store that stays down
-/// retried a bounded number of times.</summary>
+/// retried a bounded number of times, a worker killed mid-batch losing nothing (a short `pic-lab worker-crash`).</summary>
 [Collection(nameof(TinyService))]
 public sealed class BulkWorkerTests(TinyService tiny, RabbitServer rabbit) : IClassFixture<RabbitServer>, IDisposable
 {
@@ -110,6 +111,25 @@ public sealed class BulkWorkerTests(TinyService tiny, RabbitServer rabbit) : ICl
             await stop.CancelAsync();
             await running.WaitAsync(TimeSpan.FromSeconds(30));
         }
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_batch_loses_no_document_and_the_other_stores_each_once_in_postgres()
+    {
+        await rabbit.PurgeAsync();
+        var postgres = new PostgresServer();
+        try
+        {
+            string store = postgres.NewDatabase();
+            var result = await WorkerDrill.RunAsync(new WorkerDrillOptions(ServeCrashDrill.PicCommand(RepoFolder.PicDll()), tiny.ModelDir, tiny.CompressorDir,
+                store, rabbit.Address, Documents: 12, Workers: 2, Sentences: 4));
+            Assert.Equal((12, 12, 0, 0, 12), (result.Enqueued, result.Done, result.DeadLettered, result.Missing, result.Stored));
+            using var shared = MemoryStores.Open(store);
+            Assert.Equal(12, shared.Count()); // one row per document, however often one was redelivered
+            Assert.Empty(await rabbit.DrainDeadLettersAsync());
+            Assert.Equal(0u, await rabbit.WaitingDocumentsAsync());
+        }
+        finally { postgres.Dispose(); }
     }
 
     [Fact]
