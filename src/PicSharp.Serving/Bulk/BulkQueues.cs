@@ -42,7 +42,12 @@ public static class BulkQueues
     {
         if (!Uri.TryCreate(broker, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
             throw new InvalidInputException($"--broker '{broker}' is not an amqp:// address such as amqp://guest:guest@127.0.0.1:5672/");
-        var factory = new ConnectionFactory { Uri = uri, ClientProvidedName = clientName, AutomaticRecoveryEnabled = false };
+        // A broker restart reconnects the connection, its channels and consumers on their own.
+        var factory = new ConnectionFactory
+        {
+            Uri = uri, ClientProvidedName = clientName, AutomaticRecoveryEnabled = true, TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
+        };
         try { return await factory.CreateConnectionAsync(cancel); }
         catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException e)
         {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
 using PicSharp.Serving.Http;
 
 namespace PicSharp.Serving.Bulk;
@@ -41,19 +42,46 @@ public sealed class BulkWorker(MemoryService service, BulkWorkerOptions options,
         {
             await idle.WaitAsync(CancellationToken.None);
             try { await HandleAsync(channel, delivery, stop); }
+            catch (OperationInterruptedException e)
+            {
+                logger.LogWarning("the broker went away with a document in hand ({Reason}); it will deliver it again", e.Message);
+            }
             finally { idle.Release(); }
         };
         string tag = await channel.BasicConsumeAsync(BulkQueues.Documents, autoAck: false, consumer, stop);
         logger.LogInformation("worker taking documents from {Queue} (prefetch {Prefetch}, at most {Attempts} attempts each)", BulkQueues.Documents, options.Prefetch, options.MaxAttempts);
         consuming?.Invoke();
-        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        channel.ChannelShutdownAsync += (_, _) => { closed.TrySetResult(); return Task.CompletedTask; };
-        await Task.WhenAny(Task.Delay(Timeout.Infinite, stop), closed.Task);
-        if (closed.Task.IsCompleted && !stop.IsCancellationRequested)
-            throw new BrokerUnavailableException("the broker closed the worker's channel", new IOException("channel closed"));
+        await WhileConnectedAsync(channel, stop);
         await idle.WaitAsync(CancellationToken.None);
         try { await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None); }
         finally { idle.Release(); }
+    }
+
+    /// <summary>How long a lost channel may take to come back (a broker restart) before the worker gives up and exits.</summary>
+    public static readonly TimeSpan ReconnectWithin = TimeSpan.FromSeconds(60);
+
+    // Returns when told to stop. A lost channel is reconnected by the client (documents in hand are redelivered by the
+    // broker, and their memories are already stored or get stored again); one gone for longer than ReconnectWithin
+    // ends the worker with the reason, for its supervisor to restart.
+    async Task WhileConnectedAsync(IChannel channel, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            AsyncEventHandler<ShutdownEventArgs> onShutdown = (_, e) => { lost.TrySetResult(e.ReplyText); return Task.CompletedTask; };
+            channel.ChannelShutdownAsync += onShutdown;
+            try { await Task.WhenAny(Task.Delay(Timeout.Infinite, stop), lost.Task); }
+            catch (OperationCanceledException) { }
+            channel.ChannelShutdownAsync -= onShutdown;
+            if (!lost.Task.IsCompleted || stop.IsCancellationRequested) return;
+            logger.LogWarning("lost the broker ({Reason}); reconnecting", lost.Task.Result);
+            var deadline = DateTime.UtcNow + ReconnectWithin;
+            while (!channel.IsOpen && DateTime.UtcNow < deadline && !stop.IsCancellationRequested)
+                await Task.Delay(200, CancellationToken.None);
+            if (!channel.IsOpen && !stop.IsCancellationRequested)
+                throw new BrokerUnavailableException($"the broker was gone for {ReconnectWithin.TotalSeconds:0} s ({lost.Task.Result}); documents in hand go back to the queue", new IOException(lost.Task.Result));
+            logger.LogInformation("reconnected to the broker");
+        }
     }
 
     async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stop)
@@ -88,6 +116,7 @@ public sealed class BulkWorker(MemoryService service, BulkWorkerOptions options,
             Interlocked.Increment(ref done);
             logger.LogInformation("{Source}: memory {MemoryId} ({New})", source, result.Record.Id, result.Created ? "new" : "already stored");
         }
+        catch (OperationInterruptedException) { throw; } // the broker is gone: nothing to acknowledge or retry on
         catch (InvalidInputException e) { await DeadLetterAsync(channel, delivery, body, source, index, e.Message); }
         catch (Exception e) when (earlier + 1 < options.MaxAttempts)
         {
