@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace PicSharp.Lab;
 
@@ -69,6 +72,39 @@ public sealed class PicProcess : IDisposable
 
     /// <summary>SIGKILL on Linux: no shutdown code runs.</summary>
     public void Kill() => Process.Kill();
+
+    /// <summary>
+    /// Streams creates at this server from <paramref name="clients"/> clients (client c's i-th text is
+    /// <paramref name="text"/>(c, i)) and kills it with SIGKILL once <paramref name="killAfter"/> were acknowledged, while
+    /// the others are in flight; returns the ids of the acknowledged memories.
+    /// </summary>
+    public async Task<IReadOnlyCollection<string>> KillDuringCreatesAsync(int clients, int killAfter, Func<int, int, string> text, CancellationToken cancel)
+    {
+        var acknowledged = new ConcurrentDictionary<string, bool>();
+        using var killed = new CancellationTokenSource();
+        var streams = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            for (int i = 0; !killed.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var body = new StringContent(JsonSerializer.Serialize(new { text = text(c, i) }), Encoding.UTF8, "application/json");
+                    var response = await Http.PostAsync("/v1/memories", body, killed.Token);
+                    if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
+                        acknowledged[JsonNode.Parse(await response.Content.ReadAsStringAsync(killed.Token))!["id"]!.GetValue<string>()] = true;
+                    if (acknowledged.Count >= killAfter && !killed.IsCancellationRequested)
+                    {
+                        Kill();
+                        await killed.CancelAsync();
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (Process.HasExited) return; }
+            }
+        }, cancel)).ToList();
+        await Task.WhenAll(streams);
+        await Process.WaitForExitAsync(cancel);
+        return [.. acknowledged.Keys];
+    }
 
     public void Dispose()
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -37,35 +36,14 @@ public static class ReplicaDrill
             readyStores.Add(JsonNode.Parse(await replica.Http.GetStringAsync("/ready", cancel))!["store"]!.GetValue<string>());
         log?.Invoke($"two replicas ready on {readyStores[0]}");
 
-        var acknowledged = new ConcurrentDictionary<string, bool>();
-        using var killed = new CancellationTokenSource();
-        var clients = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
-        {
-            for (int i = 0; !killed.IsCancellationRequested; i++)
-            {
-                string text = string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + c, options.Sentences)) + $" Replica drill, client {c}, create {i}.";
-                try
-                {
-                    var response = await first.Http.PostAsync("/v1/memories", new StringContent(JsonSerializer.Serialize(new { text }), Encoding.UTF8, "application/json"), killed.Token);
-                    if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
-                        acknowledged[JsonNode.Parse(await response.Content.ReadAsStringAsync(killed.Token))!["id"]!.GetValue<string>()] = true;
-                    if (acknowledged.Count >= options.KillAfterAcknowledged && !killed.IsCancellationRequested)
-                    {
-                        first.Kill();
-                        await killed.CancelAsync();
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (first.Process.HasExited) return; }
-            }
-        }, cancel)).ToList();
-        await Task.WhenAll(clients);
-        await first.Process.WaitForExitAsync(cancel);
+        var acknowledged = await first.KillDuringCreatesAsync(options.Clients, options.KillAfterAcknowledged, (c, i) =>
+            string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + c, options.Sentences)) + $" Replica drill, client {c}, create {i}.", cancel);
 
         int missing = 0;
-        foreach (string id in acknowledged.Keys)
+        foreach (string id in acknowledged)
             if ((await second.Http.GetAsync($"/v1/memories/{id}", cancel)).StatusCode != HttpStatusCode.OK) missing++;
         int stored = JsonNode.Parse(await second.Http.GetStringAsync("/v1/memories?limit=1", cancel))!["total"]!.GetValue<int>();
-        var ask = await second.Http.PostAsync($"/v1/memories/{acknowledged.Keys.First()}/ask",
+        var ask = await second.Http.PostAsync($"/v1/memories/{acknowledged.First()}/ask",
             new StringContent(JsonSerializer.Serialize(new { question = "Who is it about?", max_tokens = 4 }), Encoding.UTF8, "application/json"), cancel);
         var result = new ReplicaDrillResult(acknowledged.Count, missing, stored, ask.StatusCode == HttpStatusCode.OK, readyStores);
         log?.Invoke($"{result.Acknowledged} creates acknowledged by the killed replica, {result.MissingOnSurvivor} of them missing on the survivor, " +

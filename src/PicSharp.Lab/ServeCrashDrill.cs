@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using PicSharp.Cli.Benchmarks;
 using PicSharp.Serving.Store;
 
@@ -54,36 +51,15 @@ public static class ServeCrashDrill
             foreach (string id in everAcknowledged)
                 if ((await http.GetAsync($"/v1/memories/{id}", cancel)).StatusCode != HttpStatusCode.OK) missingAfterRestart++;
 
-            var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
-            using var killed = new CancellationTokenSource();
-            var clients = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
-            {
-                for (int i = 0; !killed.IsCancellationRequested; i++)
-                {
-                    string text = string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + round * 131 + c, options.Sentences)) + $" Round {round}, client {c}, create {i}.";
-                    try
-                    {
-                        var response = await http.PostAsync("/v1/memories", new StringContent(JsonSerializer.Serialize(new { text }), Encoding.UTF8, "application/json"), killed.Token);
-                        if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
-                            acknowledged[JsonNode.Parse(await response.Content.ReadAsStringAsync(killed.Token))!["id"]!.GetValue<string>()] = true;
-                        if (acknowledged.Count >= options.KillAfterAcknowledged && !killed.IsCancellationRequested)
-                        {
-                            server.Kill(); // SIGKILL on Linux: no shutdown code runs
-                            await killed.CancelAsync();
-                        }
-                    }
-                    catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (server.Process.HasExited) return; }
-                }
-            }, cancel)).ToList();
-            await Task.WhenAll(clients);
-            await server.Process.WaitForExitAsync(cancel);
+            var acknowledged = await server.KillDuringCreatesAsync(options.Clients, options.KillAfterAcknowledged, (c, i) =>
+                string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + round * 131 + c, options.Sentences)) + $" Round {round}, client {c}, create {i}.", cancel);
 
             using var store = new SqliteMemoryStore(options.StorePath);
             string integrity = store.IntegrityCheck();
             int count = store.Count();
             int broken = StoreScan.Run(store).Count; // checksum, finite values, row against its memory file
-            int missing = acknowledged.Keys.Count(id => store.Find(id) is null);
-            everAcknowledged.UnionWith(acknowledged.Keys);
+            int missing = acknowledged.Count(id => store.Find(id) is null);
+            everAcknowledged.UnionWith(acknowledged);
             var result = new CrashRound(round, acknowledged.Count, count, missing, broken, integrity, missingAfterRestart, restartSeconds);
             log?.Invoke($"round {round}: {result.Acknowledged} acknowledged, killed, {result.Stored} stored, {result.Missing} missing, {result.Broken} broken, integrity '{result.Integrity}', restart {result.RestartSeconds:F1} s, {result.MissingAfterRestart} earlier memories missing after restart");
             rounds.Add(result);
