@@ -16,13 +16,19 @@ public sealed class PostgresServer : IDisposable
 
     public PostgresServer()
     {
-        try { RepoFolder.RunScript("postgres-local.sh", "start", dir, Port.ToString()); }
+        try { Start(); }
         catch
         {
             Directory.Delete(dir, recursive: true);
             throw;
         }
     }
+
+    /// <summary>Starts the server (again, after <see cref="Stop"/>) on the same port and data.</summary>
+    public void Start() => RepoFolder.RunScript("postgres-local.sh", "start", dir, Port.ToString());
+
+    /// <summary>Fast shutdown: open sessions are ended, as when a database restarts under its clients.</summary>
+    public void Stop() => RepoFolder.RunScript("postgres-local.sh", "stop", dir);
 
     public string Address(string database) => $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database}";
 
@@ -51,7 +57,7 @@ public sealed class PostgresServer : IDisposable
     public void Dispose()
     {
         NpgsqlConnection.ClearAllPools();
-        try { RepoFolder.RunScript("postgres-local.sh", "stop", dir); }
+        try { Stop(); }
         finally { Directory.Delete(dir, recursive: true); }
     }
 }

@@ -89,6 +89,8 @@ public sealed class PostgresMemoryStore : IMemoryStore
         }
         catch (NpgsqlException e) when (IsUnavailable(e))
         {
+            // The pool's idle connections died with the server: dropped, so the first request after it is back works.
+            source.Clear();
             throw new StoreUnavailableException($"memory store {Location} is unavailable: {e.Message}", e);
         }
     }
