@@ -9,7 +9,8 @@ namespace PicSharp.Serving.Tests;
 
 /// <summary>`pic enqueue`, `pic worker` and `pic batch-status` on a real RabbitMQ (<see cref="RabbitServer"/>): every
 /// document compressed once into the store, poison documents dead-lettered with their reason, a store that stays down
-/// retried a bounded number of times, a worker killed mid-batch losing nothing (a short `pic-lab worker-crash`).</summary>
+/// retried a bounded number of times, a worker riding out a broker restart, a worker killed mid-batch losing nothing
+/// (a short `pic-lab worker-crash`).</summary>
 [Collection(nameof(TinyService))]
 public sealed class BulkWorkerTests(TinyService tiny, RabbitServer rabbit) : IClassFixture<RabbitServer>, IDisposable
 {
@@ -130,6 +131,37 @@ public sealed class BulkWorkerTests(TinyService tiny, RabbitServer rabbit) : ICl
             Assert.Equal(0u, await rabbit.WaitingDocumentsAsync());
         }
         finally { postgres.Dispose(); }
+    }
+
+    [Fact]
+    public async Task A_worker_rides_out_a_broker_restart_and_takes_the_next_batch()
+    {
+        await rabbit.PurgeAsync();
+        using var engine = tiny.OpenEngine();
+        using var store = new SqliteMemoryStore(Path.Combine(dir, "m.db"));
+        await using var workerConnection = await rabbit.ConnectAsync();
+        var (worker, running, stop, queue) = await StartWorkerAsync(engine, store, workerConnection, new BulkWorkerOptions());
+        using (queue)
+        {
+            await using (var before = await rabbit.ConnectAsync())
+            {
+                await DocumentPublisher.PublishAsync(before, "before-restart", [new("one", Passage(11))], null, CancellationToken.None);
+                Assert.Equal(1, (await WaitFinishedAsync(before, "before-restart")).Done);
+            }
+            rabbit.Stop();
+            rabbit.Start();
+            await using (var after = await rabbit.ConnectAsync())
+            {
+                await DocumentPublisher.PublishAsync(after, "after-restart", [new("two", Passage(12))], null, CancellationToken.None);
+                var status = await WaitFinishedAsync(after, "after-restart");
+                Assert.Equal((1, 0), (status.Done, status.Failed));
+                Assert.Equal(1, (await BatchStatus.ReadAsync(after, "before-restart", CancellationToken.None)).Done); // durable across the restart
+            }
+            Assert.False(running.IsCompleted, "the worker exited on the restart");
+            Assert.Equal(2, store.Count());
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
     }
 
     [Fact]

@@ -18,14 +18,19 @@ public sealed class RabbitServer : IDisposable
     {
         // The node also listens on PORT+1 (epmd) and PORT+2 (distribution): take a port whose two neighbours are free.
         Port = Enumerable.Range(0, 20).Select(_ => RepoFolder.FreePort()).First(p => p < 65000 && IsFree(p + 1) && IsFree(p + 2));
-        try { RepoFolder.RunScript("rabbitmq-local.sh", "start", dir, Port.ToString()); }
+        try { Start(); }
         catch
         {
-            RepoFolder.RunScript("rabbitmq-local.sh", "stop", dir);
+            Stop();
             Directory.Delete(dir, recursive: true);
             throw;
         }
     }
+
+    /// <summary>Starts the node (again, after <see cref="Stop"/>) on the same ports and data.</summary>
+    public void Start() => RepoFolder.RunScript("rabbitmq-local.sh", "start", dir, Port.ToString());
+
+    public void Stop() => RepoFolder.RunScript("rabbitmq-local.sh", "stop", dir);
 
     static bool IsFree(int port)
     {
@@ -70,7 +75,7 @@ public sealed class RabbitServer : IDisposable
 
     public void Dispose()
     {
-        try { RepoFolder.RunScript("rabbitmq-local.sh", "stop", dir); }
+        try { Stop(); }
         finally { Directory.Delete(dir, recursive: true); }
     }
 }
