@@ -3,9 +3,10 @@ using Npgsql;
 namespace PicSharp.Serving.Tests;
 
 /// <summary>
-/// A real PostgreSQL for the tests, started once per test run by scripts/postgres-local.sh in a temporary folder on a
-/// free loopback port, and stopped and deleted after. Each test takes a database of its own (<see cref="NewDatabase"/>),
-/// so tests run in parallel without seeing each other's rows.
+/// A real PostgreSQL for the tests, started by scripts/postgres-local.sh in a temporary folder on a free loopback port,
+/// and stopped and deleted after: one for the store tests' collection, and one of its own for a test that runs
+/// processes against it or restarts it. Each test takes a database of its own (<see cref="NewDatabase"/>), so tests
+/// sharing a server run in parallel without seeing each other's rows.
 /// </summary>
 public sealed class PostgresServer : IDisposable
 {

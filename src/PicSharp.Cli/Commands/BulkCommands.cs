@@ -56,13 +56,22 @@ static partial class BulkCommands
             Console.WriteLine($"batch {name}: {documents.Count} document{(documents.Count == 1 ? "" : "s")} enqueued");
             if (!parse.GetValue(wait)) return 0;
             string last = "";
-            while (true)
+            try
             {
-                var status = await BatchStatus.ReadAsync(connection, name, cancel);
-                string line = Line(status);
-                if (line != last) Console.Error.WriteLine(last = line);
-                if (status.Finished) return Report(status, asJson: false);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancel);
+                while (true)
+                {
+                    var status = await BatchStatus.ReadAsync(connection, name, cancel);
+                    string line = Line(status);
+                    if (line != last) Console.Error.WriteLine(last = line);
+                    if (status.Finished) return Report(status, asJson: false);
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancel);
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                // Ctrl+C stops the waiting, not the batch: the documents are with the broker.
+                Console.Error.WriteLine($"pic enqueue: stopped waiting; the batch goes on: pic batch-status {name}");
+                return CommandErrors.UserErrorExitCode;
             }
         }));
         return command;
