@@ -23,7 +23,11 @@ case "$action" in
   start)
     port=${3:?usage: $0 start DIR PORT}
     mkdir -p "$dir"
-    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+      chown postgres: "$dir"
+      runuser -u postgres -- test -w "$dir" \
+        || { echo "the postgres user cannot reach $dir: a folder above it is closed to others (chmod o+x it, or use another folder)" >&2; exit 1; }
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { echo "initdb failed in $dir/data: $(tail -3 "$dir/initdb.log")" >&2; exit 1; }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -80,30 +79,54 @@ public sealed class PicProcess : IDisposable
     /// </summary>
     public async Task<IReadOnlyCollection<string>> KillDuringCreatesAsync(int clients, int killAfter, Func<int, int, string> text, CancellationToken cancel)
     {
-        var acknowledged = new ConcurrentDictionary<string, bool>();
-        using var killed = new CancellationTokenSource();
+        var stream = new CreateStream();
+        await StreamCreatesAsync(stream, clients, text, s =>
+        {
+            if (s.AcknowledgedCount < killAfter) return false;
+            Kill();
+            return true;
+        }, cancel);
+        await Process.WaitForExitAsync(cancel);
+        return stream.Acknowledged;
+    }
+
+    /// <summary>
+    /// Streams creates at this server from <paramref name="clients"/> clients (client c's i-th text is
+    /// <paramref name="text"/>(c, i)) until <paramref name="enough"/> says so (asked after every answer, until it first
+    /// says yes) or the server exits; every answer is counted in <paramref name="stream"/>, which the caller may read meanwhile.
+    /// </summary>
+    public async Task StreamCreatesAsync(CreateStream stream, int clients, Func<int, int, string> text, Func<CreateStream, bool> enough, CancellationToken cancel)
+    {
+        using var done = new CancellationTokenSource();
+        var gate = new Lock();
         var streams = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
-            for (int i = 0; !killed.IsCancellationRequested; i++)
+            for (int i = 0; !done.IsCancellationRequested; i++)
             {
                 try
                 {
                     var body = new StringContent(JsonSerializer.Serialize(new { text = text(c, i) }), Encoding.UTF8, "application/json");
-                    var response = await Http.PostAsync("/v1/memories", body, killed.Token);
+                    var response = await Http.PostAsync("/v1/memories", body, done.Token);
                     if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
-                        acknowledged[JsonNode.Parse(await response.Content.ReadAsStringAsync(killed.Token))!["id"]!.GetValue<string>()] = true;
-                    if (acknowledged.Count >= killAfter && !killed.IsCancellationRequested)
+                        stream.Acknowledge(JsonNode.Parse(await response.Content.ReadAsStringAsync(done.Token))!["id"]!.GetValue<string>());
+                    else
                     {
-                        Kill();
-                        await killed.CancelAsync();
+                        stream.Refuse(response);
+                        // As a client should: wait as told, at most a second, so the drill keeps probing for recovery.
+                        var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(100);
+                        await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), done.Token);
                     }
                 }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (Process.HasExited) return; }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+                {
+                    if (Process.HasExited || done.IsCancellationRequested) return;
+                    stream.Fail();
+                }
+                lock (gate)
+                    if (!done.IsCancellationRequested && enough(stream)) done.Cancel();
             }
         }, cancel)).ToList();
         await Task.WhenAll(streams);
-        await Process.WaitForExitAsync(cancel);
-        return [.. acknowledged.Keys];
     }
 
     public void Dispose()

@@ -28,6 +28,16 @@ public sealed class PostgresServer : IDisposable
     /// <summary>Starts the server (again, after <see cref="Stop"/>) on the same port and data.</summary>
     public void Start() => RepoFolder.RunScript("postgres-local.sh", "start", dir, Port.ToString());
 
+    /// <summary>A shell command that restarts this server (for the restart drill).</summary>
+    public string RestartCommand
+    {
+        get
+        {
+            string script = Path.Combine(RepoFolder.Root, "scripts", "postgres-local.sh");
+            return $"'{script}' stop '{dir}' && '{script}' start '{dir}' {Port}";
+        }
+    }
+
     /// <summary>Fast shutdown: open sessions are ended, as when a database restarts under its clients.</summary>
     public void Stop() => RepoFolder.RunScript("postgres-local.sh", "stop", dir);
 

@@ -2,13 +2,15 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using PicSharp.Lab;
 using PicSharp.Serving.Http;
 using PicSharp.Serving.Store;
 
 namespace PicSharp.Serving.Tests;
 
 /// <summary>`pic serve` on PostgreSQL while the database restarts: clear 503s with Retry-After meanwhile (on the API,
-/// the OpenAI endpoint and /ready), and the service working again on its own once the database is back.</summary>
+/// the OpenAI endpoint and /ready), and the service working again on its own once the database is back; under load
+/// (a short `pic-lab store-restart`), nothing acknowledged is lost.</summary>
 [Collection(nameof(TinyService))]
 public sealed class StoreOutageTests(TinyService tiny)
 {
@@ -50,6 +52,22 @@ public sealed class StoreOutageTests(TinyService tiny)
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/v1/memories/{id}")).StatusCode); // the acknowledged memory is still there
             Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/v1/memories", Body(new { text = TinyService.Passage + " More." }))).StatusCode);
             await app.StopAsync();
+        }
+        finally { postgres.Dispose(); }
+    }
+
+    [Fact]
+    public async Task A_database_restarted_under_load_loses_nothing_acknowledged_and_clients_see_only_503_with_retry_after()
+    {
+        var postgres = new PostgresServer();
+        try
+        {
+            var result = await StoreRestartDrill.RunAsync(new StoreRestartOptions(ServeCrashDrill.PicCommand(RepoFolder.PicDll()), tiny.ModelDir, tiny.CompressorDir,
+                postgres.NewDatabase(), postgres.RestartCommand, Clients: 4, Before: 6, After: 6, Sentences: 4));
+            Assert.True(result.Recovered, "the service did not acknowledge creates after the restart");
+            Assert.True(result.Acknowledged >= 12, $"{result.Acknowledged} acknowledged");
+            Assert.Equal((0, 0, 0), (result.Lost, result.Unanswered, result.UnavailableWithoutRetryAfter));
+            Assert.All(result.Refused.Keys, status => Assert.Equal(503, status));
         }
         finally { postgres.Dispose(); }
     }
