@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Trains picsharp-mem: picsharp-base continued with memory episodes, so that the base, once frozen, reads soft memory
-# (models/picsharp-mem/MODEL_CARD.md). All weights train on (1 - w) x next-token loss on prose and QA text with the
-# passage + w x memory episodes: the model with learned memory tokens compresses a corpus window or a short reading
-# passage (mask pic or global at random, embeddings or key-values memory, ratios 4/16/64 opened from low to high) and
-# the same weights read the memory back to reconstruct the window, continue it or answer a question about it.
+# (docs/memory-literate-base.md). All weights train on (1 - w) x next-token loss on prose and QA text with the
+# passage + w x memory episodes: the model with learned memory tokens (from stage 3 on, through an encoder adapter per
+# arrangement) compresses a short reading passage or a corpus window, and the model's weights read the memory back to
+# reconstruct it, continue it or answer a question about it. Stages 1-2 mixed every arrangement and taught nothing;
+# stage 3 focused on one and the memory began to carry answers; stage 4 continues that focus with both masks and 16x.
 # Then evaluates the result with the passage and without it, and the decoder diagnostic (`pic memory-bounds
 # --optimise`) beside picsharp-base's.
 #
 # Resumable: data files that exist are kept, a stage with a checkpoint is resumed exactly, a finished one skipped.
-# Run folders live in RUNS (default /work/runs, outside the work tree); a run that spans sessions on machines that
-# may be replaced continues from a committed bf16 snapshot with FROM=DIR (a fresh optimizer with a short warm-up).
+# Run folders live in RUNS (default /work/runs, outside the work tree); a stage that spans sessions on machines that
+# may be replaced writes a bf16 snapshot when stopped early (commit it), and continues from it when its folder is gone.
 #   setsid nohup scripts/train-picsharp-mem.sh > /work/runs/picsharp-mem.log 2>&1 &
-# Settings: THREADS=2 STEPS=1100 (stage 2) FROM=models/picsharp-base SMOKE=1 (a few steps into RUNS/picsharp-mem-smoke)
+# Settings: THREADS=2 STEPS=2000 (stage 4) FROM=models/picsharp-base SMOKE=1 (a few steps into RUNS/picsharp-mem-smoke)
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
 
@@ -20,9 +21,14 @@ runs=${RUNS:-/work/runs}
 run=$runs/picsharp-mem
 threads=${THREADS:-2}
 steps1=1500; stage1_stop=436; curriculum1=600
-steps2=${STEPS:-1100}; curriculum2=1050; eval_every=200; fit_steps=200
+steps2=1100; stage2_stop=448; curriculum2=1050
+steps3=300; eval_every3=50
+steps4=${STEPS:-2000}; curriculum4=2000; eval_every=200; fit_steps=200
 from=${FROM:-models/picsharp-base}
-if [ "$smoke" = 1 ]; then run=$runs/picsharp-mem-smoke; steps1=4; stage1_stop=2; curriculum1=2; steps2=2; curriculum2=2; eval_every=2; fit_steps=2; fi
+if [ "$smoke" = 1 ]; then
+  run=$runs/picsharp-mem-smoke; steps1=4; stage1_stop=2; curriculum1=2; steps2=4; stage2_stop=2; curriculum2=2; steps3=2; eval_every3=2
+  steps4=2; curriculum4=2; eval_every=2; fit_steps=2
+fi
 qa=$run/qa
 mkdir -p "$qa"
 
@@ -60,48 +66,85 @@ train() {
     --qa "$qa/reading-train.json" --qa "$qa/reading-train-short.json" --qa "$qa/reading-train-long.json" --qa "$qa/facts-train.json" \
     --qa "$qa/spans-train.json" --qa "$qa/recall-train.json" --qa "$qa/repeat-train.json" \
     --memory-weight 0.5 --memory-qa "$qa/mem-reading-train.json" --memory-qa-dev "$qa/mem-reading-dev.json" \
-    --memory-ratios 4,16,64 --memory-batch 8 \
-    --eval-every "$eval_every" --log-every 10 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" || exit 1
+    --memory-batch 8 --log-every 10 --export-dtype bfloat16 --threads "$threads" --checkpoint-minutes 10 "$@" || exit 1
   [ "$(done_steps "$stage")" -ge "$steps" ]
 }
 [ -f "$run/tokenizer.json" ] || cp "$from/tokenizer.json" "$run/tokenizer.json"
 
+# A committed snapshot (bf16 weights + episode tokens and adapters, state.json {"stage": S, "step": K}) stands in for
+# every stage up to S on a machine that lost the run folders; S continues from it with a fresh optimizer.
+snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
+snap_stage=none; snap_step=0
+if [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ]; then
+  snap_stage=$(grep -o '"stage": *"[a-z0-9]*"' "$snapshot/state.json" | grep -o '"[a-z0-9]*"$' | tr -d '"' || true)
+  snap_stage=${snap_stage:-stage2}  # the first snapshot, written before stages were named, was stage 2's
+  snap_step=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
+fi
+# order STAGE: 1..4; lets a snapshot of a later stage skip the earlier ones.
+order() { echo "${1#stage}"; }
+have() { [ -d "$run/$1/checkpoint" ]; }
+# snapshot_stop STAGE STEPS_BEFORE: after a stage stopped early, its latest weights become the snapshot to commit.
+snapshot_stop() {
+  local dir=$1 before=$2 name=$3
+  [ "$smoke" = 1 ] && return 0
+  mkdir -p "$snapshot"
+  cp "$dir/model/config.json" "$dir/model/model.safetensors" "$dir/model/tokenizer.json" "$dir/checkpoint/memory_episodes.safetensors" "$snapshot/"
+  echo "{\"stage\": \"$name\", \"step\": $(( $(done_steps "$dir") + before ))}" > "$snapshot/state.json"
+  echo "snapshot of $name step $(( $(done_steps "$dir") + before )) in $snapshot (bf16): commit it"
+}
+# later_snapshot STAGE: true when a snapshot of a later stage stands in for STAGE (its folder is gone).
+later_snapshot() { ! have "$1" && [ "$snap_stage" != none ] && [ "$(order "$snap_stage")" -gt "$(order "$1")" ]; }
+# from_snapshot STAGE: true when STAGE itself continues from the snapshot (its folder is gone).
+from_snapshot() { ! have "$1" && [ "$snap_stage" = "$1" ]; }
+
 # Stage 1, corpus windows and answering episodes, the ratios opened 4 -> 16 -> 64 over 600 steps. The 1,500-step
 # schedule was stopped at step 436: its probe showed memory carrying almost nothing (4x reconstruction 0.289 against a
 # 0.281 floor, answer loss from own memory 2.230 against another passage's 2.240), with 64x already open.
-# A committed stage-2 snapshot stands in for stage 1 on a machine that lost the run folders.
 stage1=$run/stage1
-snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
-from_snapshot=0
-[ ! -d "$run/stage2/checkpoint" ] && [ "$smoke" != 1 ] && [ -f "$snapshot/state.json" ] && from_snapshot=1
-if [ "$from_snapshot" = 0 ]; then
+if ! later_snapshot stage2 && ! from_snapshot stage2 && ! have stage2; then
   train "$stage1" "$stage1_stop" "$from" --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
-    --memory-curriculum "$curriculum1" || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
+    --memory-ratios 4,16,64 --memory-curriculum "$curriculum1" --eval-every "$eval_every" \
+    || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
 fi
 
-# Stage 2 from stage 1's checkpoint (its memory episode tokens kept), a new schedule: half of the text episodes
-# reconstruct the answering passages themselves (names, places, numbers: what answers need memory to keep), and 4x
-# alone for the first third before 16x and 64x join. On a replaced machine it continues from the committed bf16
-# snapshot: a fresh optimizer with a short warm-up over the remaining steps, the snapshot's episode tokens kept.
-stage2=$run/stage2; from2=$stage1/checkpoint; warmup2=50; seed2=2041; curriculum=$curriculum2; steps=$steps2
-if [ "$from_snapshot" = 1 ]; then
-  reached=$(grep -o '"step": *[0-9]*' "$snapshot/state.json" | grep -o '[0-9]*$')
-  stage2=$run/stage2-from-$reached; from2=$snapshot
-  steps=$(( steps2 - reached )); curriculum=$(( curriculum2 > reached ? curriculum2 - reached : 0 )); seed2=$(( 2041 + reached )); warmup2=20
-  echo "continuing stage 2 from $snapshot (step $reached): $steps more steps in $stage2"
+# Stage 2 from stage 1's checkpoint (its memory episode tokens kept), a new 1,100-step schedule: half of the text
+# episodes reconstruct the answering passages themselves, and 4x alone for the first third. Stopped at step 448: after
+# 884 steps in all, answers still took nothing from memory (docs/memory-literate-base.md).
+stage2=$run/stage2
+if ! later_snapshot stage2 && ! from_snapshot stage2; then
+  train "$stage2" "$stage2_stop" "$stage1/checkpoint" --steps "$steps2" --stop-at-step "$stage2_stop" --warmup 50 --seed 2041 \
+    --memory-ratios 4,16,64 --memory-curriculum "$curriculum2" --memory-passage-share 0.5 --eval-every "$eval_every" \
+    || { echo "stage 2 stopped before step $stage2_stop; re-run to resume"; exit 0; }
 fi
-if ! train "$stage2" "$steps" "$from2" --steps "$steps" --warmup "$warmup2" --seed "$seed2" \
-    --memory-curriculum "$curriculum" --memory-passage-share 0.5; then
-  if [ "$smoke" != 1 ]; then
-    # Stopped early: its latest weights become the snapshot to commit, should the machine be replaced.
-    mkdir -p "$snapshot"
-    cp "$stage2/model/config.json" "$stage2/model/model.safetensors" "$stage2/model/tokenizer.json" "$stage2/checkpoint/memory_episodes.safetensors" "$snapshot/"
-    echo "{\"step\": $(( $(done_steps "$stage2") + ${reached:-0} ))}" > "$snapshot/state.json"
-    echo "snapshot of stage-2 step $(( $(done_steps "$stage2") + ${reached:-0} )) in $snapshot (bf16): commit it"
-  fi
-  echo "stage 2 stopped before step $steps; re-run to resume"; exit 0
+from2=$stage2/checkpoint
+from_snapshot stage2 && from2=$snapshot
+
+# Stage 3, the probe that first made the model's own memory carry answers: one arrangement (pic, embeddings, 4x),
+# half answering and half reconstructing the passage, and each arrangement compressing through its own rank-16 encoder
+# adapter at lr 2e-3 (the model's weights at 5e-4 still train through both passes).
+focused=(--memory-kv-share 0 --memory-qa-share 0.5 --memory-passage-share 1 --memory-encoder-lora-rank 16 --memory-lr 2e-3)
+stage3=$run/stage3
+if ! later_snapshot stage3; then
+  train "$stage3" "$steps3" "$from2" --steps "$steps3" --warmup 20 --seed 3005 --memory-ratios 4 --memory-curriculum 0 \
+    --memory-global-share 0 --eval-every "$eval_every3" "${focused[@]}" \
+    || { echo "stage 3 stopped before step $steps3; re-run to resume"; exit 0; }
 fi
-stage=$stage2
+
+# Stage 4, the long one: the same focus, both masks (50/50, so neither arm of the later comparison is built into the
+# base), 4x alone for the first half and 16x beside it for the second. On a replaced machine it continues from the
+# committed snapshot: a fresh optimizer with a short warm-up over the remaining steps.
+stage4=$run/stage4; from4=$stage3/checkpoint; warmup4=50; seed4=4001; curriculum=$curriculum4; steps=$steps4; before=0
+if from_snapshot stage4; then
+  before=$snap_step; stage4=$run/stage4-from-$before; from4=$snapshot
+  steps=$(( steps4 - before )); curriculum=$(( curriculum4 > before ? curriculum4 - before : 0 )); seed4=$(( 4001 + before )); warmup4=20
+  echo "continuing stage 4 from $snapshot (step $before): $steps more steps in $stage4"
+fi
+if ! train "$stage4" "$steps" "$from4" --steps "$steps" --warmup "$warmup4" --seed "$seed4" --memory-ratios 4,16 \
+    --memory-curriculum "$curriculum" --memory-global-share 0.5 --eval-every "$eval_every" "${focused[@]}"; then
+  snapshot_stop "$stage4" "$before" stage4
+  echo "stage 4 stopped before step $steps; re-run to resume"; exit 0
+fi
+stage=$stage4
 
 # Reading with the passage and without it, beside picsharp-base on the same questions.
 for set in reading-short-test facts-test heldout-test; do
