@@ -122,12 +122,9 @@ public static class PretrainCommands
     static int Pretrain(PretrainRequest request)
     {
         PeakFlopsOption.Check(request.PeakGigaFlops);
-        // Held to the end, the export of RUN/model included: a second run into this folder is refused, naming this one.
-        using var claim = RunFolderLock.Acquire(request.RunDir);
-        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
-        var options = request.Resume ? ResumedOptions(request) : request.Options;
-        options.Validate();
-        if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
+        using var claim = TrainingCommand.Claim(request.RunDir);
+        var options = TrainingCommand.Options(request.RunDir, request.Resume, request.Options, PretrainRun.ReadCheckpointOptions, request.GivenTrajectory,
+            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
 
         var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
         var encoder = TokenEncoder.ForDocuments(tokenizer, request.Tokenizer.FullName, FileSha256.Hex(request.Tokenizer.FullName));
@@ -177,18 +174,11 @@ public static class PretrainCommands
             started.Load(request.Model.FullName);
             Log($"memory episode tokens from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}");
         }
-        run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var stop = new StopSignal();
-        var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
-
-        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
-        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +
-            $"lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}");
-        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}" +
-            (e.Memory is { Count: > 0 } m ? "; memory " + string.Join(" ", m.Select(p => $"{p.Key} {p.Value:F3}")) : ""));
-        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
+        var final = TrainingCommand.Run(run, options, request.StopAtStep, request.MaxMinutes,
+            step => $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +
+                $"lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}",
+            e => $"step {e.Step} validation loss {e.Loss:F4} perplexity {Math.Exp(e.Loss):F2}" +
+                (e.Values is { Count: > 0 } m ? "; memory " + string.Join(" ", m.Select(p => $"{p.Key} {p.Value:F3}")) : ""));
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>
@@ -206,16 +196,6 @@ public static class PretrainCommands
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;
     }
-
-    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
-    static TrainingOptions ResumedOptions(PretrainRequest request)
-    {
-        var saved = PretrainRun.ReadCheckpointOptions(request.RunDir);
-        request.GivenTrajectory.RequireMatch(request.Options, saved,
-            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
-        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
-    }
-
 
     static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
     {

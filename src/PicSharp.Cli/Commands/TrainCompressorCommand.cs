@@ -172,27 +172,15 @@ public static class TrainCompressorCommand
             ? parsed
             : throw new InvalidInputException($"{option}: unknown value '{value}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => KebabCase.Name(v)))}");
 
-    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
-    static CompressorTrainingOptions ResumedOptions(Request request)
-    {
-        var saved = CompressorRun.ReadCheckpointOptions(request.RunDir);
-        request.GivenTrajectory.RequireMatch(request.Options, saved,
-            $"start a new run from {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)} with --from");
-        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
-    }
-
     static int Train(Request request)
     {
         if (request.Resume && request.From is not null) throw new InvalidInputException("--resume continues the run's own checkpoint; drop --from");
         PeakFlopsOption.Check(request.PeakGigaFlops);
-        // Held to the end: a second run into this folder is refused, naming this one.
-        using var claim = RunFolderLock.Acquire(request.RunDir);
-        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
-        var options = request.Resume ? ResumedOptions(request) : request.Options;
-        options.Validate();
+        using var claim = TrainingCommand.Claim(request.RunDir);
+        var options = TrainingCommand.Options(request.RunDir, request.Resume, request.Options, CompressorRun.ReadCheckpointOptions, request.GivenTrajectory,
+            $"start a new run from {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)} with --from");
         if (options.Objective == CompressorObjective.Qa && request.Qa.Length == 0)
             throw new InvalidInputException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
-        if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
         var loaded = LoadedModel.Load(request.Model, request.Dtype, "training a compressor");
         using var baseModel = loaded.Model;
@@ -220,16 +208,9 @@ public static class TrainCompressorCommand
             PeakFlopsPerSecond = peak,
         };
         Log($"{run.Compressor.TrainableParameters().Sum(p => p.numel()):N0} trainable parameters; {options.MicroBatchSize * options.GradientAccumulation} examples per step");
-        run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var stop = new StopSignal();
-        var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
-
-        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
-        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(step.Flops, step.Seconds, peak)}");
-        run.Probed += p => progress.Note(Describe(p));
-        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
+        var final = TrainingCommand.Run(run, options, request.StopAtStep, request.MaxMinutes,
+            step => $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(step.Flops, step.Seconds, peak)}",
+            DescribeProbe);
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss} " +
             $"({final.TrainSeconds / Math.Max(1, final.Step):F2} s/step in training); compressor in {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)}");
         return 0;
@@ -285,10 +266,9 @@ public static class TrainCompressorCommand
         });
     }
 
-
-    static string Describe(ProbeResult p) =>
-        $"probe at step {p.Step}: held-out loss {p.HeldOut.Loss:F4} token accuracy {p.HeldOut.Accuracy:F3}" +
-        (p.ExactMatch is double em ? $", EM {em:F3} F1 {p.F1:F3} from memory" : "");
+    static string DescribeProbe(MetricsRecord probe) =>
+        $"probe at step {probe.Step}: held-out loss {probe.Loss:F4} token accuracy {probe.Value("accuracy"):F3}" +
+        (probe.Value("exact_match") is double em ? $", EM {em:F3} F1 {probe.Value("f1"):F3} from memory" : "");
 
     static void Log(string message) => TrainingProgress.Log(message);
 }

@@ -10,7 +10,7 @@ namespace PicSharp.CompressorTraining;
 /// data shapes, and the optimiser. Saved as options.json in each checkpoint so a resumed run continues with the same
 /// settings (only the logging and checkpoint intervals may change on resume).
 /// </summary>
-public sealed record CompressorTrainingOptions
+public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorTrainingOptions>
 {
     public CompressorOptions Compressor { get; init; } = new();
     public CompressorObjective Objective { get; init; } = CompressorObjective.Pretrain;
@@ -90,7 +90,9 @@ public sealed record CompressorTrainingOptions
     public static CompressorTrainingOptions FromJson(string json) =>
         JsonSerializer.Deserialize<CompressorTrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
 
+    public CompressorTrainingOptions WithIntervalsOf(CompressorTrainingOptions other) =>
+        this with { CheckpointMinutes = other.CheckpointMinutes, LogEverySteps = other.LogEverySteps };
+
     /// <summary>Same trajectory: equal options apart from the intervals a resume may change.</summary>
-    public bool SameTrajectory(CompressorTrainingOptions other) =>
-        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+    public bool SameTrajectory(CompressorTrainingOptions other) => WithIntervalsOf(other).ToJson() == other.ToJson();
 }

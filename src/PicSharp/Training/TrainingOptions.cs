@@ -11,7 +11,7 @@ public sealed class TrainingException(string message) : Exception(message);
 /// Everything that decides the optimisation trajectory of `pic pretrain-lm`. Saved in each checkpoint so a resumed run
 /// continues with the same settings.
 /// </summary>
-public sealed record TrainingOptions
+public sealed record TrainingOptions : ITrainingRunOptions<TrainingOptions>
 {
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>The cosine decays to LearningRate × MinLearningRateRatio at TotalSteps.</summary>
@@ -67,10 +67,11 @@ public sealed record TrainingOptions
         MemoryEpisodes?.Validate();
     }
 
+    public TrainingOptions WithIntervalsOf(TrainingOptions other) => this with { CheckpointMinutes = other.CheckpointMinutes, LogEverySteps = other.LogEverySteps };
+
     /// <summary>Same trajectory: equal options apart from the intervals a resume may change (compared as JSON,
     /// since the memory episodes' ratio list has no value equality).</summary>
-    public bool SameTrajectory(TrainingOptions other) =>
-        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+    public bool SameTrajectory(TrainingOptions other) => WithIntervalsOf(other).ToJson() == other.ToJson();
 
     static readonly JsonSerializerOptions Json = new()
     {
