@@ -21,21 +21,14 @@ static class TrainingCommand
     }
 
     /// <summary>The options to train with, validated: the given ones, or with --resume the checkpoint's (only the
-    /// intervals may change), refusing given trajectory options that contradict them.</summary>
+    /// intervals may change), refusing given settings that contradict them.</summary>
     /// <param name="restart">how to train differently instead, e.g. "start a new run from RUN/checkpoint with --model".</param>
-    public static TOptions Options<TOptions>(string runDir, bool resume, TOptions given, Func<string, TOptions> readCheckpointOptions,
-        ResumeGuard<TOptions>.Given givenTrajectory, string restart) where TOptions : ITrainingRunOptions<TOptions>
+    public static TOptions Options<TOptions>(string runDir, bool resume, TOptions given, GivenSettings<TOptions> settings,
+        Func<string, TOptions> readCheckpointOptions, string restart) where TOptions : ITrainingRunOptions<TOptions>
     {
-        if (!resume)
-        {
-            given.Validate();
-            return given;
-        }
-        var saved = readCheckpointOptions(runDir);
-        givenTrajectory.RequireMatch(given, saved, restart);
-        var options = saved.WithIntervalsOf(given);
-        options.Validate();
-        Log($"resuming {runDir} with the checkpoint's training options");
+        var options = resume ? settings.Resume(given, readCheckpointOptions(runDir), restart) : given;
+        settings.Validate(options);
+        if (resume) Log($"resuming {runDir} with the checkpoint's training options");
         return options;
     }
 

@@ -49,7 +49,7 @@ public sealed class CompressorRun : TrainingRun<CompressorTrainingOptions, Compr
         }
         var (dir, state) = OpenCheckpoint();
         if (state.BaseModelId != baseModelId)
-            throw new TrainingException($"{dir}: the checkpoint was trained on another base model or in another compute dtype, --dtype (id {Short(state.BaseModelId)}, this one {Short(baseModelId)})");
+            throw new TrainingException($"{dir}: the checkpoint was trained on another base model or in another compute dtype (id {Short(state.BaseModelId)}, this one {Short(baseModelId)})");
         trainer = new CompressorTrainer(CompressorFolder.Load(baseModel, dir), options);
         trainer.LoadOptimizer(dir, state.Step);
         trainSecondsBefore = state.TrainSeconds;

@@ -13,4 +13,11 @@ public static class KebabCase
         value = default;
         return false;
     }
+
+    /// <summary>The value named <paramref name="name"/>, or a refusal that names <paramref name="what"/> (a flag, a
+    /// field) and the names it knows.</summary>
+    public static T Parse<T>(string what, string name) where T : struct, Enum =>
+        TryParse(name, out T value)
+            ? value
+            : throw new InvalidInputException($"{what}: unknown value '{name}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => Name(v)))}");
 }
