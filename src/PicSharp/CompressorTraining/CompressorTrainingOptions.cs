@@ -58,28 +58,16 @@ public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorT
     /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
         try { Compressor.Validate(); }
         catch (ArgumentException e) { throw new TrainingException(e.Message); }
-        Require(LearningRate > 0, $"{nameof(LearningRate)} must be positive, got {LearningRate}");
-        Require(MemoryLearningRate > 0, $"{nameof(MemoryLearningRate)} must be positive, got {MemoryLearningRate}");
-        Require(DecoderLearningRate is null or > 0, $"{nameof(DecoderLearningRate)} must be positive, got {DecoderLearningRate}");
-        Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, $"{nameof(DecoderLearningRate)} needs a decoder adapter ({DecoderRankField} R)");
-        Require(MinLearningRateRatio is >= 0 and <= 1, $"{nameof(MinLearningRateRatio)} must be in [0, 1], got {MinLearningRateRatio}");
-        Require(WarmupSteps >= 0, $"{nameof(WarmupSteps)} must be ≥ 0, got {WarmupSteps}");
-        Require(TotalSteps > 0, $"{nameof(TotalSteps)} must be positive, got {TotalSteps}");
-        Require(MicroBatchSize > 0, $"{nameof(MicroBatchSize)} must be positive, got {MicroBatchSize}");
-        Require(GradientAccumulation > 0, $"{nameof(GradientAccumulation)} must be positive, got {GradientAccumulation}");
-        Require(MaxGradNorm > 0, $"{nameof(MaxGradNorm)} must be positive, got {MaxGradNorm}");
-        Require(WeightDecay >= 0, $"{nameof(WeightDecay)} must be ≥ 0, got {WeightDecay}");
-        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"{nameof(Beta1)} and {nameof(Beta2)} must be in [0, 1), got ({Beta1}, {Beta2})");
-        Require(LmShare is >= 0 and <= 1, $"{nameof(LmShare)} must be in [0, 1], got {LmShare}");
-        Require(WindowLength > 0, $"{nameof(WindowLength)} must be positive, got {WindowLength}");
-        Require(ContinuationLength > 0, $"{nameof(ContinuationLength)} must be positive, got {ContinuationLength}");
-        Require(CheckpointMinutes > 0, $"{nameof(CheckpointMinutes)} must be positive, got {CheckpointMinutes}");
-        Require(LogEverySteps > 0, $"{nameof(LogEverySteps)} must be positive, got {LogEverySteps}");
-        Require(EvalEverySteps > 0, $"{nameof(EvalEverySteps)} must be positive, got {EvalEverySteps}");
-        Require(EvalSamples >= 0, $"{nameof(EvalSamples)} must be ≥ 0, got {EvalSamples}");
+        SharedSettings.Validate(this);
+        SharedSettings.Require(MemoryLearningRate > 0, $"{nameof(MemoryLearningRate)} must be positive, got {MemoryLearningRate}");
+        SharedSettings.Require(DecoderLearningRate is null or > 0, $"{nameof(DecoderLearningRate)} must be positive, got {DecoderLearningRate}");
+        SharedSettings.Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, $"{nameof(DecoderLearningRate)} needs a decoder adapter ({DecoderRankField} R)");
+        SharedSettings.Require(LmShare is >= 0 and <= 1, $"{nameof(LmShare)} must be in [0, 1], got {LmShare}");
+        SharedSettings.Require(WindowLength > 0, $"{nameof(WindowLength)} must be positive, got {WindowLength}");
+        SharedSettings.Require(ContinuationLength > 0, $"{nameof(ContinuationLength)} must be positive, got {ContinuationLength}");
+        SharedSettings.Require(EvalSamples >= 0, $"{nameof(EvalSamples)} must be ≥ 0, got {EvalSamples}");
     }
 
     static readonly JsonSerializerOptions Json = new()

@@ -1,13 +1,23 @@
 namespace PicSharp.Training;
 
 /// <summary>
-/// What every recipe's options record offers <see cref="TrainingRun{TOptions, TState, TStep}"/>: the schedule it
-/// runs, its options.json, and which settings a resume may change (the checkpoint and log intervals, nothing that
-/// moves the trajectory).
+/// What every recipe's options record offers <see cref="TrainingRun{TOptions, TState, TStep}"/>: the settings every
+/// recipe shares (checked by <see cref="SharedSettings"/>), its options.json, and which settings a resume may change
+/// (the checkpoint and log intervals, nothing that moves the trajectory).
 /// </summary>
 public interface ITrainingRunOptions<TSelf> where TSelf : ITrainingRunOptions<TSelf>
 {
+    /// <summary>Peak learning rate (of the main parameter group); the cosine decays to LearningRate × MinLearningRateRatio.</summary>
+    double LearningRate { get; }
+    double MinLearningRateRatio { get; }
+    int WarmupSteps { get; }
     int TotalSteps { get; }
+    int MicroBatchSize { get; }
+    int GradientAccumulation { get; }
+    double MaxGradNorm { get; }
+    double WeightDecay { get; }
+    double Beta1 { get; }
+    double Beta2 { get; }
     int EvalEverySteps { get; }
     double CheckpointMinutes { get; }
     int LogEverySteps { get; }

@@ -48,23 +48,11 @@ public sealed record TrainingOptions : ITrainingRunOptions<TrainingOptions>
     /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
-        Require(LearningRate > 0, $"{nameof(LearningRate)} must be positive, got {LearningRate}");
-        Require(MinLearningRateRatio is >= 0 and <= 1, $"{nameof(MinLearningRateRatio)} must be in [0, 1], got {MinLearningRateRatio}");
-        Require(WarmupSteps >= 0, $"{nameof(WarmupSteps)} must be ≥ 0, got {WarmupSteps}");
-        Require(TotalSteps > 0, $"{nameof(TotalSteps)} must be positive, got {TotalSteps}");
-        Require(MicroBatchSize > 0, $"{nameof(MicroBatchSize)} must be positive, got {MicroBatchSize}");
-        Require(SequenceLength > 1, $"{nameof(SequenceLength)} must be > 1, got {SequenceLength}");
-        Require(GradientAccumulation > 0, $"{nameof(GradientAccumulation)} must be positive, got {GradientAccumulation}");
-        Require(MaxGradNorm > 0, $"{nameof(MaxGradNorm)} must be positive, got {MaxGradNorm}");
-        Require(WeightDecay >= 0, $"{nameof(WeightDecay)} must be ≥ 0, got {WeightDecay}");
-        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"{nameof(Beta1)} and {nameof(Beta2)} must be in [0, 1), got ({Beta1}, {Beta2})");
-        Require(Dtype is "float32" or "bfloat16", $"{nameof(Dtype)} must be 'float32' or 'bfloat16', got '{Dtype}'");
-        Require(QaShare is >= 0 and <= 1, $"{nameof(QaShare)} must be in [0, 1], got {QaShare}");
-        Require(CheckpointMinutes > 0, $"{nameof(CheckpointMinutes)} must be positive, got {CheckpointMinutes}");
-        Require(LogEverySteps > 0, $"{nameof(LogEverySteps)} must be positive, got {LogEverySteps}");
-        Require(EvalEverySteps > 0, $"{nameof(EvalEverySteps)} must be positive, got {EvalEverySteps}");
-        Require(EvalSequences >= 0, $"{nameof(EvalSequences)} must be ≥ 0, got {EvalSequences}");
+        SharedSettings.Validate(this);
+        SharedSettings.Require(SequenceLength > 1, $"{nameof(SequenceLength)} must be > 1, got {SequenceLength}");
+        SharedSettings.Require(Dtype is "float32" or "bfloat16", $"{nameof(Dtype)} must be 'float32' or 'bfloat16', got '{Dtype}'");
+        SharedSettings.Require(QaShare is >= 0 and <= 1, $"{nameof(QaShare)} must be in [0, 1], got {QaShare}");
+        SharedSettings.Require(EvalSequences >= 0, $"{nameof(EvalSequences)} must be ≥ 0, got {EvalSequences}");
         MemoryEpisodes?.Validate();
     }
 

@@ -77,4 +77,23 @@ public sealed class TrainingRunTests : IDisposable
         resumed.RunTo(2);
         Assert.Equal([1, 2], resumed.Metrics().Where(m => m.Kind == "train").Select(m => m.Step));
     }
+
+    [Fact]
+    public void Every_recipe_refuses_a_shared_setting_in_the_same_words()
+    {
+        var pretrain = TrainingFixtures.Options();
+        var compressor = new CompressorTrainingOptions();
+        (TrainingOptions, CompressorTrainingOptions, string)[] cases =
+        [
+            (pretrain with { LearningRate = 0 }, compressor with { LearningRate = 0 }, "LearningRate must be positive, got 0"),
+            (pretrain with { WarmupSteps = -1 }, compressor with { WarmupSteps = -1 }, "WarmupSteps must be ≥ 0, got -1"),
+            (pretrain with { Beta2 = 1 }, compressor with { Beta2 = 1 }, "Beta1 and Beta2 must be in [0, 1), got (0.9, 1)"),
+            (pretrain with { CheckpointMinutes = 0 }, compressor with { CheckpointMinutes = 0 }, "CheckpointMinutes must be positive, got 0"),
+        ];
+        foreach (var (a, b, expected) in cases)
+        {
+            Assert.Equal(expected, Assert.Throws<TrainingException>(a.Validate).Message);
+            Assert.Equal(expected, Assert.Throws<TrainingException>(b.Validate).Message);
+        }
+    }
 }
