@@ -50,7 +50,8 @@ public static class PretrainCommands
         AddEpisodeSetting(settings, "--memory-passage-share", "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window",
             nameof(MemoryEpisodeOptions.PassageShare), m => m.PassageShare, (m, v) => m with { PassageShare = v });
         AddEpisodeSetting(settings, "--memory-positions", "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)",
-            nameof(MemoryEpisodeOptions.Positions), m => KebabCase.Name(m.Positions), (m, v) => m with { Positions = KebabCase.Parse<MemoryPositions>("--memory-positions", v) });
+            nameof(MemoryEpisodeOptions.Positions), m => KebabCase.Name(m.Positions), (m, v) => m with { Positions = KebabCase.Parse<MemoryPositions>("--memory-positions", v) })
+            .HelpName = KebabCase.Names<MemoryPositions>("|");
         AddEpisodeSetting(settings, "--memory-pooled-share", "share of micro-steps whose memory is each slot's mean token embedding instead of the model's compression (teaches reading before writing)",
             nameof(MemoryEpisodeOptions.PooledShare), m => m.PooledShare, (m, v) => m with { PooledShare = v });
         AddEpisodeSetting(settings, "--memory-global-share", "share of micro-steps compressed under the global mask (the rest: pic)",
@@ -102,7 +103,7 @@ public static class PretrainCommands
     static string EpisodeField(string name) => $"{nameof(TrainingOptions.MemoryEpisodes)}.{name}";
 
     // With episodes off (--memory-weight 0) a memory setting reads the episodes' defaults and writes nothing.
-    static void AddEpisodeSetting<T>(SettingList<TrainingOptions> settings, string flag, string description, string field,
+    static Option<T> AddEpisodeSetting<T>(SettingList<TrainingOptions> settings, string flag, string description, string field,
         Func<MemoryEpisodeOptions, T> read, Func<MemoryEpisodeOptions, T, MemoryEpisodeOptions> write) =>
         settings.Add(flag, description, EpisodeField(field), o => read(o.MemoryEpisodes ?? EpisodeDefaults),
             (o, v) => o.MemoryEpisodes is null ? o : o with { MemoryEpisodes = write(o.MemoryEpisodes, v) });

@@ -41,7 +41,10 @@ sealed class SettingList<TOptions>(TOptions defaults) where TOptions : ITraining
         where TEnum : struct, Enum
     {
         var read = field.Compile();
-        return Add(flag, description, FieldPath(field), o => KebabCase.Name(read(o)), (o, name) => write(o, KebabCase.Parse<TEnum>(flag, name)));
+        var option = Add(flag, description, FieldPath(field), o => KebabCase.Name(read(o)), (o, name) => write(o, KebabCase.Parse<TEnum>(flag, name)));
+        // Help lists the names; an unknown one is refused by KebabCase.Parse in one line rather than by the parser's usage text.
+        option.HelpName = KebabCase.Names<TEnum>("|");
+        return option;
     }
 
     /// <summary>The record a command line makes: the defaults with every setting's value written in.</summary>

@@ -19,5 +19,8 @@ public static class KebabCase
     public static T Parse<T>(string what, string name) where T : struct, Enum =>
         TryParse(name, out T value)
             ? value
-            : throw new InvalidInputException($"{what}: unknown value '{name}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => Name(v)))}");
+            : throw new InvalidInputException($"{what}: unknown value '{name}'; use {Names<T>(", ")}");
+
+    /// <summary>Every value's name, joined by <paramref name="separator"/>.</summary>
+    public static string Names<T>(string separator) where T : struct, Enum => string.Join(separator, Enum.GetValues<T>().Select(v => Name(v)));
 }
