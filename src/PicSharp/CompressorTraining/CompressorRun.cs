@@ -102,7 +102,7 @@ public sealed class CompressorRun : TrainingRun<CompressorTrainingOptions, Compr
 
     public override CompressorRunState Run(int? stopAtStep = null, TimeSpan? maxDuration = null, CancellationToken cancel = default)
     {
-        if (trainer.Step == 0 && !Metrics.Any(m => m.Kind == "eval")) Record(State(0)); // the starting point of every curve
+        if (trainer.Step == 0 && !Metrics.Any(m => m.Kind == "eval")) RecordEvaluation(State(0)); // the starting point of every curve
         return base.Run(stopAtStep, maxDuration, cancel);
     }
 

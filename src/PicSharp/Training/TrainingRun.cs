@@ -117,7 +117,7 @@ public abstract class TrainingRun<TOptions, TState, TStep> : IDisposable
             metrics.Append(new MetricsRecord("train", step.Step, tokensSeen, state.ElapsedSeconds, step.Loss, step.LearningRate, step.GradNorm,
                 step.Tokens / step.Seconds, MetricsRecord.WithThroughput(values, flops, step.Seconds, PeakFlopsPerSecond)));
             StepCompleted?.Invoke(step, state);
-            if (step.Step % Options.EvalEverySteps == 0 || step.Step == Options.TotalSteps) Record(state);
+            if (step.Step % Options.EvalEverySteps == 0 || step.Step == Options.TotalSteps) RecordEvaluation(state);
             if (sinceCheckpoint.Elapsed.TotalMinutes >= Options.CheckpointMinutes)
             {
                 SaveCheckpoint(State(clock.Elapsed.TotalSeconds));
@@ -130,7 +130,7 @@ public abstract class TrainingRun<TOptions, TState, TStep> : IDisposable
     }
 
     /// <summary>Runs the recipe's evaluation at <paramref name="state"/> into metrics.jsonl.</summary>
-    protected void Record(TState state)
+    protected void RecordEvaluation(TState state)
     {
         if (Evaluate(state) is not { } line) return;
         metrics.Append(line);
