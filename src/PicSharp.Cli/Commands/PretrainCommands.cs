@@ -172,8 +172,8 @@ public static class PretrainCommands
         if (!request.Resume && request.Model is not null && run.Episodes is { } started
             && File.Exists(Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)))
         {
-            started.Load(request.Model.FullName);
-            Log($"memory episode tokens from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}");
+            var restored = started.Load(request.Model.FullName, start: true);
+            Log($"memory episode tokens of {restored.Count} arrangement(s) from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}; the others start fresh");
         }
         var final = TrainingCommand.Run(run, options, request.StopAtStep, request.MaxMinutes,
             step => $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +

@@ -204,16 +204,21 @@ public sealed class MemoryEpisodes : IDisposable
             .SelectMany(r => new[] { ($"{r.Name}.memory_tokens", r.Reader.MemoryTokens), ($"{r.Name}.task_tokens", r.Reader.TaskTokens) })
             .ToDictionary(p => p.Item1, p => (Tensor)p.Item2));
 
-    /// <summary>Restores the tokens <see cref="Save"/> wrote; every arrangement must be there with its shape.</summary>
-    public void Load(string dir)
+    /// <summary>Restores the tokens <see cref="Save"/> wrote. A checkpoint must hold every arrangement with its shape;
+    /// a start (<paramref name="start"/>: a model folder a new run begins from) may lack arrangements the new run adds,
+    /// which keep their fresh tokens. Returns the names of the arrangements restored.</summary>
+    public IReadOnlyList<string> Load(string dir, bool start = false)
     {
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new TrainingException($"{path} is missing: the checkpoint holds no memory episode tokens");
         var saved = SafeTensorsFile.Load(path);
+        var restored = new List<string>();
         try
         {
             using var _ = no_grad();
             foreach (var (name, reader) in readers)
+            {
+                if (start && !saved.ContainsKey($"{name}.memory_tokens")) continue;
                 foreach (var (suffix, parameter) in new[] { ("memory_tokens", reader.MemoryTokens), ("task_tokens", reader.TaskTokens) })
                 {
                     if (!saved.TryGetValue($"{name}.{suffix}", out var value))
@@ -222,8 +227,11 @@ public sealed class MemoryEpisodes : IDisposable
                         throw new TrainingException($"{path}: {name}.{suffix} has shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", parameter.shape)}]");
                     parameter.copy_(value);
                 }
+                restored.Add(name);
+            }
         }
         finally { foreach (var t in saved.Values) t.Dispose(); }
+        return restored;
     }
 
     /// <summary>Writes the `pic` and `global` embeddings arrangements as compressor folders (the model itself as

@@ -58,7 +58,13 @@ public sealed class PretrainCommandsTests : IDisposable
             "--steps", "1", "--batch", "1", "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1",
             "--peak-gflops", "100", .. memory]);
         Assert.True(continued.ExitCode == 0, continued.Error);
-        Assert.Contains("memory episode tokens from", continued.Output);
+        Assert.Contains("memory episode tokens of 8 arrangement(s) from", continued.Output);
+        // A new run that adds a ratio keeps the snapshot's arrangements and starts the new ones fresh.
+        var widened = PicCli.Run(["pretrain-lm", "--model", snapshot, "--tokenizer", tokenizerPath, "--corpus", corpusPath, "--out", Path.Combine(root, "widened"),
+            "--steps", "1", "--batch", "1", "--warmup", "1", "--qa-share", "0", "--eval-every", "100", "--dtype", "float32", "--threads", "1",
+            "--peak-gflops", "100", "--seq-len", "64", "--memory-weight", "0.5", "--memory-ratios", "2,4,8", "--memory-batch", "2"]);
+        Assert.True(widened.ExitCode == 0, widened.Error);
+        Assert.Contains("memory episode tokens of 8 arrangement(s) from", widened.Output);
 
         // Memory QA files without episodes are refused rather than ignored.
         Assert.Contains("memory episodes are off", Refused(Pretrain(Path.Combine(root, "third"), "--memory-qa-dev", Path.Combine(root, "none.json"))));
