@@ -27,7 +27,9 @@ public sealed class PicEngine : IDisposable
     /// <summary>Longest context accepted: the model's position range, or a lower limit the caller chose (a higher one is refused).</summary>
     public int MaxContextTokens { get; }
 
-    public PicEngine(LlamaForCausalLM model, TextTokenizer tokenizer, Compressor compressor, int? maxContextTokens = null)
+    /// <param name="answerer">the decoding engine (default: <see cref="Answerers.Torch"/>); an answerer that is
+    /// <see cref="IDisposable"/> is disposed with the engine.</param>
+    public PicEngine(LlamaForCausalLM model, TextTokenizer tokenizer, Compressor compressor, int? maxContextTokens = null, AnswererFactory? answerer = null)
     {
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new InvalidInputException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}");
@@ -38,14 +40,14 @@ public sealed class PicEngine : IDisposable
         Model = model;
         Tokenizer = tokenizer;
         Compressor = compressor;
-        Answerer = new TorchAnswerer(model, tokenizer, compressor);
+        Answerer = (answerer ?? Answerers.Torch)(model, tokenizer, compressor);
         CompressorId = CompressorFolder.Fingerprint(compressor);
         BaseModelId = ModelFolder.Fingerprint(model);
         MaxContextTokens = maxContextTokens ?? model.Config.MaxPositionEmbeddings;
     }
 
     /// <summary>Opens a model folder (with its tokenizer.json) and a compressor folder made for that model.</summary>
-    public static PicEngine Open(string modelDir, string compressorDir, ScalarType? dtype = null, int? maxContextTokens = null)
+    public static PicEngine Open(string modelDir, string compressorDir, ScalarType? dtype = null, int? maxContextTokens = null, AnswererFactory? answerer = null)
     {
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder {modelDir} not found");
         if (!File.Exists(Path.Combine(compressorDir, CompressorFolder.OptionsFile)))
@@ -57,7 +59,7 @@ public sealed class PicEngine : IDisposable
         try
         {
             model.eval();
-            return new PicEngine(model, tokenizer, CompressorFolder.Load(model, compressorDir), maxContextTokens);
+            return new PicEngine(model, tokenizer, CompressorFolder.Load(model, compressorDir), maxContextTokens, answerer);
         }
         catch { model.Dispose(); throw; }
     }
@@ -132,6 +134,7 @@ public sealed class PicEngine : IDisposable
 
     public void Dispose()
     {
+        (Answerer as IDisposable)?.Dispose();
         Compressor.Dispose();
         Model.Dispose();
     }

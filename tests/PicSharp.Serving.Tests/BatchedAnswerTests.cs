@@ -52,10 +52,13 @@ public sealed class BatchedAnswerTests(TinyService tiny)
         return (choice["message"]!["content"]!.GetValue<string>(), completion["usage"]!["completion_tokens"]!.GetValue<int>(), choice["finish_reason"]!.GetValue<string>());
     }
 
-    [Fact]
-    public async Task Waiting_questions_are_decoded_as_one_batch_with_the_answers_each_would_get_alone()
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("llamacpp")] // one llama.cpp sequence per question of the batch
+    public async Task Waiting_questions_are_decoded_as_one_batch_with_the_answers_each_would_get_alone(string engine)
     {
-        await using var server = await RunningServer.StartAsync(tiny, new ServeOptions { MaxBatch = 8 });
+        await using var server = await RunningServer.StartAsync(tiny, new ServeOptions { MaxBatch = 8 },
+            engine == "llamacpp" ? tiny.OpenLlamaCppEngine(sequences: 8) : null);
         string lighthouse = (await server.Service.CreateAsync(TinyService.Passage)).Record.Id;
         string workshop = (await server.Service.CreateAsync(Workshop)).Record.Id;
         // Two memories of different lengths, answer limits from 3 to 16 tokens, streamed and not.
@@ -121,10 +124,12 @@ public sealed class BatchedAnswerTests(TinyService tiny)
         await RunningServer.WaitFor(() => server.Service.Queue.CancelledJobs == 1);
     }
 
-    [Fact]
-    public void A_question_cancelled_while_its_batch_decodes_stops_alone()
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("llamacpp")] // the cancelled sequence leaves the llama.cpp batch, the others decode on
+    public void A_question_cancelled_while_its_batch_decodes_stops_alone(string engineName)
     {
-        using var engine = tiny.OpenEngine();
+        using var engine = engineName == "llamacpp" ? tiny.OpenLlamaCppEngine(sequences: 4) : tiny.OpenEngine();
         using var memory = engine.Compress(engine.Tokenize(TinyService.Passage));
         string[] questions = ["Who kept the lighthouse?", "What colour was the tower?", "What was the cat called?", "Where did she row?"];
         var alone = questions.Select(q => engine.Answerer.Answer([engine.Answerer.FromMemory(memory, q, 12)])[0]).ToList();

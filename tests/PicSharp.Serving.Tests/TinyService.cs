@@ -1,4 +1,6 @@
+using PicSharp.Answering;
 using PicSharp.Compression;
+using PicSharp.LlamaCpp;
 using PicSharp.Modeling;
 using PicSharp.Tokenization;
 using PicSharp.Tests;
@@ -50,8 +52,13 @@ public sealed class TinyService : IDisposable
         model.Dispose();
     }
 
-    public PicEngine OpenEngine(string? compressorDir = null, int? maxContextTokens = null) =>
-        PicEngine.Open(ModelDir, compressorDir ?? CompressorDir, maxContextTokens: maxContextTokens);
+    public PicEngine OpenEngine(string? compressorDir = null, int? maxContextTokens = null, AnswererFactory? answerer = null) =>
+        PicEngine.Open(ModelDir, compressorDir ?? CompressorDir, maxContextTokens: maxContextTokens, answerer: answerer);
+
+    /// <summary>The engine with answers decoded on llama.cpp (the model's fp32 export, cached beside the folder),
+    /// <paramref name="sequences"/> questions at once, as `pic serve --engine llamacpp --max-batch N` opens it.</summary>
+    public PicEngine OpenLlamaCppEngine(int sequences) => OpenEngine(answerer: (model, tokenizer, compressor) =>
+        LlamaCppAnswerer.Open(ModelDir, null, model, tokenizer, compressor, new LlamaCppOptions { Threads = 1, Sequences = sequences }));
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }

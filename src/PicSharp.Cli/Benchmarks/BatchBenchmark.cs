@@ -1,5 +1,6 @@
 using PicSharp.Answering;
 using PicSharp.Compression;
+using PicSharp.LlamaCpp;
 using PicSharp.Modeling;
 using static TorchSharp.torch;
 
@@ -24,11 +25,13 @@ public sealed record BatchResult(string Dtype, int Batch, int AnswerTokens, Timi
 /// Concurrent questions answered as one batch by <see cref="MemoryDecoder.GenerateBatch"/>: each row is a question
 /// (8 to 24 tokens, so rows differ in length) about a compressed context (its own, or one shared memory), and every
 /// row generates the same number of tokens (greedy, no stop token). The compressor is untrained: same cost as a
-/// trained one of its shape.
+/// trained one of its shape. On llama.cpp the rows are one batch of sequences, one per question.
 /// </summary>
 public static class BatchBenchmark
 {
-    public static IEnumerable<BatchResult> Run(LlamaForCausalLM model, BatchBenchmarkOptions options)
+    /// <param name="llama">opens the llama.cpp engine for the compressor with room for the given number of
+    /// sequences of the given number of positions; null: TorchSharp decodes.</param>
+    public static IEnumerable<BatchResult> Run(LlamaForCausalLM model, BatchBenchmarkOptions options, Func<Compressor, int, int, LlamaCppAnswerer>? llama = null)
     {
         string dtype = ModelFolder.TorchDtypeName(model.Dtype);
         using var compressor = new Compressor(model, new CompressorOptions { Ratio = options.Ratio, ChunkLength = Math.Max(new CompressorOptions().ChunkLength, options.Ratio) });
@@ -42,13 +45,18 @@ public static class BatchBenchmark
             Tokens(Math.Max(1, options.QuestionTokens - 8 + (b * 16 / Math.Max(1, largest - 1)))), options.AnswerTokens)
             { Memory = memory, MemoryRow = options.SameMemory ? 0 : b }).ToList();
 
+        int positions = questions.Max(q => memory.Counts[q.MemoryRow] + 1 + q.Prompt.Count) + options.AnswerTokens;
+        using var engine = llama?.Invoke(compressor, largest, positions);
         foreach (int batch in options.Batches)
         {
             var rows = questions.Take(batch).ToList();
             Timing Answer(int tokens) => options.Plan.Measure(() =>
             {
                 using var scope = NewDisposeScope();
-                decoder.GenerateBatch(rows.Select(r => r with { MaxNewTokens = tokens }).ToList(), TaskToken.Answer, new GenerationOptions { MaxNewTokens = tokens });
+                var asked = rows.Select(r => r with { MaxNewTokens = tokens }).ToList();
+                var generation = new GenerationOptions { MaxNewTokens = tokens };
+                if (engine is null) decoder.GenerateBatch(asked, TaskToken.Answer, generation);
+                else engine.Generate(asked, generation);
             });
             yield return new BatchResult(dtype, batch, options.AnswerTokens, Answer(1), Answer(options.AnswerTokens));
         }

@@ -29,8 +29,22 @@ public static class BenchmarkModels
         return model;
     }
 
+    /// <summary>
+    /// The reference model (fp32, seed 0: the weights <see cref="Create"/> gives) as a model folder in
+    /// <paramref name="parent"/>, with the bundled model's tokenizer (its 4,096 tokens fill the first rows of the 8,192;
+    /// a GGUF carries a vocabulary): what llama.cpp runs when a benchmark decodes the reference model on it.
+    /// </summary>
+    public static string SaveReference(string parent)
+    {
+        string dir = Path.Combine(parent, "reference");
+        using (var model = Create(ScalarType.Float32)) ModelFolder.Save(model, dir);
+        ModelFolder.CopyTokenizer(BundledModels.Locate().Model, dir);
+        return dir;
+    }
+
     public static long ParameterCount(LlamaForCausalLM model) => model.parameters().Sum(p => p.numel());
 
-    public static Tensor RandomTokens(long batch, long length, long seed = 1) =>
-        randint(0, Reference.VocabSize, [batch, length], dtype: ScalarType.Int64, generator: new Generator((ulong)seed));
+    /// <param name="vocab">ids are drawn below it (default: the reference model's vocabulary).</param>
+    public static Tensor RandomTokens(long batch, long length, long seed = 1, int? vocab = null) =>
+        randint(0, vocab ?? Reference.VocabSize, [batch, length], dtype: ScalarType.Int64, generator: new Generator((ulong)seed));
 }

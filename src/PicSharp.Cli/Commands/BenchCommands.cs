@@ -31,38 +31,63 @@ public static class BenchCommands
 
     static Command Forward()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
+        var model = new Option<string?>("--model") { Description = "model folder to measure (default: the reference config with random weights)" };
+        var answering = new AnswerEngineOption();
         var command = new Command("forward",
             "Prompt processing (512 tokens), KV-cache decoding (128 tokens, batch 1), training forward+backward (sequence 512), " +
-            "float32 and bfloat16; matmul GFLOP/s; model-FLOP utilisation")
-        { threads, quick, json };
+            "float32 and bfloat16; matmul GFLOP/s; model-FLOP utilisation. --engine llamacpp: prompt and decoding on llama.cpp (the model's GGUF export), no training")
+        { threads, quick, json, model, answering.Engine };
         command.SetAction(parse => CommandErrors.Run("pic bench forward", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            int threadCount = CpuThreads.Set(parse.GetValue(threads));
             RequireJsonOutput(parse.GetValue(json));
+            string? folder = parse.GetValue(model) is { } given ? EngineOptions.FullPath(given) : null;
+            if (folder is not null) LoadedModel.RequireFolder(folder);
             bool isQuick = parse.GetValue(quick);
+            bool llama = answering.IsLlamaCpp(parse);
             var plan = isQuick ? new RunPlan(Warmup: 1, Runs: 1, BudgetSeconds: 0) : new RunPlan(Warmup: 1, Runs: 5, BudgetSeconds: 60);
             var options = new ForwardBenchmarkOptions(PromptLength: 512, DecodeTokens: 128, TrainBatch: isQuick ? 1 : 4, TrainLength: 512, plan);
             var machine = MachineDescription.Current();
             PrintMachine(machine, isQuick);
+            if (folder is not null) AnsiConsole.MarkupLineInterpolated($"measured model: {folder}");
 
-            var peaks = new Dictionary<string, double>();
-            var results = new List<WorkloadResult>();
-            foreach (var dtype in Dtypes)
+            // llama.cpp runs a GGUF export of a model folder: the reference model gets one in a scratch folder.
+            string? scratch = llama && folder is null ? Directory.CreateTempSubdirectory("pic-bench-forward-").FullName : null;
+            try
             {
-                string name = ModelFolder.TorchDtypeName(dtype);
-                peaks[name] = MatmulPeak.GigaFlopsPerSecond(dtype, 2048, isQuick ? plan : plan with { Runs = 10 });
-                AnsiConsole.MarkupLine($"[grey]matmul 2048x2048 {name}: {peaks[name]:F1} GFLOP/s[/]");
-                foreach (var result in ForwardBenchmark.Run(dtype, peaks[name], options))
+                string? llamaFolder = scratch is null ? folder : BenchmarkModels.SaveReference(scratch);
+                var peaks = new Dictionary<string, double>();
+                var results = new List<WorkloadResult>();
+                foreach (var dtype in Dtypes)
                 {
-                    AnsiConsole.MarkupLine($"[grey]{result.Workload} {name}: {result.TokensPerSecond:F1} tokens/s, {1000 / result.TokensPerSecond:F2} ms/token[/]");
-                    results.Add(result);
+                    string name = ModelFolder.TorchDtypeName(dtype);
+                    peaks[name] = MatmulPeak.GigaFlopsPerSecond(dtype, 2048, isQuick ? plan : plan with { Runs = 10 });
+                    AnsiConsole.MarkupLine($"[grey]matmul 2048x2048 {name}: {peaks[name]:F1} GFLOP/s[/]");
+                    using var measured = folder is null ? BenchmarkModels.Create(dtype) : ModelFolder.Load(folder, dtype);
+                    using var engine = llama
+                        ? AnswerEngineOption.OpenForBenchmark(llamaFolder!, measured, null, threadCount, options.PromptLength + options.DecodeTokens + 1)
+                        : null;
+                    foreach (var result in ForwardBenchmark.Run(measured, peaks[name], options, engine))
+                    {
+                        AnsiConsole.MarkupLine($"[grey]{Markup.Escape(result.Workload)} {name}: {result.TokensPerSecond:F1} tokens/s, {1000 / result.TokensPerSecond:F2} ms/token[/]");
+                        results.Add(result);
+                    }
                 }
+                AnsiConsole.Write(ForwardTable(peaks, results));
+                WriteJson(parse.GetValue(json), new
+                {
+                    machine, quick = isQuick, engine = parse.GetValue(answering.Engine), model = folder ?? "reference",
+                    config = folder is null ? ReferenceConfigJson() : JsonNode.Parse(LlamaConfig.Load(Path.Combine(folder, ModelFolder.ConfigFile)).ToJson()),
+                    options, matmulPeakGigaFlops = peaks, results,
+                });
             }
-            AnsiConsole.Write(ForwardTable(peaks, results));
-            WriteJson(parse.GetValue(json), new { machine, quick = isQuick, config = ReferenceConfigJson(), options, matmulPeakGigaFlops = peaks, results });
+            finally
+            {
+                if (scratch is not null) Directory.Delete(scratch, recursive: true);
+            }
             return 0;
         }));
         return command;
@@ -74,14 +99,14 @@ public static class BenchCommands
         foreach (var (dtype, peak) in peaks)
             table.AddRow("matmul 2048x2048", dtype, "", "", "", "", $"{peak:F1}", "(peak)");
         foreach (var r in results)
-            table.AddRow(r.Workload, r.Dtype, $"{r.TokensPerSecond:F1}", $"{1000 / r.TokensPerSecond:F2}", $"{r.Timing.Median:F3}", $"{r.Timing.Seconds.Count}",
+            table.AddRow(Markup.Escape(r.Workload), r.Dtype, $"{r.TokensPerSecond:F1}", $"{1000 / r.TokensPerSecond:F2}", $"{r.Timing.Median:F3}", $"{r.Timing.Seconds.Count}",
                 $"{r.GigaFlopsPerSecond:F1}", $"{r.Utilisation:P1}");
         return table;
     }
 
     static Command Compress()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var quick = QuickOption();
         var json = JsonOption();
         var lengths = new Option<int[]>("--lengths")
@@ -98,7 +123,7 @@ public static class BenchCommands
         { threads, quick, lengths, memoryBudget, json };
         command.SetAction(parse => CommandErrors.Run("pic bench compress", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             RequireJsonOutput(parse.GetValue(json));
             bool isQuick = parse.GetValue(quick);
             int[] contextLengths = parse.GetValue(lengths) is { Length: > 0 } given ? given : isQuick ? [512, 2048] : [512, 2048, 8192];

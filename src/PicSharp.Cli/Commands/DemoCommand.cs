@@ -24,11 +24,12 @@ static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "which test passage (same seed, same passage)", DefaultValueFactory = _ => 1 };
         var questions = new Option<int>("--questions") { Description = "how many questions to ask", DefaultValueFactory = _ => 4 };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var compressor = new Option<string?>("--compressor") { Description = $"compressor folder for the memory column (default: the bundled {BundledModels.CompressorName} with the bundled model)" };
+        var answering = new AnswerEngineOption();
         var command = new Command("demo", "answer questions about an unseen passage from the passage, from its compressed memory, and without it")
         {
-            model, seed, questions, dtype.Option, threads, compressor,
+            model, seed, questions, dtype.Option, threads, compressor, answering.Engine, answering.Gguf,
         };
         command.SetAction(parse =>
         {
@@ -41,14 +42,18 @@ static class DemoCommand
                 var loaded = LoadedModel.LoadForAnswering(modelDir, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 var examples = PassageQuestions(parse.GetValue(seed), count);
                 string? compressorDir = EngineOptions.CompressorOrBundled(parse.GetValue(compressor), modelDir);
-                using var memory = compressorDir is null ? null : new MemoryAnswerer(CompressorFolder.Load(loaded.Model, compressorDir), loaded.Tokenizer);
+                var compressorLoaded = compressorDir is null ? null : CompressorFolder.Load(loaded.Model, compressorDir);
+                // One answerer (the --engine) answers every column.
+                var answerer = answering.Factory(parse, modelDir, parse.GetValue(threads))(loaded.Model, loaded.Tokenizer, compressorLoaded);
+                using var engine = answerer as IDisposable;
+                using var memory = compressorLoaded is null ? null : new MemoryAnswerer(compressorLoaded, loaded.Tokenizer, answerer: answerer);
                 IQaAnswerer[] answerers =
                 [
-                    LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer),
+                    LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer, answerer: answerer),
                     .. memory is null ? Array.Empty<IQaAnswerer>() : [memory],
-                    LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer),
+                    LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, answerer: answerer),
                 ];
-                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; answers decoded by {AnswerEngineOption.Describe(answerer)}[/]");
                 PrintPassage(examples[0]);
                 var result = QaEvaluation.Evaluate(answerers, examples, QaEvaluation.InputLimit(loaded.Model.Config));
                 if (result.Skipped.Count > 0)

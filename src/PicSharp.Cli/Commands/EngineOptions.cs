@@ -4,7 +4,7 @@ using PicSharp.Serving;
 namespace PicSharp.Cli.Commands;
 
 /// <summary>
-/// The options every compress-and-ask command shares (--model, --compressor, --dtype, --threads) and the one way they
+/// The options every compress-and-ask command shares (--model, --compressor, --dtype, --threads; the answering ones add --engine) and the one way they
 /// open a <see cref="PicEngine"/>. Paths given are made absolute against the current folder; without --model the
 /// bundled model is used (<see cref="BundledModels"/>), and without --compressor the bundled compressor whenever the
 /// model is the bundled one, however its path is written.
@@ -14,18 +14,20 @@ sealed class EngineOptions
     public Option<string?> Model { get; } = ModelOption("model folder (config.json, weights, tokenizer.json)");
     public Option<string?> Compressor { get; } = new("--compressor") { Description = $"compressor folder (from `pic train-compressor` or CompressorFolder.Save; default: the bundled {BundledModels.CompressorName} with the bundled model)" };
     public DtypeOption Dtype { get; } = DtypeOption.ForModel(null);
-    public Option<int> Threads { get; } = TorchThreads.Option();
+    public Option<int> Threads { get; } = CpuThreads.Option();
 
     public IEnumerable<Option> All => [Model, Compressor, Dtype.Option, Threads];
 
-    public PicEngine Open(ParseResult parse, int? maxContextTokens = null)
+    /// <param name="answering">the command's --engine, when it answers questions (default: TorchSharp).</param>
+    /// <param name="sequences">most questions answered together (`serve --max-batch`).</param>
+    public PicEngine Open(ParseResult parse, int? maxContextTokens = null, AnswerEngineOption? answering = null, int sequences = 1)
     {
-        TorchThreads.Set(parse.GetValue(Threads));
+        int threads = CpuThreads.Set(parse.GetValue(Threads));
         string model = ModelFolder(parse.GetValue(Model));
         string compressor = CompressorOrBundled(parse.GetValue(Compressor), model)
             ?? throw new InvalidInputException($"no compressor: pass --compressor DIR (a folder written by `pic train-compressor` or CompressorFolder.Save); the bundled {BundledModels.CompressorName} serves only the bundled {BundledModels.ModelName}, not {model}");
         LoadedModel.RequireFolder(model);
-        return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens);
+        return PicEngine.Open(model, compressor, Dtype.Value(parse), maxContextTokens, answering?.Factory(parse, model, threads, sequences));
     }
 
     /// <summary>A --model option whose default is the bundled model.</summary>

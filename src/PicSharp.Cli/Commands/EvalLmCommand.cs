@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PicSharp.Answering;
 using PicSharp.Compression;
 using PicSharp.Data;
 using PicSharp.Evaluation;
@@ -33,10 +34,11 @@ static class EvalLmCommand
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "answer length limit in tokens", DefaultValueFactory = _ => QaGeneration.DefaultMaxNewTokens };
         var maxInput = new Option<int?>("--max-context-tokens") { Description = "skip examples whose prompt is longer (default: max_position_embeddings - max new tokens)" };
         var dtype = LoadedModel.AnswerDtypeOption();
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
+        var answering = new AnswerEngineOption();
         var command = new Command("eval-lm", "score a base LM on question answering (SQuAD EM/F1) with and without the context")
         {
-            model, qa, limit, modes, compressor, json, predictions, maxNewTokens, maxInput, dtype.Option, threads,
+            model, qa, limit, modes, compressor, json, predictions, maxNewTokens, maxInput, dtype.Option, threads, answering.Engine, answering.Gguf,
         };
         command.SetAction(parse =>
         {
@@ -57,25 +59,28 @@ static class EvalLmCommand
                 var loaded = LoadedModel.LoadForAnswering(parse.GetValue(model)!, dtype.Value(parse)!.Value, parse.GetValue(threads));
                 int inputLimit = InputLimit(parse.GetValue(maxInput), loaded.Model.Config, newTokens);
                 var compressorLoaded = compressorDir is null || !modeNames.Any(IsMemoryMode) ? null : CompressorFolder.Load(loaded.Model, compressorDir);
-                using var memory = compressorLoaded is null || !modeNames.Contains("memory") ? null : new MemoryAnswerer(compressorLoaded, loaded.Tokenizer, newTokens);
+                // One answerer (the --engine) answers every mode.
+                var answerer = answering.Factory(parse, loaded.Directory, parse.GetValue(threads))(loaded.Model, loaded.Tokenizer, compressorLoaded);
+                using var engine = answerer as IDisposable;
+                using var memory = compressorLoaded is null || !modeNames.Contains("memory") ? null : new MemoryAnswerer(compressorLoaded, loaded.Tokenizer, newTokens, answerer);
                 using var otherMemory = compressorLoaded is null || !modeNames.Contains(MemoryAnswerer.OtherPassageMode)
                     ? null
-                    : MemoryAnswerer.FromOtherPassages(compressorLoaded, loaded.Tokenizer, examples, newTokens);
+                    : MemoryAnswerer.FromOtherPassages(compressorLoaded, loaded.Tokenizer, examples, newTokens, answerer);
                 var answerers = modeNames.Select(mode => mode switch
                 {
                     "memory" => memory!,
                     MemoryAnswerer.OtherPassageMode => otherMemory!,
-                    _ => Answerer(mode, loaded, newTokens),
+                    _ => Answerer(mode, loaded, newTokens, answerer),
                 }).ToList();
 
-                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[grey]{loaded.Describe()}; answers decoded by {AnswerEngineOption.Describe(answerer)}; {examples.Count} questions from {parse.GetValue(qa)}[/]");
                 var result = EvaluateWithProgress(answerers, examples, inputLimit);
                 PrintTable(result, memory);
                 if (result.Skipped.Count == result.Examples)
                     throw new InvalidDataException($"all {result.Examples} questions were skipped: every prompt is longer than {inputLimit} tokens " +
                         $"(shortest {result.Skipped.Min(s => s.InputLength)}); nothing was scored");
                 if (jsonPath is not null)
-                    AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens, memory, compressorDir).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                    AtomicFile.WriteAllText(jsonPath, Report(result, loaded, parse.GetValue(qa)!, newTokens, memory, compressorDir, answerer).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
                 if (predictionsPath is not null)
                     AtomicFile.WriteAllText(predictionsPath, PredictionLines(result));
                 return 0;
@@ -107,10 +112,10 @@ static class EvalLmCommand
         return modes;
     }
 
-    static IQaAnswerer Answerer(string mode, LoadedModel loaded, int maxNewTokens) => mode switch
+    static IQaAnswerer Answerer(string mode, LoadedModel loaded, int maxNewTokens, IAnswerer answerer) => mode switch
     {
-        "full" => LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
-        "none" => LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, maxNewTokens),
+        "full" => LanguageModelAnswerer.FullContext(loaded.Model, loaded.Tokenizer, maxNewTokens, answerer),
+        "none" => LanguageModelAnswerer.NoContext(loaded.Model, loaded.Tokenizer, maxNewTokens, answerer),
         _ => throw new ArgumentException($"unknown mode {mode}"),
     };
 
@@ -152,11 +157,13 @@ static class EvalLmCommand
                 $"[yellow]skipped {result.Skipped.Count} of {result.Examples} questions: input longer than {result.MaxInputLength} tokens (longest {result.Skipped.Max(s => s.InputLength)})[/]");
     }
 
-    static JsonObject Report(QaEvaluationResult result, LoadedModel loaded, string qaPath, int maxNewTokens, MemoryAnswerer? memory, string? compressorDir) => new()
+    static JsonObject Report(QaEvaluationResult result, LoadedModel loaded, string qaPath, int maxNewTokens, MemoryAnswerer? memory, string? compressorDir,
+        IAnswerer answerer) => new()
     {
         ["model"] = loaded.Directory,
         ["qa"] = qaPath,
         ["dtype"] = ModelFolder.TorchDtypeName(loaded.Model.Dtype),
+        ["engine"] = AnswerEngineOption.Describe(answerer),
         ["max_new_tokens"] = maxNewTokens,
         ["max_input_tokens"] = result.MaxInputLength,
         ["questions"] = result.Examples,

@@ -15,7 +15,7 @@ sealed record LoadedModel(string Directory, LlamaForCausalLM Model, TextTokenize
     /// <summary>Opens a folder for question answering: <paramref name="threads"/> torch threads, weights in <paramref name="dtype"/>.</summary>
     public static LoadedModel LoadForAnswering(string directory, ScalarType dtype, int threads)
     {
-        TorchThreads.Set(threads);
+        CpuThreads.Set(threads);
         return Load(directory, dtype, "evaluation");
     }
 

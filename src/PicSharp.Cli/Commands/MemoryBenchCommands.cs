@@ -15,7 +15,7 @@ public static class MemoryBenchCommands
 
     static Command ForwardMemory()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var tokens = new Option<int>("--tokens") { Description = "sequence length of the forward", DefaultValueFactory = _ => 4096 };
         var dtype = new DtypeOption("--dtype", "weights and compute (default: float32)", [ScalarType.Float32, ScalarType.BFloat16], ScalarType.Float32);
         var command = new Command("memory",
@@ -23,7 +23,7 @@ public static class MemoryBenchCommands
         { threads, tokens, dtype.Option };
         command.SetAction(parse => CommandErrors.Run("pic bench memory", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             int length = parse.GetValue(tokens);
             if (length <= 0) throw new InvalidInputException("--tokens must be positive");
             var type = dtype.Value(parse)!.Value;
@@ -60,14 +60,14 @@ public static class MemoryBenchCommands
 
     static Command Load()
     {
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var model = new Option<DirectoryInfo>("--model") { Description = "model folder", Required = true };
         var dtype = DtypeOption.ForModel(null);
         var command = new Command("load", "Time and peak resident memory of loading a model folder, against the bytes of its weights")
         { threads, model, dtype.Option };
         command.SetAction(parse => CommandErrors.Run("pic bench load", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             string dir = parse.GetValue(model)!.FullName;
             LoadedModel.RequireFolder(dir);
             ScalarType? type = dtype.Value(parse);

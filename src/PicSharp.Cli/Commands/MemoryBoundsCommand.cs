@@ -32,7 +32,7 @@ static class MemoryBoundsCommand
         var ratios = new Option<string>("--ratios") { Description = "with --optimise: context tokens per memory vector, comma-separated", DefaultValueFactory = _ => "4,16" };
         var steps = new Option<int>("--steps") { Description = "with --optimise: Adam steps on the vectors", DefaultValueFactory = _ => 200 };
         var lr = new Option<double>("--lr") { Description = "with --optimise: Adam's learning rate on the vectors", DefaultValueFactory = _ => 0.05 };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var command = new Command("memory-bounds", "autoencoding floor (no memory) and ceiling (the text itself as memory) of a base model's frozen decoder; with --optimise, what it reads from memory fitted to each passage")
         {
             model, compressor, validation, window, samples, batch, json, optimise, qa, passages, ratios, steps, lr, threads,
@@ -48,7 +48,7 @@ static class MemoryBoundsCommand
             if (perBatch < 1) throw new InvalidInputException($"--batch must be at least 1, got {perBatch}");
             string? jsonPath = parse.GetValue(json);
             if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
 
             var loaded = LoadedModel.Load(EngineOptions.ModelFolder(parse.GetValue(model)), dtype: null, "measuring memory bounds");
             using var baseModel = loaded.Model;
@@ -98,7 +98,7 @@ static class MemoryBoundsCommand
         if (ratioParts.Length == 0 || !ratioParts.All(r => int.TryParse(r, out int v) && v >= 1))
             throw new InvalidInputException($"--ratios must be positive integers separated by commas, got '{ratioList}'");
         if (jsonPath is not null) OutputPath.RequireFile(jsonPath);
-        TorchThreads.Set(threads);
+        CpuThreads.Set(threads);
 
         var loaded = LoadedModel.Load(modelDir, dtype: null, "fitting memory");
         using var baseModel = loaded.Model;

@@ -87,13 +87,14 @@ public static class MemoryCommands
         var question = new Option<string>("--question") { Description = "the question", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "longest answer in tokens", DefaultValueFactory = _ => 32 };
         var json = new Option<bool>("--json") { Description = "print the answer and its costs as JSON instead of streaming it" };
+        var answering = new AnswerEngineOption();
         var command = new Command("ask", "Answer a question from a memory file, streaming the answer") { memoryPath, question, maxTokens, json };
-        foreach (var option in engine.All) command.Options.Add(option);
+        foreach (var option in engine.All.Concat(answering.All)) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic ask", () =>
         {
             string path = parse.GetValue(memoryPath)!;
             MemoryFile.ReadInfo(path); // a missing or foreign file fails before the model loads
-            using var pic = engine.Open(parse);
+            using var pic = engine.Open(parse, answering: answering);
             var (memory, info) = MemoryFile.Load(path, pic.CompressorId, pic.Tokenizer.VocabSize);
             using var _ = memory;
             bool asJson = parse.GetValue(json);

@@ -25,12 +25,12 @@ public static class ModelCommands
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16]);
         var force = new Option<bool>("--force") { Description = "write into a folder that is not empty" };
         var shardSize = new Option<double?>("--max-shard-gb") { Description = "write shards of at most this size plus an index (default: one file)" };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var command = new Command("init", "Create a randomly initialised model folder (config.json, model.safetensors, tokenizer.json)")
         { config, output, tokenizer, seed, dtype.Option, force, shardSize, threads };
         command.SetAction(parse => Run("pic init", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var dir = parse.GetValue(output)!;
             OutputPath.RequireFolder(dir.FullName);
             if (dir.Exists && dir.EnumerateFileSystemInfos().Any() && !parse.GetValue(force))
@@ -127,12 +127,12 @@ public static class ModelCommands
         var stop = new Option<string[]>("--stop") { Description = "stop when this text appears (repeatable)" };
         var noBos = NoBosOption();
         var dtype = DtypeOption.ForModel(null);
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var command = new Command("generate", "Continue a prompt, streaming tokens as they are produced")
         { model, prompt, maxNewTokens, temperature, topP, seed, stop, noBos, dtype.Option, threads };
         command.SetAction(parse => Run("pic generate", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var stopStrings = parse.GetValue(stop) ?? [];
             var requested = new GenerationOptions
             {
@@ -187,12 +187,12 @@ public static class ModelCommands
         var json = new Option<bool>("--json") { Description = "print JSON instead of a table" };
         var noBos = NoBosOption();
         var dtype = DtypeOption.ForModel(null);
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var command = new Command("perplexity", "Log-probability of every token under the model, and the perplexity")
         { model, file, tokens, window, json, noBos, dtype.Option, threads };
         command.SetAction(parse => Run("pic perplexity", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var computeDtype = dtype.Value(parse);
             var textFile = parse.GetValue(file);
             string? tokenList = parse.GetValue(tokens);

@@ -81,7 +81,7 @@ public static class PretrainCommands
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
         var memoryQa = new Option<FileInfo[]>("--memory-qa") { Description = "SQuAD v1.1 JSON whose passages and questions become answering episodes (repeatable)", AllowMultipleArgumentsPerToken = false };
         var memoryQaDev = new Option<FileInfo?>("--memory-qa-dev") { Description = "SQuAD v1.1 JSON of held-out questions for the memory probe at each validation" };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var peak = PeakFlopsOption.Create();
 
         var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)");
@@ -90,7 +90,7 @@ public static class PretrainCommands
             command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
                 settings.Read(parse), parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,

@@ -38,7 +38,8 @@ static class ServeCommand
         var jsonLogs = new Option<bool>("--json-logs") { Description = "structured JSON log lines instead of plain ones" };
         var command = new Command("serve", "HTTP service: compress once, ask many (API, OpenAI-compatible chat, web page at /)")
         { url, store, apiKey, queue, maxBatch, maxBody, timeout, maxContext, modelName, modelAlias, jsonLogs };
-        foreach (var option in engine.All) command.Options.Add(option);
+        var answering = new AnswerEngineOption();
+        foreach (var option in engine.All.Concat(answering.All)) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic serve", () =>
         {
             var options = new ServeOptions
@@ -54,7 +55,8 @@ static class ServeCommand
                 JsonLogs = parse.GetValue(jsonLogs),
             };
             options.Validate();
-            using var pic = engine.Open(parse, parse.GetValue(maxContext));
+            // llama.cpp gets one sequence per question the batching loop may put in one batch.
+            using var pic = engine.Open(parse, parse.GetValue(maxContext), answering, options.MaxBatch);
             using var memories = new SqliteMemoryStore(Path.GetFullPath(parse.GetValue(store) ?? DefaultStore));
             Console.WriteLine($"memory store: {memories.Path}");
             using var app = ServeApp.Build(pic, memories, options);

@@ -85,7 +85,7 @@ public static class TrainCompressorCommand
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var tokenCache = new Option<string?>("--token-cache") { Description = "tokenized corpus cache (default OUT/train-tokens.bin; share one between runs)" };
-        var threads = TorchThreads.Option();
+        var threads = CpuThreads.Option();
         var dtype = DtypeOption.ForModel(null);
         var peak = PeakFlopsOption.Create();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
@@ -98,7 +98,7 @@ public static class TrainCompressorCommand
             command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run(Name, () =>
         {
-            TorchThreads.Set(parse.GetValue(threads));
+            CpuThreads.Set(parse.GetValue(threads));
             string? fromDir = parse.GetValue(from);
             // --from keeps the folder's shape; the one thing it may add is a decoder adapter, to a folder without one.
             var folderOptions = fromDir is null ? null : CompressorFolder.ReadOptions(fromDir);

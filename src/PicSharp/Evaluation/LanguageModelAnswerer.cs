@@ -8,7 +8,7 @@ namespace PicSharp.Evaluation;
 /// <summary>
 /// A base LM answering from a plain-text prompt: BOS (when the tokenizer has one) + the tokens of
 /// <see cref="QaPrompt.Prompt"/>, with the context (upper bound) or without it (lower bound: what the model knows or
-/// guesses from the question alone). The answer comes from <see cref="TorchAnswerer"/>, as in every command.
+/// guesses from the question alone). The answer comes from an <see cref="IAnswerer"/>, as in every command (TorchSharp's unless another is given).
 /// </summary>
 public sealed class LanguageModelAnswerer : IQaAnswerer
 {
@@ -16,23 +16,25 @@ public sealed class LanguageModelAnswerer : IQaAnswerer
     readonly TextTokenizer tokenizer;
     readonly bool withContext;
     readonly int maxNewTokens;
-    readonly TorchAnswerer answerer;
+    readonly IAnswerer answerer;
 
-    LanguageModelAnswerer(LlamaForCausalLM model, TextTokenizer tokenizer, bool withContext, int maxNewTokens)
+    LanguageModelAnswerer(LlamaForCausalLM model, TextTokenizer tokenizer, bool withContext, int maxNewTokens, IAnswerer? answerer)
     {
         this.model = model;
         this.tokenizer = tokenizer;
         this.withContext = withContext;
         if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
         this.maxNewTokens = maxNewTokens;
-        answerer = new TorchAnswerer(model, tokenizer);
+        this.answerer = answerer ?? new TorchAnswerer(model, tokenizer);
     }
 
-    public static LanguageModelAnswerer FullContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
-        new(model, tokenizer, withContext: true, maxNewTokens);
+    /// <param name="answerer">answers the prompts (default: <see cref="TorchAnswerer"/> on <paramref name="model"/>).</param>
+    public static LanguageModelAnswerer FullContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens, IAnswerer? answerer = null) =>
+        new(model, tokenizer, withContext: true, maxNewTokens, answerer);
 
-    public static LanguageModelAnswerer NoContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens) =>
-        new(model, tokenizer, withContext: false, maxNewTokens);
+    /// <param name="answerer">answers the prompts (default: <see cref="TorchAnswerer"/> on <paramref name="model"/>).</param>
+    public static LanguageModelAnswerer NoContext(LlamaForCausalLM model, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens, IAnswerer? answerer = null) =>
+        new(model, tokenizer, withContext: false, maxNewTokens, answerer);
 
     public string Mode => withContext ? "full" : "none";
 

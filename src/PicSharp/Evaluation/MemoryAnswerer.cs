@@ -11,7 +11,7 @@ namespace PicSharp.Evaluation;
 /// <summary>
 /// Answers from a compressed context: the compressor turns the passage into memory, and the frozen decoder reads
 /// `[memory][&lt;qa&gt;]` + the tokens of <see cref="QaPrompt.Prompt"/> without the context, then generates as the other
-/// answerers do, through <see cref="TorchAnswerer"/> like every command. Consecutive questions about one passage share one compression. Compression and answering time are
+/// answerers do, through an <see cref="IAnswerer"/> like every command (TorchSharp's unless another is given). Consecutive questions about one passage share one compression. Compression and answering time are
 /// kept apart, so the cost of making a memory and the cost of reading it can be reported separately.
 /// <see cref="FromOtherPassages"/> is the control: the same decoder and task token reading another passage's memory,
 /// so what it still gets right (or how low its answer loss goes) is the trained prior, not this passage's memory.
@@ -22,7 +22,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     readonly MemoryDecoder decoder;
     readonly TextTokenizer tokenizer;
     readonly int maxNewTokens;
-    readonly TorchAnswerer answerer;
+    readonly IAnswerer answerer;
     readonly IReadOnlyDictionary<string, string>? otherPassage; // the control's passage → the passage it reads instead
     string? memoryContext;
     CompressedMemory? memory;
@@ -30,10 +30,11 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
 
     public const string OtherPassageMode = "memory-other";
 
-    public MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
-        : this(compressor, tokenizer, maxNewTokens, otherPassage: null) { }
+    /// <param name="answerer">answers from the memories (default: <see cref="TorchAnswerer"/> on the compressor's model).</param>
+    public MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens = QaGeneration.DefaultMaxNewTokens, IAnswerer? answerer = null)
+        : this(compressor, tokenizer, maxNewTokens, otherPassage: null, answerer) { }
 
-    MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens, IReadOnlyDictionary<string, string>? otherPassage)
+    MemoryAnswerer(Compressor compressor, TextTokenizer tokenizer, int maxNewTokens, IReadOnlyDictionary<string, string>? otherPassage, IAnswerer? answerer)
     {
         this.compressor = compressor;
         this.tokenizer = tokenizer;
@@ -41,7 +42,7 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
         decoder = new MemoryDecoder(compressor);
         if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "need at least one new token");
         this.maxNewTokens = maxNewTokens;
-        answerer = new TorchAnswerer(compressor.Model, tokenizer, compressor);
+        this.answerer = answerer ?? new TorchAnswerer(compressor.Model, tokenizer, compressor);
     }
 
     /// <summary>
@@ -49,12 +50,12 @@ public sealed class MemoryAnswerer : IQaAnswerer, IDisposable
     /// different passage of <paramref name="examples"/> (in order of first appearance, the last reading the first).
     /// </summary>
     public static MemoryAnswerer FromOtherPassages(Compressor compressor, TextTokenizer tokenizer, IReadOnlyList<SquadExample> examples,
-        int maxNewTokens = QaGeneration.DefaultMaxNewTokens)
+        int maxNewTokens = QaGeneration.DefaultMaxNewTokens, IAnswerer? answerer = null)
     {
         var passages = examples.Select(e => e.Context).Distinct().ToList();
         if (passages.Count < 2) throw new InvalidInputException($"{OtherPassageMode} needs questions about at least two different passages");
         var other = passages.Select((p, i) => (p, passages[(i + 1) % passages.Count])).ToDictionary(x => x.Item1, x => x.Item2);
-        return new MemoryAnswerer(compressor, tokenizer, maxNewTokens, other);
+        return new MemoryAnswerer(compressor, tokenizer, maxNewTokens, other, answerer);
     }
 
     public string Mode => otherPassage is null ? "memory" : OtherPassageMode;

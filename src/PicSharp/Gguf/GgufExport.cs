@@ -23,6 +23,24 @@ public static class GgufExport
         ["f32"] = GgmlType.F32, ["f16"] = GgmlType.F16, ["bf16"] = GgmlType.BF16, ["q8_0"] = GgmlType.Q8_0,
     };
 
+    /// <summary>The metadata key that names the model folder an export was made from (<see cref="SourceFingerprint"/>):
+    /// how a cached or given GGUF is known to hold the weights of the model it is asked to stand in for.</summary>
+    public const string SourceKey = "picsharp.source";
+
+    /// <summary>
+    /// A short id of a model folder's content: hex SHA-256 over its config.json, tokenizer.json and weight files. The
+    /// export of the same folder carries the same id whatever its weight type; any change to those files changes it.
+    /// </summary>
+    public static string SourceFingerprint(string modelDir)
+    {
+        var files = ModelFolder.WeightFiles(modelDir).Prepend(Path.Combine(modelDir, ModelFolder.TokenizerFile)).Prepend(Path.Combine(modelDir, ModelFolder.ConfigFile));
+        string description = string.Join("\n", files.Select(f => $"{Path.GetFileName(f)}:{FileSha256.Hex(f)}"));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(description)))[..16];
+    }
+
+    /// <summary>The `--type` name of a weight type (f32, f16, bf16, q8_0).</summary>
+    public static string WeightTypeName(GgmlType type) => WeightTypes.First(p => p.Value == type).Key;
+
     public static GgmlType ParseWeightType(string name) => WeightTypes.TryGetValue(name, out var type)
         ? type
         : throw new InvalidInputException($"--type '{name}' is not supported; supported: {string.Join(", ", WeightTypes.Keys)}");
@@ -56,6 +74,7 @@ public static class GgufExport
             writer.Add(key, value);
         foreach (var (key, value) in GgufVocabulary.Metadata(tokenizer, config))
             writer.Add(key, value);
+        writer.Add(SourceKey, GgufValue.Of(SourceFingerprint(modelDir)));
 
         var readers = weightFiles.Select(f => new SafeTensorsReader(f)).ToList();
         try

@@ -104,7 +104,7 @@ public static class TextGeneration
         int[] limits = prompts.Select(p => p.MaxNewTokens ?? options.MaxNewTokens).ToArray();
         int longest = limits.Max();
         var batch = new DecodingBatch(model, prompts, longest);
-        var rows = prompts.Select((p, b) => new RowState(options, limits[b], p.Cancel,
+        var rows = prompts.Select((p, b) => new GenerationRow(options, limits[b], p.Cancel,
             decode is null ? null : new StreamingDecoder(decode, options.StopStrings, options.TrimText))).ToArray();
         try
         {
@@ -150,7 +150,7 @@ public static class TextGeneration
 
     // Greedy for all rows at once, else each row samples from its own generator. The largest logit also tells
     // whether a row went NaN or infinite (max propagates NaN), so broken weights fail loudly at no extra pass.
-    static long[] Choose(Tensor logits, GenerationOptions options, RowState[] rows)
+    static long[] Choose(Tensor logits, GenerationOptions options, GenerationRow[] rows)
     {
         var (largest, argmax) = logits.max(-1);
         if (largest.to(ScalarType.Float32).data<float>().ToArray().Any(v => !float.IsFinite(v)))
@@ -174,42 +174,5 @@ public static class TextGeneration
         var kept = sorted.masked_fill(massBefore.ge(topP), TorchScalars.Zero);
         var pick = multinomial(kept / kept.sum(), 1, generator: generator);
         return (int)order[pick].item<long>();
-    }
-
-    /// <summary>One row's tokens, generator, text and stopping state.</summary>
-    sealed class RowState(GenerationOptions options, int maxNewTokens, CancellationToken cancel, StreamingDecoder? text) : IDisposable
-    {
-        readonly List<int> tokens = [];
-        StopReason reason = StopReason.MaxNewTokens;
-
-        public Generator Generator { get; } = new(options.Seed);
-        public bool Done { get; private set; }
-
-        public void Accept(int token, Action<int> onToken, Action<string> onText)
-        {
-            if (cancel.IsCancellationRequested) { Stop(StopReason.Cancelled); return; }
-            if (options.StopTokenIds.Contains(token)) { Stop(StopReason.StopToken); return; }
-            tokens.Add(token);
-            onToken(token);
-            if (text is not null)
-            {
-                if (text.Push(token) is { Length: > 0 } piece) onText(piece);
-                if (text.Stopped) { Stop(StopReason.StopString); return; }
-            }
-            if (tokens.Count == maxNewTokens) Done = true;
-        }
-
-        void Stop(StopReason why)
-        {
-            reason = why;
-            Done = true;
-        }
-
-        /// <summary>The text still held back at the end; a cancelled row's caller is gone and gets none.</summary>
-        public string Finish() => text is null || reason == StopReason.Cancelled ? "" : text.Flush();
-
-        public GenerationResult Result() => new(tokens, reason, text?.StopString, text?.Text);
-
-        public void Dispose() => Generator.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using LLama;
 using LLama.Common;
 using LLama.Native;
 using PicSharp.Gguf;
+using PicSharp.LlamaCpp;
 
 namespace PicSharp.Tests.Gguf;
 
@@ -11,22 +12,8 @@ namespace PicSharp.Tests.Gguf;
 /// </summary>
 static class LlamaCpp
 {
-    static readonly Lock NativeLock = new();
-    static bool configured;
-
-    // llama.cpp logs every load to stderr; tests keep the warnings and errors only.
-    static void Configure()
-    {
-        lock (NativeLock)
-        {
-            if (configured) return;
-            NativeLibraryConfig.All.WithLogCallback((level, message) =>
-            {
-                if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write($"llama.cpp: {message}");
-            });
-            configured = true;
-        }
-    }
+    // llama.cpp logs every load to stderr; tests keep the warnings and errors only, as the engine does.
+    static void Configure() => LlamaCppLog.Configure();
 
     // Every file passes PicSharp's check before llama.cpp opens it (llama.cpp may abort the process on a bad one);
     // this also runs the check on every export the tests make.
