@@ -60,6 +60,12 @@ public static class PretrainCommands
             nameof(MemoryEpisodeOptions.KeyValuesShare), m => m.KeyValuesShare, (m, v) => m with { KeyValuesShare = v });
         AddEpisodeSetting(settings, "--memory-qa-share", "share of episodes that answer a question about their passage",
             nameof(MemoryEpisodeOptions.QaShare), m => m.QaShare, (m, v) => m with { QaShare = v });
+        AddEpisodeSetting(settings, "--memory-encoder-lora-rank", "0: the model itself compresses; r > 0: each arrangement compresses through its own LoRA adapter of rank r (writing need not share every weight with reading)",
+            nameof(MemoryEpisodeOptions.EncoderLoraRank), m => m.EncoderLoraRank, (m, v) => m with { EncoderLoraRank = v });
+        // Absent is the model's rate, which a resume compares as the rate it stands for.
+        settings.Add<double?>("--memory-lr", "peak learning rate of the episodes' memory and task tokens and encoder adapters (default: --lr)",
+            EpisodeField(nameof(MemoryEpisodeOptions.LearningRate)), o => o.MemoryEpisodes?.LearningRate ?? o.LearningRate,
+            (o, v) => WithEpisodes(o, m => m with { LearningRate = v }));
         return settings;
     }
 
@@ -105,8 +111,10 @@ public static class PretrainCommands
     // With episodes off (--memory-weight 0) a memory setting reads the episodes' defaults and writes nothing.
     static Option<T> AddEpisodeSetting<T>(SettingList<TrainingOptions> settings, string flag, string description, string field,
         Func<MemoryEpisodeOptions, T> read, Func<MemoryEpisodeOptions, T, MemoryEpisodeOptions> write) =>
-        settings.Add(flag, description, EpisodeField(field), o => read(o.MemoryEpisodes ?? EpisodeDefaults),
-            (o, v) => o.MemoryEpisodes is null ? o : o with { MemoryEpisodes = write(o.MemoryEpisodes, v) });
+        settings.Add(flag, description, EpisodeField(field), o => read(o.MemoryEpisodes ?? EpisodeDefaults), (o, v) => WithEpisodes(o, m => write(m, v)));
+
+    static TrainingOptions WithEpisodes(TrainingOptions options, Func<MemoryEpisodeOptions, MemoryEpisodeOptions> change) =>
+        options.MemoryEpisodes is null ? options : options with { MemoryEpisodes = change(options.MemoryEpisodes) };
 
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
         FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,

@@ -29,6 +29,7 @@ public sealed class LmTrainer : IDisposable
     readonly AdamW optimizer;
     readonly TrainingOptions options;
     readonly MemoryEpisodes? episodes;
+    readonly double[] peakRates;
 
     /// <summary>Optimizer steps completed.</summary>
     public int Step { get; private set; }
@@ -73,7 +74,8 @@ public sealed class LmTrainer : IDisposable
         var noDecay = trainable.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToArray();
         List<AdamWGroup> groups = [new(decay, options.LearningRate, options.WeightDecay), new(noDecay, options.LearningRate, 0)];
         // Memory and task tokens are never decayed: shrinking them would move them off the scale the model reads.
-        if (this.episodes is not null) groups.Add(new(this.episodes.Parameters.ToArray(), options.LearningRate, 0));
+        if (this.episodes is not null) groups.Add(new(this.episodes.Parameters.ToArray(), options.MemoryEpisodes!.LearningRate ?? options.LearningRate, 0));
+        peakRates = groups.Select(g => g.LearningRate).ToArray();
         optimizer = new AdamW(groups, options.Beta1, options.Beta2);
     }
 
@@ -81,7 +83,8 @@ public sealed class LmTrainer : IDisposable
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         double lr = LearningRateSchedule.At(Step, options);
-        foreach (var group in optimizer.Groups) group.LearningRate = lr;
+        // Every group follows one schedule, each from its own peak.
+        for (int g = 0; g < optimizer.Groups.Count; g++) optimizer.Groups[g].LearningRate = lr * peakRates[g] / options.LearningRate;
         optimizer.ZeroGrad();
         // Only the arrangements a step draws may move: a zeroed gradient would let Adam's momentum carry the others
         // on, and whether a gradient exists would then depend on the process's history, which a resume does not have.

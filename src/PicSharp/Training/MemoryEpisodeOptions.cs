@@ -23,6 +23,12 @@ public sealed record MemoryEpisodeOptions
     /// <summary>Share of episodes whose memory is per-layer keys and values (the rest: embeddings).</summary>
     public double KeyValuesShare { get; init; } = 0.25;
     public MemoryPositions Positions { get; init; } = MemoryPositions.Sequential;
+    /// <summary>0: the model itself compresses (its weights write memory and read it). r &gt; 0: each arrangement
+    /// compresses through its own LoRA adapter of rank r (alpha 2r) on the model, as a compressor does, so writing memory
+    /// need not share every weight with reading it; the model's weights still train through both passes.</summary>
+    public int EncoderLoraRank { get; init; }
+    /// <summary>Peak learning rate of the memory and task tokens and the encoder adapters (null: the model's).</summary>
+    public double? LearningRate { get; init; }
     /// <summary>Share of micro-steps whose memory is pooled token embeddings (<see cref="PooledMemory"/>) instead of
     /// the model's own compression: the decoder learns to read memory that already holds its passage.</summary>
     public double PooledShare { get; init; }
@@ -52,6 +58,8 @@ public sealed record MemoryEpisodeOptions
         Require(CurriculumSteps >= 0, nameof(CurriculumSteps), $"must be ≥ 0, got {CurriculumSteps}");
         Require(GlobalShare is >= 0 and <= 1, nameof(GlobalShare), $"must be in [0, 1], got {GlobalShare}");
         Require(KeyValuesShare is >= 0 and <= 1, nameof(KeyValuesShare), $"must be in [0, 1], got {KeyValuesShare}");
+        Require(EncoderLoraRank >= 0, nameof(EncoderLoraRank), $"must be ≥ 0, got {EncoderLoraRank}");
+        Require(LearningRate is null or > 0, nameof(LearningRate), $"must be positive, got {LearningRate}");
         Require(PooledShare is >= 0 and <= 1, nameof(PooledShare), $"must be in [0, 1], got {PooledShare}");
         Require(QaShare is >= 0 and <= 1, nameof(QaShare), $"must be in [0, 1], got {QaShare}");
         Require(PassageShare is >= 0 and <= 1, nameof(PassageShare), $"must be in [0, 1], got {PassageShare}");

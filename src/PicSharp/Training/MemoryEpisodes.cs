@@ -50,11 +50,13 @@ public sealed class MemoryEpisodes : IDisposable
             foreach (var policy in new[] { MaskPolicy.Pic, MaskPolicy.Global })
                 foreach (var kind in new[] { MemoryKind.Embeddings, MemoryKind.KeyValues })
                 {
-                    // No LoRA target: the compressor is the model itself plus its memory and task tokens.
+                    // Without an encoder rank, no LoRA target: the compressor is the model itself plus its memory and task tokens.
                     var compressorOptions = new CompressorOptions
                     {
                         Ratio = ratio, ChunkLength = options.ChunkLength, Policy = policy, Kind = kind, Positions = options.Positions,
-                        Lora = new LoraOptions { TargetModules = [] },
+                        Lora = options.EncoderLoraRank > 0
+                            ? new LoraOptions { Rank = options.EncoderLoraRank, Alpha = 2 * options.EncoderLoraRank }
+                            : new LoraOptions { TargetModules = [] },
                     };
                     readers.Add((Name(policy, kind, ratio), new Compressor(model, compressorOptions, (ulong)seed + index++)));
                 }
@@ -64,11 +66,19 @@ public sealed class MemoryEpisodes : IDisposable
 
     public static string Name(MaskPolicy policy, MemoryKind kind, int ratio) => $"{policy.Name()}-{KebabCase.Name(kind)}-{ratio}";
 
-    /// <summary>Every arrangement's memory-token and task-token embeddings (fp32 leaves).</summary>
-    public IReadOnlyList<Parameter> Parameters => readers.SelectMany(r => new[] { r.Reader.MemoryTokens, r.Reader.TaskTokens }).ToList();
+    /// <summary>Every arrangement's memory-token and task-token embeddings and encoder adapter (fp32 leaves).</summary>
+    public IReadOnlyList<Parameter> Parameters => Named().Select(p => p.Parameter).ToList();
+
+    // Each arrangement's trainable tensors under the names the episode file uses.
+    IEnumerable<(string Name, string Arrangement, Parameter Parameter)> Named() =>
+        readers.SelectMany(r => new[] { ($"{r.Name}.memory_tokens", r.Name, r.Reader.MemoryTokens), ($"{r.Name}.task_tokens", r.Name, r.Reader.TaskTokens) }
+            .Concat(r.Reader.AdapterParameters().Select(a => ($"{r.Name}.encoder.{a.Name}", r.Name, a.Parameter))));
 
     /// <summary>QA episodes kept (passages short enough).</summary>
     public int QaEpisodes => qa.Count;
+
+    /// <summary>Every arrangement's compressor.</summary>
+    public IReadOnlyList<Compressor> Readers => readers.Select(r => r.Reader).ToList();
 
     public Compressor Reader(MaskPolicy policy, MemoryKind kind, int ratio) =>
         readers.First(r => r.Name == Name(policy, kind, ratio)).Reader;
@@ -200,38 +210,31 @@ public sealed class MemoryEpisodes : IDisposable
     }
 
     public void Save(string dir) =>
-        SafeTensorsFile.Save(Path.Combine(dir, FileName), readers
-            .SelectMany(r => new[] { ($"{r.Name}.memory_tokens", r.Reader.MemoryTokens), ($"{r.Name}.task_tokens", r.Reader.TaskTokens) })
-            .ToDictionary(p => p.Item1, p => (Tensor)p.Item2));
+        SafeTensorsFile.Save(Path.Combine(dir, FileName), Named().ToDictionary(p => p.Name, p => (Tensor)p.Parameter));
 
-    /// <summary>Restores the tokens <see cref="Save"/> wrote. A checkpoint must hold every arrangement with its shape;
-    /// a start (<paramref name="start"/>: a model folder a new run begins from) may lack arrangements the new run adds,
-    /// which keep their fresh tokens. Returns the names of the arrangements restored.</summary>
+    /// <summary>Restores the tensors <see cref="Save"/> wrote. A checkpoint must hold every arrangement with its
+    /// shapes; a start (<paramref name="start"/>: a model folder a new run begins from) may lack arrangements the new run
+    /// adds, or their encoder adapters, which keep their fresh values. Returns the names of the arrangements restored.</summary>
     public IReadOnlyList<string> Load(string dir, bool start = false)
     {
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new TrainingException($"{path} is missing: the checkpoint holds no memory episode tokens");
         var saved = SafeTensorsFile.Load(path);
-        var restored = new List<string>();
         try
         {
             using var _ = no_grad();
-            foreach (var (name, reader) in readers)
+            var present = Named().Where(p => !start || saved.ContainsKey(p.Name)).ToList();
+            foreach (var (name, _, parameter) in present)
             {
-                if (start && !saved.ContainsKey($"{name}.memory_tokens")) continue;
-                foreach (var (suffix, parameter) in new[] { ("memory_tokens", reader.MemoryTokens), ("task_tokens", reader.TaskTokens) })
-                {
-                    if (!saved.TryGetValue($"{name}.{suffix}", out var value))
-                        throw new TrainingException($"{path} has no {name}.{suffix}: it was written for other memory episode options");
-                    if (!value.shape.SequenceEqual(parameter.shape))
-                        throw new TrainingException($"{path}: {name}.{suffix} has shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", parameter.shape)}]");
-                    parameter.copy_(value);
-                }
-                restored.Add(name);
+                if (!saved.TryGetValue(name, out var value))
+                    throw new TrainingException($"{path} has no {name}: it was written for other memory episode options");
+                if (!value.shape.SequenceEqual(parameter.shape))
+                    throw new TrainingException($"{path}: {name} has shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", parameter.shape)}]");
+                parameter.copy_(value);
             }
+            return present.Select(p => p.Arrangement).Distinct().ToList();
         }
         finally { foreach (var t in saved.Values) t.Dispose(); }
-        return restored;
     }
 
     /// <summary>Writes the `pic` and `global` embeddings arrangements as compressor folders (the model itself as

@@ -33,7 +33,7 @@ public sealed class TrainingSettingsTests
         MemoryEpisodes = new MemoryEpisodeOptions
         {
             Weight = 0.3, Ratios = [2, 8], CurriculumSteps = 5, EpisodesPerMicroBatch = 3, PassageShare = 0.1, Positions = MemoryPositions.Uniform,
-            PooledShare = 0.2, GlobalShare = 0.6, KeyValuesShare = 0.3, QaShare = 0.5,
+            PooledShare = 0.2, GlobalShare = 0.6, KeyValuesShare = 0.3, QaShare = 0.5, EncoderLoraRank = 4, LearningRate = 5e-4,
         },
     };
 
@@ -117,6 +117,8 @@ public sealed class TrainingSettingsTests
         { PretrainChanged with { MemoryEpisodes = PretrainChanged.MemoryEpisodes! with { EpisodesPerMicroBatch = 0 } }, "--memory-batch must be positive, got 0" },
         { PretrainChanged with { MemoryEpisodes = PretrainChanged.MemoryEpisodes! with { KeyValuesShare = 3 } }, "--memory-kv-share must be in [0, 1], got 3" },
         { PretrainChanged with { MemoryEpisodes = PretrainChanged.MemoryEpisodes! with { QaShare = 3 } }, "--memory-qa-share must be in [0, 1], got 3" },
+        { PretrainChanged with { MemoryEpisodes = PretrainChanged.MemoryEpisodes! with { EncoderLoraRank = -1 } }, "--memory-encoder-lora-rank must be ≥ 0, got -1" },
+        { PretrainChanged with { MemoryEpisodes = PretrainChanged.MemoryEpisodes! with { LearningRate = 0 } }, "--memory-lr must be positive, got 0" },
     };
 
     [Theory]

@@ -21,8 +21,11 @@ public class MemoryEpisodesTests
         new([14, 15, 16, 17, 18, 19], new DecoderExample(TaskToken.Answer, [20, 22], [17, 2])),
     ];
 
-    static TrainingOptions Options(int steps, string dtype = "float32", double weight = 0.5) =>
-        TrainingFixtures.Options(steps, dtype) with { MemoryEpisodes = Episodes with { Weight = weight } };
+    static TrainingOptions Options(int steps, string dtype = "float32", double weight = 0.5, int encoderRank = 0) =>
+        TrainingFixtures.Options(steps, dtype) with
+        {
+            MemoryEpisodes = Episodes with { Weight = weight, EncoderLoraRank = encoderRank, LearningRate = encoderRank > 0 ? 1e-2 : null },
+        };
 
     static PretrainRun Run(string dir, TrainingOptions options, LlamaForCausalLM model, bool resume) =>
         new(dir, model, options, new BatchSampler(TrainingFixtures.Mix(), options.SequenceLength, options.QaShare, options.Seed, padTokenId: 0),
@@ -37,14 +40,16 @@ public class MemoryEpisodesTests
             .ToDictionary(p => p.Item1, p => p.Item2.detach().clone());
 
     [Theory]
-    [InlineData("float32")]
-    [InlineData("bfloat16")]
-    public void Resumed_run_with_memory_episodes_equals_an_uninterrupted_one(string dtype)
+    [InlineData("float32", 0)]
+    [InlineData("bfloat16", 0)]
+    [InlineData("float32", 2)]
+    [InlineData("bfloat16", 2)]
+    public void Resumed_run_with_memory_episodes_equals_an_uninterrupted_one(string dtype, int encoderRank)
     {
         string straightDir = TrainingFixtures.TempDir(), resumedDir = TrainingFixtures.TempDir();
         try
         {
-            var options = Options(steps: 6, dtype);
+            var options = Options(steps: 6, dtype, encoderRank: encoderRank);
             using var straight = Run(straightDir, options, TrainingFixtures.Model(), resume: false);
             straight.Run();
             using (var firstHalf = Run(resumedDir, options, TrainingFixtures.Model(), resume: false)) firstHalf.Run(stopAtStep: 3);
@@ -88,6 +93,31 @@ public class MemoryEpisodesTests
         var readers = episodes.Parameters.Select(p => drawn.Any(r => ReferenceEquals(r.MemoryTokens, p) || ReferenceEquals(r.TaskTokens, p))).ToList();
         Assert.Equal(readers, moved); // the arrangements drawn this step train; the others wait for their turn
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad)); // the episodes' compressors left the model trainable
+    }
+
+    [Fact]
+    public void With_an_encoder_rank_the_drawn_arrangements_adapters_train_and_the_model_keeps_no_adapter()
+    {
+        var options = Options(steps: 1, weight: 1, encoderRank: 2) with { WeightDecay = 0 };
+        using var model = TrainingFixtures.Model();
+        var names = model.named_parameters().Select(p => p.name).ToList();
+        using var trainer = new LmTrainer(model, options,
+            compute => new MemoryEpisodes(compute, options.MemoryEpisodes!, options.Seed, TrainingFixtures.Mix().CorpusTokens, Questions));
+        var episodes = trainer.Episodes!;
+        var drawn = Enumerable.Range(0, options.GradientAccumulation).Select(micro => episodes.Draw(0, micro).Reader).ToHashSet();
+        var adapters = episodes.Readers.SelectMany(r => r.AdapterParameters().Select(a => a.Parameter)).ToList();
+        Assert.Equal(episodes.Readers.Count * 2 + adapters.Count, episodes.Parameters.Count); // tokens and adapters all train
+        Assert.NotEmpty(adapters);
+        var before = adapters.Select(p => p.detach().clone()).ToList();
+
+        trainer.TrainStep(new BatchSampler(TrainingFixtures.Mix(), options.SequenceLength, options.QaShare, options.Seed, padTokenId: 0));
+
+        // The drawn arrangements' adapters moved (LoRA's B first: A's gradient is zero while B is); no other's did.
+        var moved = adapters.Select((p, i) => TinyModels.MaxAbsDiff(before[i], p) > 0).ToList();
+        var ofDrawn = adapters.Select(p => drawn.Any(r => r.AdapterParameters().Any(a => ReferenceEquals(a.Parameter, p)))).ToList();
+        Assert.True(moved.Zip(ofDrawn).Count(m => m.First) > 0, "no adapter moved");
+        Assert.All(moved.Zip(ofDrawn), m => Assert.True(m.Second || !m.First, "an arrangement that was not drawn moved"));
+        Assert.Equal(names, model.named_parameters().Select(p => p.name).ToList()); // adapters live in the compressors, not the model
     }
 
     [Fact]
