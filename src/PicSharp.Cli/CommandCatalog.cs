@@ -20,6 +20,7 @@ static class CommandCatalog
         InitCompressorCommand.Create(),
         .. MemoryCommands.Create(),
         ServeCommand.Create(),
+        .. BulkCommands.Create(),
         BenchCommands.Create(),
     ];
 

@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using PicSharp.Cli.Benchmarks;
 using PicSharp.Serving.Store;
 
@@ -44,95 +40,30 @@ public static class ServeCrashDrill
         var rounds = new List<CrashRound>();
         for (int round = 1; round <= options.Rounds; round++)
         {
-            int port = FreePort();
-            var address = new Uri($"http://127.0.0.1:{port}");
             var clock = Stopwatch.StartNew();
-            var (server, serverErrors) = Start(options, address);
-            using var _ = server;
-            using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(120) };
-            await WaitReadyAsync(http, server, serverErrors, cancel);
+            using var server = PicProcess.StartServe(options.ServerCommand, ["--model", options.ModelDir, "--compressor", options.CompressorDir,
+                "--store", options.StorePath, "--queue", "256", "--timeout", "600"]);
+            var http = server.Http;
+            await server.WaitReadyAsync(cancel);
             double restartSeconds = clock.Elapsed.TotalSeconds;
 
             int missingAfterRestart = 0;
             foreach (string id in everAcknowledged)
                 if ((await http.GetAsync($"/v1/memories/{id}", cancel)).StatusCode != HttpStatusCode.OK) missingAfterRestart++;
 
-            var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
-            using var killed = new CancellationTokenSource();
-            var clients = Enumerable.Range(0, options.Clients).Select(c => Task.Run(async () =>
-            {
-                for (int i = 0; !killed.IsCancellationRequested; i++)
-                {
-                    string text = string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + round * 131 + c, options.Sentences)) + $" Round {round}, client {c}, create {i}.";
-                    try
-                    {
-                        var response = await http.PostAsync("/v1/memories", new StringContent(JsonSerializer.Serialize(new { text }), Encoding.UTF8, "application/json"), killed.Token);
-                        if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK)
-                            acknowledged[JsonNode.Parse(await response.Content.ReadAsStringAsync(killed.Token))!["id"]!.GetValue<string>()] = true;
-                        if (acknowledged.Count >= options.KillAfterAcknowledged && !killed.IsCancellationRequested)
-                        {
-                            server.Kill(); // SIGKILL on Linux: no shutdown code runs
-                            await killed.CancelAsync();
-                        }
-                    }
-                    catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { if (server.HasExited) return; }
-                }
-            }, cancel)).ToList();
-            await Task.WhenAll(clients);
-            await server.WaitForExitAsync(cancel);
+            var acknowledged = await server.KillDuringCreatesAsync(options.Clients, options.KillAfterAcknowledged, (c, i) =>
+                string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + round * 131 + c, options.Sentences)) + $" Round {round}, client {c}, create {i}.", cancel);
 
             using var store = new SqliteMemoryStore(options.StorePath);
             string integrity = store.IntegrityCheck();
             int count = store.Count();
             int broken = StoreScan.Run(store).Count; // checksum, finite values, row against its memory file
-            int missing = acknowledged.Keys.Count(id => store.Find(id) is null);
-            everAcknowledged.UnionWith(acknowledged.Keys);
+            int missing = acknowledged.Count(id => store.Find(id) is null);
+            everAcknowledged.UnionWith(acknowledged);
             var result = new CrashRound(round, acknowledged.Count, count, missing, broken, integrity, missingAfterRestart, restartSeconds);
             log?.Invoke($"round {round}: {result.Acknowledged} acknowledged, killed, {result.Stored} stored, {result.Missing} missing, {result.Broken} broken, integrity '{result.Integrity}', restart {result.RestartSeconds:F1} s, {result.MissingAfterRestart} earlier memories missing after restart");
             rounds.Add(result);
         }
         return rounds;
-    }
-
-    // Standard error is kept for the message if the server fails to start; standard output is drained and dropped.
-    static (Process Process, StringBuilder Errors) Start(CrashDrillOptions options, Uri address)
-    {
-        var start = new ProcessStartInfo(options.ServerCommand[0])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (string arg in options.ServerCommand.Skip(1)) start.ArgumentList.Add(arg);
-        foreach (string arg in new[] { "serve", "--model", options.ModelDir, "--compressor", options.CompressorDir, "--store", options.StorePath,
-                     "--url", address.ToString().TrimEnd('/'), "--queue", "256", "--timeout", "600" })
-            start.ArgumentList.Add(arg);
-        var process = Process.Start(start) ?? throw new IOException($"could not start {options.ServerCommand[0]}");
-        var errors = new StringBuilder();
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return (process, errors);
-    }
-
-    static async Task WaitReadyAsync(HttpClient http, Process server, StringBuilder errors, CancellationToken cancel)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            if (server.HasExited)
-                throw new IOException($"the server exited with code {server.ExitCode} before it was ready: {errors}");
-            try { if ((await http.GetAsync("/ready", cancel)).IsSuccessStatusCode) return; }
-            catch (HttpRequestException) { }
-            await Task.Delay(200, cancel);
-        }
-        server.Kill();
-        throw new TimeoutException("the server was not ready within 3 minutes");
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -254,6 +254,7 @@ public sealed class HttpContractTests(TinyService tiny)
 /// <summary>A store with a bug: listing throws the KeyNotFoundException a wrong dictionary lookup would.</summary>
 sealed class FaultyStore(Store.SqliteMemoryStore inner) : Store.IMemoryStore
 {
+    public string Location => inner.Location;
     public bool Add(Store.StoredMemory memory) => inner.Add(memory);
     public Store.MemoryRecord? Find(string id) => inner.Find(id);
     public Store.StoredMemory? Load(string id) => inner.Load(id);

@@ -24,18 +24,6 @@ public sealed class LoadAndCrashTests(TinyService tiny)
         Assert.True(report.MeanBatchSize >= 1 && report.AnswerTokens >= 0, $"answers not counted: mean batch {report.MeanBatchSize}");
     }
 
-    // The CLI's own build output: its pic.deps.json describes the files beside it (the test folder's copy does not).
-    static string PicDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        string configuration = dir.Parent!.Name; // bin/<configuration>/net10.0
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "PicSharp.slnx"))) dir = dir.Parent;
-        Assert.NotNull(dir);
-        string dll = Path.Combine(dir.FullName, "src", "PicSharp.Cli", "bin", configuration, "net10.0", "pic.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first");
-        return dll;
-    }
-
     [Fact]
     public async Task Kill_9_during_creates_keeps_every_acknowledged_memory_whole()
     {
@@ -43,7 +31,7 @@ public sealed class LoadAndCrashTests(TinyService tiny)
         try
         {
             string store = Path.Combine(dir, "memories.db");
-            var rounds = await ServeCrashDrill.RunAsync(new CrashDrillOptions(ServeCrashDrill.PicCommand(PicDll()), tiny.ModelDir, tiny.CompressorDir, store,
+            var rounds = await ServeCrashDrill.RunAsync(new CrashDrillOptions(ServeCrashDrill.PicCommand(RepoFolder.PicDll()), tiny.ModelDir, tiny.CompressorDir, store,
                 Rounds: 2, Clients: 4, KillAfterAcknowledged: 6, Sentences: 4));
             Assert.All(rounds, r =>
             {

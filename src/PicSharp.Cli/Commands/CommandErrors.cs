@@ -30,6 +30,13 @@ static class CommandErrors
         catch (Exception e) { return Report(command, e); }
     }
 
+    /// <summary><see cref="Run"/> for a command whose body awaits (the broker's client is asynchronous).</summary>
+    public static async Task<int> RunAsync(string command, Func<Task<int>> body)
+    {
+        try { return await body(); }
+        catch (Exception e) { return Report(command, e); }
+    }
+
     /// <summary>Writes "<paramref name="command"/>: message" to standard error and returns 1 for a user error; for a
     /// bug, an internal-error line and the stack trace, and returns 2.</summary>
     public static int Report(string command, Exception e)

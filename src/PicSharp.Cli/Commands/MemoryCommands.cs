@@ -119,11 +119,16 @@ public static class MemoryCommands
 
     static Command Verify()
     {
-        var path = new Argument<string>("path") { Description = "a memory file (from pic compress) or a memory store (pic serve --store)" };
+        var path = new Argument<string>("path") { Description = "a memory file (from pic compress) or a memory store (pic serve --store: a SQLite file or a PostgreSQL address)" };
         var command = new Command("verify", "Check a memory file, or every memory in a store, for damage (checksum, values, metadata); exit 1 if any is damaged") { path };
         command.SetAction(parse => CommandErrors.Run("pic verify", () =>
         {
             string target = parse.GetValue(path)!;
+            if (PostgresAddress.IsPostgres(target))
+            {
+                using var shared = MemoryStores.Open(target);
+                return Scan(shared, shared.Location);
+            }
             if (!File.Exists(target)) throw new FileNotFoundException(Directory.Exists(target) ? $"{target} is a folder, not a memory file or store" : $"{target} does not exist", target);
             if (!IsSqlite(target))
             {
@@ -136,15 +141,20 @@ public static class MemoryCommands
             using var store = new SqliteMemoryStore(target);
             string integrity = store.IntegrityCheck();
             if (integrity != "ok") throw new InvalidDataException($"{target}: SQLite's integrity check failed: {integrity.ReplaceLineEndings("; ")}");
-            int total = store.Count();
-            var problems = StoreScan.Run(store);
-            foreach (var problem in problems) Console.WriteLine(problem.Problem);
-            Console.WriteLine(problems.Count == 0
-                ? $"ok {target}: all {total} memories verified"
-                : $"{target}: {problems.Count} of {total} memories are damaged (listed above); delete them and create them again");
-            return problems.Count == 0 ? 0 : 1;
+            return Scan(store, target);
         }));
         return command;
+    }
+
+    static int Scan(IMemoryStore store, string name)
+    {
+        int total = store.Count();
+        var problems = StoreScan.Run(store);
+        foreach (var problem in problems) Console.WriteLine(problem.Problem);
+        Console.WriteLine(problems.Count == 0
+            ? $"ok {name}: all {total} memories verified"
+            : $"{name}: {problems.Count} of {total} memories are damaged (listed above); delete them and create them again");
+        return problems.Count == 0 ? 0 : 1;
     }
 
     // SQLite files begin with this 16-byte string; a memory file begins with its header length.
@@ -166,7 +176,7 @@ public static class MemoryCommands
     }
 
     /// <summary>A file's text or standard input's, which must be UTF-8 and not empty.</summary>
-    static string ReadInput(string input)
+    internal static string ReadInput(string input)
     {
         string name = input == "-" ? "standard input" : input;
         byte[] bytes;

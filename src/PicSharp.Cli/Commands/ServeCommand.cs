@@ -26,7 +26,7 @@ static class ServeCommand
             Description = $"address(es) to listen on, ';'-separated as ASP.NET takes them (default: ${UrlsVariable}, else {defaults.Url})",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(UrlsVariable) is { Length: > 0 } urls ? urls : defaults.Url,
         };
-        var store = new Option<string>("--store") { Description = $"SQLite file of the memory store (default: {DefaultStore})" };
+        var store = new Option<string>("--store") { Description = $"memory store: a SQLite file, or a PostgreSQL address (postgres://user@host/db or Host=...;Database=...) that replicas share (default: {DefaultStore})" };
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: $PIC_API_KEY, else none)" };
         var queue = new Option<int>("--queue") { Description = "model jobs that may wait; more get 429", DefaultValueFactory = _ => defaults.QueueCapacity };
         var maxBatch = new Option<int>("--max-batch") { Description = "most waiting questions answered together as one decoding batch (1: one at a time)", DefaultValueFactory = _ => defaults.MaxBatch };
@@ -57,8 +57,8 @@ static class ServeCommand
             options.Validate();
             // llama.cpp gets one sequence per question the batching loop may put in one batch.
             using var pic = engine.Open(parse, parse.GetValue(maxContext), answering, options.MaxBatch);
-            using var memories = new SqliteMemoryStore(Path.GetFullPath(parse.GetValue(store) ?? DefaultStore));
-            Console.WriteLine($"memory store: {memories.Path}");
+            using var memories = MemoryStores.Open(parse.GetValue(store) ?? DefaultStore);
+            Console.WriteLine($"memory store: {memories.Location}");
             using var app = ServeApp.Build(pic, memories, options);
             app.Run();
             return 0;

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using PicSharp.Compression;
+using PicSharp.Serving.Store;
 
 namespace PicSharp.Serving.Http;
 
 /// <summary>
 /// One mapping from the service's exceptions to HTTP answers (<see cref="InvalidInputException"/> and its kinds 4xx,
-/// anything else a bug, 500): RFC 7807 problem JSON on the PicSharp API, OpenAI's
+/// a closed queue or a store that cannot be reached 503, anything else a bug, 500): RFC 7807 problem JSON on the PicSharp API, OpenAI's
 /// `{"error": {...}}` on the OpenAI-compatible paths (its clients read that shape). Full or closed queues add Retry-After.
 /// </summary>
 static class ErrorResponses
@@ -20,7 +21,16 @@ static class ErrorResponses
         ForeignMemoryException => (StatusCodes.Status409Conflict, e.Message),
         QueueFullException => (StatusCodes.Status429TooManyRequests, e.Message),
         QueueClosedException => (StatusCodes.Status503ServiceUnavailable, e.Message),
+        StoreUnavailableException => (StatusCodes.Status503ServiceUnavailable, e.Message),
         InvalidInputException => (StatusCodes.Status400BadRequest, e.Message),
+        _ => null,
+    };
+
+    /// <summary>How long a client should wait before trying again, for the errors that pass.</summary>
+    public static TimeSpan? RetryAfter(Exception e) => e switch
+    {
+        QueueFullException full => full.RetryAfter,
+        QueueClosedException or StoreUnavailableException => TimeSpan.FromSeconds(5),
         _ => null,
     };
 

@@ -94,8 +94,8 @@ public static class ServeApp
         app.MapGet("/ready", () => service.Queue.IsClosed
                 ? Results.Json(new { status = "shutting-down" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : StoreProblem(store) is string problem
-                ? Results.Json(new { status = "store-unavailable", detail = problem }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Json(new { status = "ready", queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
+                ? Results.Json(new { status = "store-unavailable", store = store.Location, detail = problem }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Json(new { status = "ready", store = store.Location, queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
                     max_batch = service.Queue.MaxBatch, batches = service.Queue.Batches, batched_questions = service.Queue.BatchedJobs, largest_batch = service.Queue.LargestBatch,
                     compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
             .WithTags("health").WithSummary("Readiness: model loaded, taking work, and the store can be read and written");
@@ -114,7 +114,7 @@ public static class ServeApp
         try { await next(context); }
         catch (Exception e) when (ErrorResponses.Of(e) is var (status, message) && !context.Response.HasStarted)
         {
-            await ErrorResponses.WriteAsync(context, status, message, Json, (e as QueueFullException)?.RetryAfter ?? (e is QueueClosedException ? TimeSpan.FromSeconds(5) : null));
+            await ErrorResponses.WriteAsync(context, status, message, Json, ErrorResponses.RetryAfter(e));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -1,22 +1,20 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using PicSharp.Compression;
-using PicSharp.Storage;
 
 namespace PicSharp.Serving.Store;
 
 /// <summary>
-/// The embedded default store: one SQLite file in WAL mode, one row per memory: metadata columns (kind and policy by
-/// their names) and the memory file's bytes as a BLOB, checksum included (<see cref="StoredMemory"/>). Each write is one
+/// The embedded default store: one SQLite file in WAL mode, one row per memory (<see cref="MemoryColumns"/>): metadata
+/// columns and the memory file's bytes as a BLOB, checksum included (<see cref="StoredMemory"/>). Each write is one
 /// transaction with synchronous=FULL, so an acknowledged memory survives `kill -9` and power loss, and an interrupted
 /// one rolls back to absent.
 /// </summary>
 public sealed class SqliteMemoryStore : IMemoryStore
 {
-    const string Columns = "id, compressor_id, base_model_id, kind, policy, ratio, chunk_length, context_tokens, memory_tokens, next_position, bytes, created";
     readonly string connectionString;
 
     public string Path { get; }
+    public string Location => Path;
 
     public SqliteMemoryStore(string path)
     {
@@ -76,52 +74,41 @@ public sealed class SqliteMemoryStore : IMemoryStore
 
     public bool Add(StoredMemory memory)
     {
-        var r = memory.Record;
         using var connection = Open();
-        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"""
-            INSERT OR IGNORE INTO memory_files ({Columns}, file)
-            VALUES ($id, $compressor, $base, $kind, $policy, $ratio, $chunk, $context, $memory, $next, $bytes, $created, $file)
-            """;
-        command.Parameters.AddWithValue("$id", r.Id);
-        command.Parameters.AddWithValue("$compressor", r.CompressorId);
-        command.Parameters.AddWithValue("$base", r.BaseModelId);
-        command.Parameters.AddWithValue("$kind", KebabCase.Name(r.Kind));
-        command.Parameters.AddWithValue("$policy", r.Policy.Name());
-        command.Parameters.AddWithValue("$ratio", r.Ratio);
-        command.Parameters.AddWithValue("$chunk", r.ChunkLength);
-        command.Parameters.AddWithValue("$context", r.ContextTokens);
-        command.Parameters.AddWithValue("$memory", r.MemoryTokens);
-        command.Parameters.AddWithValue("$next", r.NextPosition);
-        command.Parameters.AddWithValue("$bytes", r.Bytes);
-        command.Parameters.AddWithValue("$created", r.Created.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$file", memory.File);
-        bool added = command.ExecuteNonQuery() == 1;
-        transaction.Commit();
-        return added;
+        command.CommandText = MemoryColumns.Insert;
+        MemoryColumns.Bind(command, memory, created => created.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        return command.ExecuteNonQuery() == 1;
     }
 
     public MemoryRecord? Find(string id)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM memory_files WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadRecord(reader) : null;
+        using var reader = Query(MemoryColumns.Find, ("id", id));
+        return reader.Read() ? MemoryColumns.Read(reader) : null;
     }
 
     public StoredMemory? Load(string id)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns}, file FROM memory_files WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read()) return null;
-        return new StoredMemory(ReadRecord(reader), reader[12] as byte[] ?? throw new InvalidDataException($"memory {id}: the row's file is not a BLOB"));
+        using var reader = Query(MemoryColumns.Load, ("id", id));
+        return reader.Read() ? MemoryColumns.ReadWhole(reader) : null;
+    }
+
+    // The reader owns its connection: disposing it closes both.
+    SqliteDataReader Query(string sql, params (string Name, object Value)[] parameters)
+    {
+        var connection = Open();
+        try
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters) MemoryColumns.Parameter(command, name, value);
+            return command.ExecuteReader(System.Data.CommandBehavior.CloseConnection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     public void CheckReadWrite()
@@ -145,21 +132,16 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM memory_files WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        command.CommandText = MemoryColumns.Delete;
+        MemoryColumns.Parameter(command, "id", id);
         return command.ExecuteNonQuery() == 1;
     }
 
     public IReadOnlyList<MemoryRecord> List(int offset, int limit)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM memory_files ORDER BY created DESC, id LIMIT $limit OFFSET $offset";
-        command.Parameters.AddWithValue("$limit", limit);
-        command.Parameters.AddWithValue("$offset", offset);
-        using var reader = command.ExecuteReader();
+        using var reader = Query(MemoryColumns.List, ("limit", limit), ("offset", offset));
         var records = new List<MemoryRecord>();
-        while (reader.Read()) records.Add(ReadRecord(reader));
+        while (reader.Read()) records.Add(MemoryColumns.Read(reader));
         return records;
     }
 
@@ -167,7 +149,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM memory_files";
+        command.CommandText = MemoryColumns.Count;
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
@@ -181,18 +163,6 @@ public sealed class SqliteMemoryStore : IMemoryStore
         var lines = new List<string>();
         while (reader.Read()) lines.Add(reader.GetString(0));
         return string.Join("\n", lines);
-    }
-
-    static MemoryRecord ReadRecord(SqliteDataReader r)
-    {
-        string id = r.GetString(0), kind = r.GetString(3), policy = r.GetString(4);
-        if (!KebabCase.TryParse(kind, out MemoryKind memoryKind))
-            throw new InvalidDataException($"memory {id}: the row's kind '{kind}' is not embeddings or key-values");
-        MaskPolicy maskPolicy;
-        try { maskPolicy = MaskPolicyNames.Parse(policy); }
-        catch (ArgumentException e) { throw new InvalidDataException($"memory {id}: the row's policy: {e.Message}"); }
-        return new(id, r.GetString(1), r.GetString(2), memoryKind, maskPolicy, r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), r.GetInt32(8),
-            r.GetInt64(9), r.GetInt64(10), DateTimeOffset.Parse(r.GetString(11), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
     }
 
     // Pooled connections keep the file open; clearing the pool lets the file be deleted or copied after disposal.

@@ -18,7 +18,7 @@ public sealed class CommandOptionsTests
     // Every command that runs a model (the others read files, train a tokenizer or fetch packages).
     static readonly string[] ModelCommands =
         ["init", "generate", "perplexity", "pretrain-lm", "train-compressor", "memory-bounds", "eval-lm", "demo", "bench forward", "bench compress", "bench memory", "bench load",
-         "bench ask", "bench batch", "compress", "ask", "append", "serve"];
+         "bench ask", "bench batch", "compress", "ask", "append", "serve", "worker"];
 
     [Fact]
     public void Every_model_command_has_threads_defaulting_to_all_cores()
