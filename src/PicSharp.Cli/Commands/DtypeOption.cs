@@ -18,8 +18,7 @@ sealed class DtypeOption
     public DtypeOption(string name, string description, ScalarType[] choices, ScalarType? defaultDtype = null)
     {
         this.choices = choices;
-        string names = string.Join(" | ", choices.Select(ModelFolder.TorchDtypeName));
-        Option = new Option<string?>(name) { Description = $"{names}: {description}" };
+        Option = new Option<string?>(name) { Description = $"{Names(choices)}: {description}" };
         if (defaultDtype is ScalarType d) Option.DefaultValueFactory = _ => ModelFolder.TorchDtypeName(d);
     }
 
@@ -34,9 +33,19 @@ sealed class DtypeOption
     public ScalarType? Value(ParseResult parse)
     {
         if (parse.GetValue(Option) is not string given) return null;
+        string name = Name(Option.Name, given, choices);
+        return choices.First(dtype => ModelFolder.TorchDtypeName(dtype) == name);
+    }
+
+    /// <summary>"float32 | bfloat16", as help texts list the choices.</summary>
+    public static string Names(ScalarType[] choices) => string.Join(" | ", choices.Select(ModelFolder.TorchDtypeName));
+
+    /// <summary>The HF name of <paramref name="given"/>, or a refusal naming <paramref name="flag"/> unless it is one of <paramref name="choices"/>.</summary>
+    public static string Name(string flag, string given, ScalarType[] choices)
+    {
         string name = DtypeNames.Canonical(given);
-        foreach (var dtype in choices)
-            if (ModelFolder.TorchDtypeName(dtype) == name) return dtype;
-        throw new InvalidInputException($"{Option.Name} '{given}' is not one of {string.Join(", ", choices.Select(ModelFolder.TorchDtypeName))}");
+        return choices.Any(dtype => ModelFolder.TorchDtypeName(dtype) == name)
+            ? name
+            : throw new InvalidInputException($"{flag} '{given}' is not one of {string.Join(", ", choices.Select(ModelFolder.TorchDtypeName))}");
     }
 }

@@ -12,6 +12,63 @@ namespace PicSharp.Cli.Commands;
 /// <summary>`pic pretrain-lm`: next-token training of a base LM on corpus text mixed with QA-formatted text.</summary>
 public static class PretrainCommands
 {
+    static readonly TrainingOptions Defaults = new();
+    static readonly MemoryEpisodeOptions EpisodeDefaults = new();
+    static readonly ScalarType[] ComputeDtypes = [ScalarType.Float32, ScalarType.BFloat16];
+
+    /// <summary>Every setting of <see cref="TrainingOptions"/> the command takes, declared once.</summary>
+    internal static SettingList<TrainingOptions> Settings()
+    {
+        var settings = new SettingList<TrainingOptions>(Defaults);
+        settings.Add("--steps", "optimizer steps", o => o.TotalSteps, (o, v) => o with { TotalSteps = v });
+        settings.Add("--batch", "sequences per micro-batch", o => o.MicroBatchSize, (o, v) => o with { MicroBatchSize = v });
+        settings.Add("--seq-len", "tokens per sequence", o => o.SequenceLength, (o, v) => o with { SequenceLength = v });
+        settings.Add("--accum", "micro-batches per optimizer step", o => o.GradientAccumulation, (o, v) => o with { GradientAccumulation = v });
+        settings.Add("--lr", "peak learning rate", o => o.LearningRate, (o, v) => o with { LearningRate = v });
+        settings.Add("--min-lr-ratio", "final learning rate as a fraction of the peak", o => o.MinLearningRateRatio, (o, v) => o with { MinLearningRateRatio = v });
+        settings.Add("--warmup", "linear warmup steps", o => o.WarmupSteps, (o, v) => o with { WarmupSteps = v });
+        settings.Add("--weight-decay", null, o => o.WeightDecay, (o, v) => o with { WeightDecay = v });
+        settings.Add("--max-grad-norm", null, o => o.MaxGradNorm, (o, v) => o with { MaxGradNorm = v });
+        settings.Add("--dtype", $"{DtypeOption.Names(ComputeDtypes)}: compute (default bfloat16: forward and backward in bfloat16 over float32 master weights)",
+            nameof(TrainingOptions.Dtype), o => o.Dtype, (o, v) => o with { Dtype = DtypeOption.Name("--dtype", v, ComputeDtypes) });
+        settings.Add("--seed", "seeds initialisation and data order", o => o.Seed, (o, v) => o with { Seed = v });
+        settings.Add("--qa-share", "fraction of sequences made of QA examples", o => o.QaShare, (o, v) => o with { QaShare = v });
+        settings.Add("--checkpoint-minutes", null, o => o.CheckpointMinutes, (o, v) => o with { CheckpointMinutes = v });
+        settings.Add("--log-every", "steps between log lines", o => o.LogEverySteps, (o, v) => o with { LogEverySteps = v });
+        settings.Add("--eval-every", "steps between validation runs", o => o.EvalEverySteps, (o, v) => o with { EvalEverySteps = v });
+        settings.Add("--eval-sequences", "held-out sequences per validation run", o => o.EvalSequences, (o, v) => o with { EvalSequences = v });
+        // Weight 0 is no memory episodes (MemoryEpisodes null); the memory settings that follow shape the episodes a weight made.
+        settings.Add("--memory-weight", "weight of memory episodes in each step's loss (0: plain LM training): the model compresses passages with learned memory tokens and reads the memory back, all weights training",
+            EpisodeField(nameof(MemoryEpisodeOptions.Weight)), o => o.MemoryEpisodes?.Weight ?? 0,
+            (o, v) => o with { MemoryEpisodes = v == 0 ? null : EpisodeDefaults with { Weight = v } });
+        AddEpisodeSetting(settings, "--memory-ratios", "compression ratios of the episodes, comma-separated", nameof(MemoryEpisodeOptions.Ratios),
+            m => string.Join(",", m.Ratios), (m, v) => m with { Ratios = ParseRatios(v) });
+        AddEpisodeSetting(settings, "--memory-curriculum", "steps over which the ratios open from the lowest to all", nameof(MemoryEpisodeOptions.CurriculumSteps),
+            m => m.CurriculumSteps, (m, v) => m with { CurriculumSteps = v });
+        AddEpisodeSetting(settings, "--memory-batch", "memory episodes per micro-batch", nameof(MemoryEpisodeOptions.EpisodesPerMicroBatch),
+            m => m.EpisodesPerMicroBatch, (m, v) => m with { EpisodesPerMicroBatch = v });
+        AddEpisodeSetting(settings, "--memory-passage-share", "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window",
+            nameof(MemoryEpisodeOptions.PassageShare), m => m.PassageShare, (m, v) => m with { PassageShare = v });
+        AddEpisodeSetting(settings, "--memory-positions", "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)",
+            nameof(MemoryEpisodeOptions.Positions), m => KebabCase.Name(m.Positions), (m, v) => m with { Positions = KebabCase.Parse<MemoryPositions>("--memory-positions", v) })
+            .HelpName = KebabCase.Names<MemoryPositions>("|");
+        AddEpisodeSetting(settings, "--memory-pooled-share", "share of micro-steps whose memory is each slot's mean token embedding instead of the model's compression (teaches reading before writing)",
+            nameof(MemoryEpisodeOptions.PooledShare), m => m.PooledShare, (m, v) => m with { PooledShare = v });
+        AddEpisodeSetting(settings, "--memory-global-share", "share of micro-steps compressed under the global mask (the rest: pic)",
+            nameof(MemoryEpisodeOptions.GlobalShare), m => m.GlobalShare, (m, v) => m with { GlobalShare = v });
+        AddEpisodeSetting(settings, "--memory-kv-share", "share of micro-steps whose memory is per-layer keys and values (the rest: embeddings)",
+            nameof(MemoryEpisodeOptions.KeyValuesShare), m => m.KeyValuesShare, (m, v) => m with { KeyValuesShare = v });
+        AddEpisodeSetting(settings, "--memory-qa-share", "share of episodes that answer a question about their passage",
+            nameof(MemoryEpisodeOptions.QaShare), m => m.QaShare, (m, v) => m with { QaShare = v });
+        AddEpisodeSetting(settings, "--memory-encoder-lora-rank", "0: the model itself compresses; r > 0: each arrangement compresses through its own LoRA adapter of rank r (writing need not share every weight with reading)",
+            nameof(MemoryEpisodeOptions.EncoderLoraRank), m => m.EncoderLoraRank, (m, v) => m with { EncoderLoraRank = v });
+        // Absent is the model's rate, which a resume compares as the rate it stands for.
+        settings.Add<double?>("--memory-lr", "peak learning rate of the episodes' memory and task tokens and encoder adapters (default: --lr)",
+            EpisodeField(nameof(MemoryEpisodeOptions.LearningRate)), o => o.MemoryEpisodes?.LearningRate ?? o.LearningRate,
+            (o, v) => WithEpisodes(o, m => m with { LearningRate = v }));
+        return settings;
+    }
+
     public static Command Create()
     {
         var config = new Option<FileInfo?>("--config") { Description = "config.json of a new, randomly initialised model" };
@@ -21,117 +78,62 @@ public static class PretrainCommands
         var validation = new Option<string?>("--validation") { Description = "held-out text (same formats) for validation loss" };
         var qa = new Option<FileInfo[]>("--qa") { Description = "SQuAD v1.1 JSON rendered as prompt + answer + EOS (repeatable)", AllowMultipleArgumentsPerToken = false };
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/, model/, metrics.jsonl, loss.png", Required = true };
-        var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => 1000 };
-        var batch = new Option<int>("--batch") { Description = "sequences per micro-batch", DefaultValueFactory = _ => 8 };
-        var seqLen = new Option<int>("--seq-len") { Description = "tokens per sequence", DefaultValueFactory = _ => 512 };
-        var accum = new Option<int>("--accum") { Description = "micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
-        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 1e-3 };
-        var minLrRatio = new Option<double>("--min-lr-ratio") { Description = "final learning rate as a fraction of the peak", DefaultValueFactory = _ => 0.1 };
-        var warmup = new Option<int>("--warmup") { Description = "linear warmup steps", DefaultValueFactory = _ => 100 };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
-        var maxGradNorm = new Option<double>("--max-grad-norm") { DefaultValueFactory = _ => 1.0 };
-        var dtype = new DtypeOption("--dtype", "compute (default bfloat16: forward and backward in bfloat16 over float32 master weights)",
-            [ScalarType.Float32, ScalarType.BFloat16], ScalarType.BFloat16);
-        var seed = new Option<long>("--seed") { Description = "seeds initialisation and data order", DefaultValueFactory = _ => 1234 };
-        var qaShare = new Option<double>("--qa-share") { Description = "fraction of sequences made of QA examples", DefaultValueFactory = _ => 0.5 };
-        var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => 10 };
-        var logEvery = new Option<int>("--log-every") { Description = "steps between log lines", DefaultValueFactory = _ => 10 };
-        var evalEvery = new Option<int>("--eval-every") { Description = "steps between validation runs", DefaultValueFactory = _ => 200 };
-        var evalSequences = new Option<int>("--eval-sequences") { Description = "held-out sequences per validation run", DefaultValueFactory = _ => 16 };
+
+        var settings = Settings();
         var resume = new Option<bool>("--resume") { Description = "continue RUN_DIR/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
         var exportDtype = new DtypeOption("--export-dtype", "RUN_DIR/model's weights (default: float32)",
             [ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float16], ScalarType.Float32);
-        var memoryWeight = new Option<double>("--memory-weight") { Description = "weight of memory episodes in each step's loss (0: plain LM training): the model compresses passages with learned memory tokens and reads the memory back, all weights training", DefaultValueFactory = _ => 0 };
         var memoryQa = new Option<FileInfo[]>("--memory-qa") { Description = "SQuAD v1.1 JSON whose passages and questions become answering episodes (repeatable)", AllowMultipleArgumentsPerToken = false };
         var memoryQaDev = new Option<FileInfo?>("--memory-qa-dev") { Description = "SQuAD v1.1 JSON of held-out questions for the memory probe at each validation" };
-        var memoryRatios = new Option<string>("--memory-ratios") { Description = "compression ratios of the episodes, comma-separated", DefaultValueFactory = _ => "4,16,64" };
-        var memoryCurriculum = new Option<int>("--memory-curriculum") { Description = "steps over which the ratios open from the lowest to all", DefaultValueFactory = _ => 1200 };
-        var memoryBatch = new Option<int>("--memory-batch") { Description = "memory episodes per micro-batch", DefaultValueFactory = _ => 8 };
-        var memoryPassageShare = new Option<double>("--memory-passage-share") { Description = "share of the episodes that do not answer which reconstruct a QA passage instead of a corpus window", DefaultValueFactory = _ => 0 };
-        var memoryPositions = new Option<MemoryPositions>("--memory-positions") { Description = "position ids of memory tokens: sequential (after their chunk) or uniform (spread over it)", DefaultValueFactory = _ => MemoryPositions.Sequential };
-        var memoryPooledShare = new Option<double>("--memory-pooled-share") { Description = "share of micro-steps whose memory is each slot's mean token embedding instead of the model's compression (teaches reading before writing)", DefaultValueFactory = _ => 0 };
-        var memoryGlobalShare = new Option<double>("--memory-global-share") { Description = "share of micro-steps compressed under the global mask (the rest: pic)", DefaultValueFactory = _ => 0.5 };
-        var memoryKvShare = new Option<double>("--memory-kv-share") { Description = "share of micro-steps whose memory is per-layer keys and values (the rest: embeddings)", DefaultValueFactory = _ => 0.25 };
-        var memoryQaShare = new Option<double>("--memory-qa-share") { Description = "share of episodes that answer a question about their passage", DefaultValueFactory = _ => 0.4 };
-        var memoryEncoderRank = new Option<int>("--memory-encoder-lora-rank") { Description = "0: the model itself compresses; r > 0: each arrangement compresses through its own LoRA adapter of rank r (writing need not share every weight with reading)", DefaultValueFactory = _ => 0 };
-        var memoryLr = new Option<double?>("--memory-lr") { Description = "peak learning rate of the episodes' memory and task tokens and encoder adapters (default: --lr)" };
         var threads = CpuThreads.Option();
         var peak = PeakFlopsOption.Create();
-        var resumeGuard = new ResumeGuard<TrainingOptions>(
-        [
-            (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (seqLen, o => o.SequenceLength), (accum, o => o.GradientAccumulation),
-            (lr, o => o.LearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
-            (weightDecay, o => o.WeightDecay), (maxGradNorm, o => o.MaxGradNorm), (dtype.Option, o => o.Dtype), (seed, o => o.Seed),
-            (qaShare, o => o.QaShare), (evalEvery, o => o.EvalEverySteps), (evalSequences, o => o.EvalSequences),
-            (memoryWeight, o => o.MemoryEpisodes?.Weight ?? 0), (memoryRatios, o => string.Join(",", o.MemoryEpisodes?.Ratios ?? [4, 16, 64])),
-            (memoryCurriculum, o => o.MemoryEpisodes?.CurriculumSteps ?? 1200), (memoryBatch, o => o.MemoryEpisodes?.EpisodesPerMicroBatch ?? 8),
-            (memoryPositions, o => o.MemoryEpisodes?.Positions ?? MemoryPositions.Sequential),
-            (memoryPassageShare, o => o.MemoryEpisodes?.PassageShare ?? 0),
-            (memoryPooledShare, o => o.MemoryEpisodes?.PooledShare ?? 0), (memoryGlobalShare, o => o.MemoryEpisodes?.GlobalShare ?? 0.5),
-            (memoryKvShare, o => o.MemoryEpisodes?.KeyValuesShare ?? 0.25), (memoryQaShare, o => o.MemoryEpisodes?.QaShare ?? 0.4),
-            (memoryEncoderRank, o => o.MemoryEpisodes?.EncoderLoraRank ?? 0), (memoryLr, o => o.MemoryEpisodes?.LearningRate ?? o.LearningRate),
-        ]);
 
-        var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)")
-        {
-            config, model, tokenizer, corpus, validation, qa, output, steps, batch, seqLen, accum, lr, minLrRatio, warmup,
-            weightDecay, maxGradNorm, dtype.Option, seed, qaShare, checkpointMinutes, logEvery, evalEvery, evalSequences, resume,
-            maxMinutes, stopAtStep, exportDtype.Option, memoryWeight, memoryQa, memoryQaDev, memoryRatios, memoryCurriculum, memoryBatch,
-            memoryPassageShare, memoryPositions, memoryPooledShare, memoryGlobalShare, memoryKvShare, memoryQaShare, memoryEncoderRank, memoryLr, threads, peak,
-        };
+        var command = new Command("pretrain-lm", "Train a causal LM on corpus text mixed with QA text (AdamW, warmup + cosine, checkpoints, exact resume)");
+        foreach (var option in (Option[])[config, model, tokenizer, corpus, validation, qa, output, .. settings.Options, resume, maxMinutes, stopAtStep,
+            exportDtype.Option, memoryQa, memoryQaDev, threads, peak])
+            command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run("pic pretrain-lm", () =>
         {
             CpuThreads.Set(parse.GetValue(threads));
-            var options = new TrainingOptions
-            {
-                LearningRate = parse.GetValue(lr), MinLearningRateRatio = parse.GetValue(minLrRatio), WarmupSteps = parse.GetValue(warmup),
-                TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch), SequenceLength = parse.GetValue(seqLen),
-                GradientAccumulation = parse.GetValue(accum), MaxGradNorm = parse.GetValue(maxGradNorm), WeightDecay = parse.GetValue(weightDecay),
-                Seed = parse.GetValue(seed), Dtype = ModelFolder.TorchDtypeName(dtype.Value(parse)!.Value), QaShare = parse.GetValue(qaShare),
-                CheckpointMinutes = parse.GetValue(checkpointMinutes), LogEverySteps = parse.GetValue(logEvery),
-                EvalEverySteps = parse.GetValue(evalEvery), EvalSequences = parse.GetValue(evalSequences),
-                MemoryEpisodes = parse.GetValue(memoryWeight) == 0 ? null : new MemoryEpisodeOptions
-                {
-                    Weight = parse.GetValue(memoryWeight), Ratios = ParseRatios(parse.GetValue(memoryRatios)!),
-                    CurriculumSteps = parse.GetValue(memoryCurriculum), EpisodesPerMicroBatch = parse.GetValue(memoryBatch),
-                    Positions = parse.GetValue(memoryPositions), PassageShare = parse.GetValue(memoryPassageShare),
-                    PooledShare = parse.GetValue(memoryPooledShare), GlobalShare = parse.GetValue(memoryGlobalShare),
-                    KeyValuesShare = parse.GetValue(memoryKvShare), QaShare = parse.GetValue(memoryQaShare),
-                    EncoderLoraRank = parse.GetValue(memoryEncoderRank), LearningRate = parse.GetValue(memoryLr),
-                },
-            };
             var request = new PretrainRequest(parse.GetValue(config), parse.GetValue(model), parse.GetValue(tokenizer)!,
                 parse.GetValue(corpus)!, parse.GetValue(validation), parse.GetValue(qa) ?? [], parse.GetValue(output)!.FullName,
-                options, parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
-                resumeGuard.For(parse), parse.GetValue(peak), parse.GetValue(memoryQa) ?? [], parse.GetValue(memoryQaDev));
+                settings.Read(parse), parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(stopAtStep), exportDtype.Value(parse)!.Value,
+                settings.Given(parse), parse.GetValue(peak), parse.GetValue(memoryQa) ?? [], parse.GetValue(memoryQaDev));
             return Pretrain(request);
         }));
         return command;
     }
 
+    static string EpisodeField(string name) => $"{nameof(TrainingOptions.MemoryEpisodes)}.{name}";
+
+    // With episodes off (--memory-weight 0) a memory setting reads the episodes' defaults and writes nothing.
+    static Option<T> AddEpisodeSetting<T>(SettingList<TrainingOptions> settings, string flag, string description, string field,
+        Func<MemoryEpisodeOptions, T> read, Func<MemoryEpisodeOptions, T, MemoryEpisodeOptions> write) =>
+        settings.Add(flag, description, EpisodeField(field), o => read(o.MemoryEpisodes ?? EpisodeDefaults), (o, v) => WithEpisodes(o, m => write(m, v)));
+
+    static TrainingOptions WithEpisodes(TrainingOptions options, Func<MemoryEpisodeOptions, MemoryEpisodeOptions> change) =>
+        options.MemoryEpisodes is null ? options : options with { MemoryEpisodes = change(options.MemoryEpisodes) };
+
     sealed record PretrainRequest(FileInfo? Config, DirectoryInfo? Model, FileInfo Tokenizer, string Corpus, string? Validation,
         FileInfo[] Qa, string RunDir, TrainingOptions Options, bool Resume, double? MaxMinutes, int? StopAtStep, ScalarType ExportDtype,
-        ResumeGuard<TrainingOptions>.Given GivenTrajectory, double? PeakGigaFlops, FileInfo[] MemoryQa, FileInfo? MemoryQaDev);
+        GivenSettings<TrainingOptions> Given, double? PeakGigaFlops, FileInfo[] MemoryQa, FileInfo? MemoryQaDev);
 
     static int[] ParseRatios(string text)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return parts.Length > 0 && parts.All(p => int.TryParse(p, out int r) && r >= 1)
             ? parts.Select(int.Parse).ToArray()
-            : throw new TrainingException($"--memory-ratios must be positive integers separated by commas, got '{text}'");
+            : throw new InvalidInputException($"--memory-ratios must be positive integers separated by commas, got '{text}'");
     }
 
     static int Pretrain(PretrainRequest request)
     {
         PeakFlopsOption.Check(request.PeakGigaFlops);
-        // Held to the end, the export of RUN/model included: a second run into this folder is refused, naming this one.
-        using var claim = RunFolderLock.Acquire(request.RunDir);
-        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
-        var options = request.Resume ? ResumedOptions(request) : request.Options;
-        options.Validate();
-        if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
+        using var claim = TrainingCommand.Claim(request.RunDir);
+        var options = TrainingCommand.Options(request.RunDir, request.Resume, request.Options, request.Given, PretrainRun.ReadCheckpointOptions,
+            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
 
         var tokenizer = TextTokenizer.Load(request.Tokenizer.FullName);
         var encoder = TokenEncoder.ForDocuments(tokenizer, request.Tokenizer.FullName, FileSha256.Hex(request.Tokenizer.FullName));
@@ -181,18 +183,11 @@ public static class PretrainCommands
             var restored = started.Load(request.Model.FullName, start: true);
             Log($"memory episode tokens of {restored.Count} arrangement(s) from {Path.Combine(request.Model.FullName, MemoryEpisodes.FileName)}; the others start fresh");
         }
-        run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var stop = new StopSignal();
-        var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
-
-        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
-        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +
-            $"lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}");
-        run.Evaluated += e => progress.Note($"step {e.Step} validation loss {e.Loss:F4} perplexity {e.Perplexity:F2}" +
-            (e.Memory is { Count: > 0 } m ? "; memory " + string.Join(" ", m.Select(p => $"{p.Key} {p.Value:F3}")) : ""));
-        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
+        var final = TrainingCommand.Run(run, options, request.StopAtStep, request.MaxMinutes,
+            step => $"loss {step.Loss:F4} " + (step.Values is { } v ? $"memory {v["memory_loss"]:F4}/{v["memory_acc"]:F3} " : "") +
+                $"lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(run.FlopsPerStep, step.Seconds, peak)}",
+            e => $"step {e.Step} validation loss {e.Loss:F4} perplexity {Math.Exp(e.Loss):F2}" +
+                (e.Values is { Count: > 0 } m ? "; memory " + string.Join(" ", m.Select(p => $"{p.Key} {p.Value:F3}")) : ""));
 
         string modelDir = Path.Combine(request.RunDir, "model");
         AtomicFolder.Write(modelDir, dir =>
@@ -210,16 +205,6 @@ public static class PretrainCommands
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");
         return 0;
     }
-
-    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
-    static TrainingOptions ResumedOptions(PretrainRequest request)
-    {
-        var saved = PretrainRun.ReadCheckpointOptions(request.RunDir);
-        request.GivenTrajectory.RequireMatch(request.Options, saved,
-            $"start a new run from {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)} with --model");
-        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
-    }
-
 
     static LlamaForCausalLM CreateModel(PretrainRequest request, int tokenizerVocab)
     {

@@ -22,46 +22,64 @@ public static class TrainCompressorCommand
     const string Name = "pic train-compressor";
     static readonly CompressorTrainingOptions Defaults = new();
 
+    /// <summary>Every setting of <see cref="CompressorTrainingOptions"/> the command takes, declared once.</summary>
+    internal static SettingList<CompressorTrainingOptions> Settings()
+    {
+        var settings = new SettingList<CompressorTrainingOptions>(Defaults);
+        settings.AddKebab("--objective", "pretrain (corpus windows: autoencoding + LM) or qa (SQuAD files)", o => o.Objective, (o, v) => o with { Objective = v });
+        settings.Add("--policy", "global | pic | pic-causal-text | pic-recurrent", null, o => o.Compressor.Policy.Name(), (o, v) => Shape(o, c => c with { Policy = ParsePolicy(v) }));
+        settings.AddKebab("--kind", "embeddings | key-values", o => o.Compressor.Kind, (o, v) => Shape(o, c => c with { Kind = v }));
+        settings.Add("--ratio", "context tokens per memory token", o => o.Compressor.Ratio, (o, v) => Shape(o, c => c with { Ratio = v }));
+        settings.Add("--chunk-length", "tokens per chunk (a multiple of the ratio)", o => o.Compressor.ChunkLength, (o, v) => Shape(o, c => c with { ChunkLength = v }));
+        settings.AddKebab("--placement", "interleaved | appended", o => o.Compressor.Placement, (o, v) => Shape(o, c => c with { Placement = v }));
+        settings.AddKebab("--positions", "sequential | uniform", o => o.Compressor.Positions, (o, v) => Shape(o, c => c with { Positions = v }));
+        settings.Add("--lora-rank", null, o => o.Compressor.Lora.Rank, (o, v) => Shape(o, c => c with { Lora = c.Lora with { Rank = v } }));
+        settings.Add("--lora-alpha", null, o => o.Compressor.Lora.Alpha, (o, v) => Shape(o, c => c with { Lora = c.Lora with { Alpha = v } }));
+        settings.Add("--lora-targets", "comma-separated projections", null, o => string.Join(',', o.Compressor.Lora.TargetModules),
+            (o, v) => Shape(o, c => c with { Lora = c.Lora with { TargetModules = Targets(v) } }));
+        // Rank 0 is no adapter (DecoderLora null); the alpha and targets that follow shape the adapter a rank made.
+        settings.Add("--decoder-lora-rank", "rank of a LoRA adapter the decoder runs while reading memory, trained with the compressor; 0 = the paper's frozen decoder (anything else is a labelled deviation)",
+            CompressorTrainingOptions.DecoderRankField, o => o.Compressor.DecoderLora?.Rank ?? 0, (o, v) => Shape(o, c => c with { DecoderLora = v == 0 ? null : new LoraOptions { Rank = v } }));
+        settings.Add("--decoder-lora-alpha", "with --decoder-lora-rank", null, o => o.Compressor.DecoderLora?.Alpha ?? Defaults.Compressor.Lora.Alpha,
+            (o, v) => DecoderAdapter(o, lora => lora with { Alpha = v }));
+        settings.Add("--decoder-lora-targets", "with --decoder-lora-rank: comma-separated projections", null,
+            o => string.Join(',', o.Compressor.DecoderLora?.TargetModules ?? Defaults.Compressor.Lora.TargetModules), (o, v) => DecoderAdapter(o, lora => lora with { TargetModules = Targets(v) }));
+        settings.Add<double?>("--decoder-lora-lr", "with --decoder-lora-rank: peak learning rate of the decoder adapter (default: --lr)", nameof(CompressorTrainingOptions.DecoderLearningRate),
+            o => o.DecoderLearningRate ?? o.LearningRate, (o, v) => o with { DecoderLearningRate = v });
+        settings.AddKebab("--memory-init", "start of new memory and task tokens: random (normal at the vocabulary's spread) | vocab-mean (the vocabulary's mean embedding + small noise)",
+            o => o.MemoryInit, (o, v) => o with { MemoryInit = v });
+        settings.Add("--lr", "peak learning rate of the LoRA matrices", o => o.LearningRate, (o, v) => o with { LearningRate = v });
+        settings.Add("--memory-lr", "peak learning rate of the memory and task tokens", o => o.MemoryLearningRate, (o, v) => o with { MemoryLearningRate = v });
+        settings.Add("--min-lr-ratio", "final learning rate as a fraction of the peak", o => o.MinLearningRateRatio, (o, v) => o with { MinLearningRateRatio = v });
+        settings.Add("--warmup", "linear warmup steps", o => o.WarmupSteps, (o, v) => o with { WarmupSteps = v });
+        settings.Add("--steps", "optimizer steps", o => o.TotalSteps, (o, v) => o with { TotalSteps = v });
+        settings.Add("--batch", "examples per micro-batch", o => o.MicroBatchSize, (o, v) => o with { MicroBatchSize = v });
+        settings.Add("--accumulation", "micro-batches per optimizer step", o => o.GradientAccumulation, (o, v) => o with { GradientAccumulation = v });
+        settings.Add("--clip", "gradient norm limit", o => o.MaxGradNorm, (o, v) => o with { MaxGradNorm = v });
+        settings.Add("--weight-decay", "AdamW decay of the LoRA matrices", o => o.WeightDecay, (o, v) => o with { WeightDecay = v });
+        settings.Add("--seed", "seeds initialisation and data order", o => o.Seed, (o, v) => o with { Seed = v });
+        settings.Add("--lm-share", "pretrain: share of windows continued (LM) rather than reconstructed (AE)", o => o.LmShare, (o, v) => o with { LmShare = v });
+        settings.Add("--window", "pretrain: context tokens per window", o => o.WindowLength, (o, v) => o with { WindowLength = v });
+        settings.Add("--continuation", "pretrain: tokens to continue after the window", o => o.ContinuationLength, (o, v) => o with { ContinuationLength = v });
+        settings.Add("--eval-every", "steps between dev probes", o => o.EvalEverySteps, (o, v) => o with { EvalEverySteps = v });
+        settings.Add("--eval-samples", "held-out windows / dev questions per probe", o => o.EvalSamples, (o, v) => o with { EvalSamples = v });
+        settings.Add("--checkpoint-minutes", null, o => o.CheckpointMinutes, (o, v) => o with { CheckpointMinutes = v });
+        settings.Add("--log-every", "steps between log lines", o => o.LogEverySteps, (o, v) => o with { LogEverySteps = v });
+        return settings;
+    }
+
+    /// <summary>The settings --from takes from the folder instead (a decoder adapter aside).</summary>
+    static readonly string[] ShapeFlags = ["--policy", "--kind", "--ratio", "--chunk-length", "--placement", "--positions", "--lora-rank", "--lora-alpha",
+        "--lora-targets", "--decoder-lora-rank", "--decoder-lora-alpha", "--decoder-lora-targets", "--memory-init"];
+
     public static Command Create()
     {
         var model = EngineOptions.ModelOption("frozen base model folder (config.json, model.safetensors, tokenizer.json)");
-        var objective = new Option<string>("--objective") { Description = "pretrain (corpus windows: autoencoding + LM) or qa (SQuAD files)", DefaultValueFactory = _ => "pretrain" };
-        objective.AcceptOnlyFromAmong("pretrain", "qa");
-        var policy = new Option<string>("--policy") { Description = "global | pic | pic-causal-text | pic-recurrent", DefaultValueFactory = _ => Defaults.Compressor.Policy.Name() };
-        var kind = new Option<string>("--kind") { Description = "embeddings | key-values", DefaultValueFactory = _ => KebabCase.Name(Defaults.Compressor.Kind) };
-        var ratio = new Option<int>("--ratio") { Description = "context tokens per memory token", DefaultValueFactory = _ => Defaults.Compressor.Ratio };
-        var chunkLength = new Option<int>("--chunk-length") { Description = "tokens per chunk (a multiple of the ratio)", DefaultValueFactory = _ => Defaults.Compressor.ChunkLength };
-        var placement = new Option<string>("--placement") { Description = "interleaved | appended", DefaultValueFactory = _ => KebabCase.Name(Defaults.Compressor.Placement) };
-        var positions = new Option<string>("--positions") { Description = "sequential | uniform", DefaultValueFactory = _ => KebabCase.Name(Defaults.Compressor.Positions) };
-        var loraRank = new Option<int>("--lora-rank") { DefaultValueFactory = _ => Defaults.Compressor.Lora.Rank };
-        var loraAlpha = new Option<double>("--lora-alpha") { DefaultValueFactory = _ => Defaults.Compressor.Lora.Alpha };
-        var loraTargets = new Option<string>("--lora-targets") { Description = "comma-separated projections", DefaultValueFactory = _ => string.Join(',', Defaults.Compressor.Lora.TargetModules) };
-        var decoderLoraRank = new Option<int>("--decoder-lora-rank") { Description = "rank of a LoRA adapter the decoder runs while reading memory, trained with the compressor; 0 = the paper's frozen decoder (anything else is a labelled deviation)", DefaultValueFactory = _ => 0 };
-        var decoderLoraAlpha = new Option<double>("--decoder-lora-alpha") { Description = "with --decoder-lora-rank", DefaultValueFactory = _ => Defaults.Compressor.Lora.Alpha };
-        var decoderLoraTargets = new Option<string>("--decoder-lora-targets") { Description = "with --decoder-lora-rank: comma-separated projections", DefaultValueFactory = _ => string.Join(',', Defaults.Compressor.Lora.TargetModules) };
-        var decoderLoraLr = new Option<double?>("--decoder-lora-lr") { Description = "with --decoder-lora-rank: peak learning rate of the decoder adapter (default: --lr)" };
-        var memoryInit = new Option<string>("--memory-init") { Description = "start of new memory and task tokens: random (normal at the vocabulary's spread) | vocab-mean (the vocabulary's mean embedding + small noise)", DefaultValueFactory = _ => KebabCase.Name(Defaults.MemoryInit) };
-        var lr = new Option<double>("--lr") { Description = "peak learning rate of the LoRA matrices", DefaultValueFactory = _ => Defaults.LearningRate };
-        var memoryLr = new Option<double>("--memory-lr") { Description = "peak learning rate of the memory and task tokens", DefaultValueFactory = _ => Defaults.MemoryLearningRate };
-        var minLrRatio = new Option<double>("--min-lr-ratio") { Description = "final learning rate as a fraction of the peak", DefaultValueFactory = _ => Defaults.MinLearningRateRatio };
-        var warmup = new Option<int>("--warmup") { Description = "linear warmup steps", DefaultValueFactory = _ => Defaults.WarmupSteps };
-        var steps = new Option<int>("--steps") { Description = "optimizer steps", DefaultValueFactory = _ => Defaults.TotalSteps };
-        var batch = new Option<int>("--batch") { Description = "examples per micro-batch", DefaultValueFactory = _ => Defaults.MicroBatchSize };
-        var accumulation = new Option<int>("--accumulation") { Description = "micro-batches per optimizer step", DefaultValueFactory = _ => Defaults.GradientAccumulation };
-        var clip = new Option<double>("--clip") { Description = "gradient norm limit", DefaultValueFactory = _ => Defaults.MaxGradNorm };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decay of the LoRA matrices", DefaultValueFactory = _ => Defaults.WeightDecay };
-        var seed = new Option<long>("--seed") { Description = "seeds initialisation and data order", DefaultValueFactory = _ => Defaults.Seed };
-        var lmShare = new Option<double>("--lm-share") { Description = "pretrain: share of windows continued (LM) rather than reconstructed (AE)", DefaultValueFactory = _ => Defaults.LmShare };
-        var window = new Option<int>("--window") { Description = "pretrain: context tokens per window", DefaultValueFactory = _ => Defaults.WindowLength };
-        var continuation = new Option<int>("--continuation") { Description = "pretrain: tokens to continue after the window", DefaultValueFactory = _ => Defaults.ContinuationLength };
+        var settings = Settings();
         var corpus = new Option<string>("--corpus") { Description = "pretrain text: a folder of .txt or a .jsonl with 'text'", DefaultValueFactory = _ => "data/corpus/train" };
         var validation = new Option<string>("--validation") { Description = "held-out text for the autoencoding probe, or none", DefaultValueFactory = _ => "data/corpus/validation" };
         var qa = new Option<FileInfo[]>("--qa") { Description = "qa: SQuAD v1.1 training file (repeatable)" };
         var devQa = new Option<FileInfo?>("--dev-qa") { Description = "SQuAD v1.1 file whose first --eval-samples questions are answered from memory at each probe" };
-        var evalEvery = new Option<int>("--eval-every") { Description = "steps between dev probes", DefaultValueFactory = _ => Defaults.EvalEverySteps };
-        var evalSamples = new Option<int>("--eval-samples") { Description = "held-out windows / dev questions per probe", DefaultValueFactory = _ => Defaults.EvalSamples };
-        var checkpointMinutes = new Option<double>("--checkpoint-minutes") { DefaultValueFactory = _ => Defaults.CheckpointMinutes };
-        var logEvery = new Option<int>("--log-every") { Description = "steps between log lines", DefaultValueFactory = _ => Defaults.LogEverySteps };
         var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept; --decoder-lora-* may add a decoder adapter to a folder without one)" };
         var resume = new Option<bool>("--resume") { Description = "continue OUT/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
@@ -72,30 +90,12 @@ public static class TrainCompressorCommand
         var peak = PeakFlopsOption.Create();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
-        Option[] shape = [policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
-            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, memoryInit];
-        Option[] decoderAdapterSettings = [decoderLoraAlpha, decoderLoraTargets];
-        var resumeGuard = new ResumeGuard<CompressorTrainingOptions>(
-        [
-            (objective, o => o.Objective == CompressorObjective.Qa ? "qa" : "pretrain"), (policy, o => o.Compressor.Policy.Name()),
-            (kind, o => KebabCase.Name(o.Compressor.Kind)), (ratio, o => o.Compressor.Ratio), (chunkLength, o => o.Compressor.ChunkLength),
-            (placement, o => KebabCase.Name(o.Compressor.Placement)), (positions, o => KebabCase.Name(o.Compressor.Positions)),
-            (loraRank, o => o.Compressor.Lora.Rank), (loraAlpha, o => o.Compressor.Lora.Alpha), (loraTargets, o => string.Join(',', o.Compressor.Lora.TargetModules)),
-            (decoderLoraRank, o => o.Compressor.DecoderLora?.Rank ?? 0), (decoderLoraAlpha, o => o.Compressor.DecoderLora?.Alpha ?? Defaults.Compressor.Lora.Alpha),
-            (decoderLoraTargets, o => string.Join(',', o.Compressor.DecoderLora?.TargetModules ?? Defaults.Compressor.Lora.TargetModules)),
-            (memoryInit, o => KebabCase.Name(o.MemoryInit)), (decoderLoraLr, o => o.DecoderLearningRate ?? o.LearningRate),
-            (lr, o => o.LearningRate), (memoryLr, o => o.MemoryLearningRate), (minLrRatio, o => o.MinLearningRateRatio), (warmup, o => o.WarmupSteps),
-            (steps, o => o.TotalSteps), (batch, o => o.MicroBatchSize), (accumulation, o => o.GradientAccumulation), (clip, o => o.MaxGradNorm),
-            (weightDecay, o => o.WeightDecay), (seed, o => o.Seed), (lmShare, o => o.LmShare), (window, o => o.WindowLength),
-            (continuation, o => o.ContinuationLength), (evalEvery, o => o.EvalEverySteps), (evalSamples, o => o.EvalSamples),
-        ]);
-        var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA")
-        {
-            model, objective, policy, kind, ratio, chunkLength, placement, positions, loraRank, loraAlpha, loraTargets,
-            decoderLoraRank, decoderLoraAlpha, decoderLoraTargets, decoderLoraLr, memoryInit, lr, memoryLr,
-            minLrRatio, warmup, steps, batch, accumulation, clip, weightDecay, seed, lmShare, window, continuation, corpus, validation,
-            qa, devQa, evalEvery, evalSamples, checkpointMinutes, logEvery, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output,
-        };
+        Option[] shape = [.. ShapeFlags.Select(settings.Flag)];
+        var decoderLoraRank = settings.Flag<int>("--decoder-lora-rank");
+        Option[] decoderAdapterSettings = [settings.Flag("--decoder-lora-alpha"), settings.Flag("--decoder-lora-targets")];
+        var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA") { model };
+        foreach (var option in (Option[])[.. settings.Options, corpus, validation, qa, devQa, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output])
+            command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run(Name, () =>
         {
             CpuThreads.Set(parse.GetValue(threads));
@@ -114,49 +114,27 @@ public static class TrainCompressorCommand
             var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (decoderRank == 0 && orphanSettings.Count > 0)
                 throw new InvalidInputException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
-            var decoderLora = decoderRank == 0 ? null : new LoraOptions
-            {
-                Rank = decoderRank, Alpha = parse.GetValue(decoderLoraAlpha), TargetModules = Targets(parse.GetValue(decoderLoraTargets)!),
-            };
-            var options = new CompressorTrainingOptions
-            {
-                Compressor = folderOptions is not null ? folderOptions with { DecoderLora = folderOptions.DecoderLora ?? decoderLora } : new CompressorOptions
-                {
-                    Policy = ParsePolicy(parse.GetValue(policy)!),
-                    Kind = ParseKebab<MemoryKind>("--kind", parse.GetValue(kind)!),
-                    Ratio = parse.GetValue(ratio),
-                    ChunkLength = parse.GetValue(chunkLength),
-                    Placement = ParseKebab<MemoryPlacement>("--placement", parse.GetValue(placement)!),
-                    Positions = ParseKebab<MemoryPositions>("--positions", parse.GetValue(positions)!),
-                    Lora = new LoraOptions
-                    {
-                        Rank = parse.GetValue(loraRank), Alpha = parse.GetValue(loraAlpha),
-                        TargetModules = Targets(parse.GetValue(loraTargets)!),
-                    },
-                    DecoderLora = decoderLora,
-                },
-                MemoryInit = ParseKebab<MemoryInit>("--memory-init", parse.GetValue(memoryInit)!),
-                Objective = parse.GetValue(objective) == "qa" ? CompressorObjective.Qa : CompressorObjective.Pretrain,
-                LearningRate = parse.GetValue(lr), MemoryLearningRate = parse.GetValue(memoryLr), MinLearningRateRatio = parse.GetValue(minLrRatio),
-                DecoderLearningRate = parse.GetValue(decoderLoraLr),
-                WarmupSteps = parse.GetValue(warmup), TotalSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch),
-                GradientAccumulation = parse.GetValue(accumulation), MaxGradNorm = parse.GetValue(clip), WeightDecay = parse.GetValue(weightDecay),
-                Seed = parse.GetValue(seed), LmShare = parse.GetValue(lmShare), WindowLength = parse.GetValue(window),
-                ContinuationLength = parse.GetValue(continuation), CheckpointMinutes = parse.GetValue(checkpointMinutes),
-                LogEverySteps = parse.GetValue(logEvery), EvalEverySteps = parse.GetValue(evalEvery), EvalSamples = parse.GetValue(evalSamples),
-            };
+            var options = settings.Read(parse);
+            if (folderOptions is not null)
+                options = options with { Compressor = folderOptions with { DecoderLora = folderOptions.DecoderLora ?? options.Compressor.DecoderLora } };
             var request = new Request(EngineOptions.ModelFolder(parse.GetValue(model)), options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
                 parse.GetValue(qa) ?? [], parse.GetValue(devQa), fromDir, parse.GetValue(resume), parse.GetValue(maxMinutes),
-                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, resumeGuard.For(parse),
+                parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, settings.Given(parse),
                 dtype.Value(parse), parse.GetValue(peak));
             return Train(request);
         }));
         return command;
     }
 
+    static CompressorTrainingOptions Shape(CompressorTrainingOptions options, Func<CompressorOptions, CompressorOptions> change) =>
+        options with { Compressor = change(options.Compressor) };
+
+    static CompressorTrainingOptions DecoderAdapter(CompressorTrainingOptions options, Func<LoraOptions, LoraOptions> change) =>
+        Shape(options, c => c with { DecoderLora = c.DecoderLora is null ? null : change(c.DecoderLora) });
+
     sealed record Request(string Model, CompressorTrainingOptions Options, string Corpus, string Validation, FileInfo[] Qa,
         FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir,
-        ResumeGuard<CompressorTrainingOptions>.Given GivenTrajectory, ScalarType? Dtype, double? PeakGigaFlops);
+        GivenSettings<CompressorTrainingOptions> Given, ScalarType? Dtype, double? PeakGigaFlops);
 
     static string[] Targets(string commaSeparated) => commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -167,32 +145,15 @@ public static class TrainCompressorCommand
         catch (ArgumentException e) { throw new InvalidInputException(e.Message); }
     }
 
-    static T ParseKebab<T>(string option, string value) where T : struct, Enum =>
-        KebabCase.TryParse(value, out T parsed)
-            ? parsed
-            : throw new InvalidInputException($"{option}: unknown value '{value}'; use {string.Join(", ", Enum.GetValues<T>().Select(v => KebabCase.Name(v)))}");
-
-    /// <summary>The checkpoint's training options (only the checkpoint and log intervals may change).</summary>
-    static CompressorTrainingOptions ResumedOptions(Request request)
-    {
-        var saved = CompressorRun.ReadCheckpointOptions(request.RunDir);
-        request.GivenTrajectory.RequireMatch(request.Options, saved,
-            $"start a new run from {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)} with --from");
-        return saved with { CheckpointMinutes = request.Options.CheckpointMinutes, LogEverySteps = request.Options.LogEverySteps };
-    }
-
     static int Train(Request request)
     {
         if (request.Resume && request.From is not null) throw new InvalidInputException("--resume continues the run's own checkpoint; drop --from");
         PeakFlopsOption.Check(request.PeakGigaFlops);
-        // Held to the end: a second run into this folder is refused, naming this one.
-        using var claim = RunFolderLock.Acquire(request.RunDir);
-        foreach (string leftover in claim.RemovedLeftovers) Log($"removed {leftover}, left by a run killed while writing it");
-        var options = request.Resume ? ResumedOptions(request) : request.Options;
-        options.Validate();
+        using var claim = TrainingCommand.Claim(request.RunDir);
+        var options = TrainingCommand.Options(request.RunDir, request.Resume, request.Options, request.Given, CompressorRun.ReadCheckpointOptions,
+            $"start a new run from {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)} with --from");
         if (options.Objective == CompressorObjective.Qa && request.Qa.Length == 0)
             throw new InvalidInputException("--objective qa needs at least one --qa FILE (SQuAD v1.1)");
-        if (request.Resume) Log($"resuming {request.RunDir} with the checkpoint's training options");
 
         var loaded = LoadedModel.Load(request.Model, request.Dtype, "training a compressor");
         using var baseModel = loaded.Model;
@@ -220,16 +181,9 @@ public static class TrainCompressorCommand
             PeakFlopsPerSecond = peak,
         };
         Log($"{run.Compressor.TrainableParameters().Sum(p => p.numel()):N0} trainable parameters; {options.MicroBatchSize * options.GradientAccumulation} examples per step");
-        run.CheckpointWritten += dir => LossCurve.Save(run.Metrics, Path.Combine(dir, "loss.png"));
-        using var stop = new StopSignal();
-        var maxDuration = request.MaxMinutes is double m ? TimeSpan.FromMinutes(m) : (TimeSpan?)null;
-
-        var progress = new TrainingProgress(options.TotalSteps, options.LogEverySteps);
-        run.StepCompleted += (step, _) => progress.Step(step.Step, step.Tokens, step.Seconds,
-            $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(step.Flops, step.Seconds, peak)}");
-        run.Probed += p => progress.Note(Describe(p));
-        run.CheckpointWritten += dir => progress.Note($"checkpoint at step {run.Step} in {dir}");
-        var final = progress.Run(run.Step, () => run.Run(request.StopAtStep, maxDuration, stop.Token));
+        var final = TrainingCommand.Run(run, options, request.StopAtStep, request.MaxMinutes,
+            step => $"loss {step.Loss:F4} acc {step.Accuracy:F3} lr {step.LearningRate:E2} grad {step.GradNorm:F2} {PeakFlopsOption.Describe(step.Flops, step.Seconds, peak)}",
+            DescribeProbe);
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss} " +
             $"({final.TrainSeconds / Math.Max(1, final.Step):F2} s/step in training); compressor in {Path.Combine(request.RunDir, CompressorRun.CheckpointDirName)}");
         return 0;
@@ -285,10 +239,9 @@ public static class TrainCompressorCommand
         });
     }
 
-
-    static string Describe(ProbeResult p) =>
-        $"probe at step {p.Step}: held-out loss {p.HeldOut.Loss:F4} token accuracy {p.HeldOut.Accuracy:F3}" +
-        (p.ExactMatch is double em ? $", EM {em:F3} F1 {p.F1:F3} from memory" : "");
+    static string DescribeProbe(MetricsRecord probe) =>
+        $"probe at step {probe.Step}: held-out loss {probe.Loss:F4} token accuracy {probe.Value("accuracy"):F3}" +
+        (probe.Value("exact_match") is double em ? $", EM {em:F3} F1 {probe.Value("f1"):F3} from memory" : "");
 
     static void Log(string message) => TrainingProgress.Log(message);
 }

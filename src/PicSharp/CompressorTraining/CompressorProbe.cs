@@ -2,11 +2,6 @@ using PicSharp.Compression;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>What a dev probe found: teacher-forced loss and token accuracy on held-out examples, and when a QA dev
-/// sample is given, EM/F1 of answers generated from memory.</summary>
-public sealed record ProbeResult(int Step, long TokensSeen, double ElapsedSeconds, double TrainSeconds, DecoderScore HeldOut,
-    double? ExactMatch, double? F1);
-
 /// <summary>
 /// The dev probe of a compressor run: fixed held-out examples (autoencoding windows of the validation text, or dev
 /// questions for the QA objective) scored teacher-forced, plus an optional answering pass over a fixed dev sample

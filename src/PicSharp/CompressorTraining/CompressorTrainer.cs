@@ -11,6 +11,7 @@ namespace PicSharp.CompressorTraining;
 /// <summary>What one optimizer step did; Tokens counts the text tokens of its examples (see CompressorExample.Tokens),
 /// Flops its model FLOPs (<see cref="CompressorFlops"/>).</summary>
 public sealed record CompressorStep(int Step, double Loss, double Accuracy, double LearningRate, double GradNorm, long Tokens, double Seconds, double Flops)
+    : ITrainingStep
 {
     public double FlopsPerSecond => Flops / Seconds;
 }

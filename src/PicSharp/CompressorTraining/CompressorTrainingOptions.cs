@@ -10,7 +10,7 @@ namespace PicSharp.CompressorTraining;
 /// data shapes, and the optimiser. Saved as options.json in each checkpoint so a resumed run continues with the same
 /// settings (only the logging and checkpoint intervals may change on resume).
 /// </summary>
-public sealed record CompressorTrainingOptions
+public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorTrainingOptions>
 {
     public CompressorOptions Compressor { get; init; } = new();
     public CompressorObjective Objective { get; init; } = CompressorObjective.Pretrain;
@@ -52,30 +52,22 @@ public sealed record CompressorTrainingOptions
     [JsonIgnore]
     public bool HasLmTask => Objective == CompressorObjective.Pretrain && LmShare > 0;
 
+    /// <summary>The decoder adapter's rank, as validation names it (rank R turns the adapter on).</summary>
+    public const string DecoderRankField = $"{nameof(Compressor)}.{nameof(CompressorOptions.DecoderLora)}.{nameof(LoraOptions.Rank)}";
+
+    /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
         try { Compressor.Validate(); }
         catch (ArgumentException e) { throw new TrainingException(e.Message); }
-        Require(LearningRate > 0, $"--lr must be positive, got {LearningRate}");
-        Require(MemoryLearningRate > 0, $"--memory-lr must be positive, got {MemoryLearningRate}");
-        Require(DecoderLearningRate is null or > 0, $"--decoder-lora-lr must be positive, got {DecoderLearningRate}");
-        Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, "--decoder-lora-lr needs a decoder adapter (--decoder-lora-rank R)");
-        Require(MinLearningRateRatio is >= 0 and <= 1, $"--min-lr-ratio must be in [0, 1], got {MinLearningRateRatio}");
-        Require(WarmupSteps >= 0, $"--warmup must be ≥ 0, got {WarmupSteps}");
-        Require(TotalSteps > 0, $"--steps must be positive, got {TotalSteps}");
-        Require(MicroBatchSize > 0, $"--batch must be positive, got {MicroBatchSize}");
-        Require(GradientAccumulation > 0, $"--accumulation must be positive, got {GradientAccumulation}");
-        Require(MaxGradNorm > 0, $"--clip must be positive, got {MaxGradNorm}");
-        Require(WeightDecay >= 0, $"--weight-decay must be ≥ 0, got {WeightDecay}");
-        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"betas must be in [0, 1), got ({Beta1}, {Beta2})");
-        Require(LmShare is >= 0 and <= 1, $"--lm-share must be in [0, 1], got {LmShare}");
-        Require(WindowLength > 0, $"--window must be positive, got {WindowLength}");
-        Require(ContinuationLength > 0, $"--continuation must be positive, got {ContinuationLength}");
-        Require(CheckpointMinutes > 0, $"--checkpoint-minutes must be positive, got {CheckpointMinutes}");
-        Require(LogEverySteps > 0, $"--log-every must be positive, got {LogEverySteps}");
-        Require(EvalEverySteps > 0, $"--eval-every must be positive, got {EvalEverySteps}");
-        Require(EvalSamples >= 0, $"--eval-samples must be ≥ 0, got {EvalSamples}");
+        SharedSettings.Validate(this);
+        SharedSettings.Require(MemoryLearningRate > 0, $"{nameof(MemoryLearningRate)} must be positive, got {MemoryLearningRate}");
+        SharedSettings.Require(DecoderLearningRate is null or > 0, $"{nameof(DecoderLearningRate)} must be positive, got {DecoderLearningRate}");
+        SharedSettings.Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, $"{nameof(DecoderLearningRate)} needs a decoder adapter ({DecoderRankField} R)");
+        SharedSettings.Require(LmShare is >= 0 and <= 1, $"{nameof(LmShare)} must be in [0, 1], got {LmShare}");
+        SharedSettings.Require(WindowLength > 0, $"{nameof(WindowLength)} must be positive, got {WindowLength}");
+        SharedSettings.Require(ContinuationLength > 0, $"{nameof(ContinuationLength)} must be positive, got {ContinuationLength}");
+        SharedSettings.Require(EvalSamples >= 0, $"{nameof(EvalSamples)} must be ≥ 0, got {EvalSamples}");
     }
 
     static readonly JsonSerializerOptions Json = new()
@@ -90,7 +82,9 @@ public sealed record CompressorTrainingOptions
     public static CompressorTrainingOptions FromJson(string json) =>
         JsonSerializer.Deserialize<CompressorTrainingOptions>(json, Json) ?? throw new TrainingException("training options JSON is empty");
 
+    public CompressorTrainingOptions WithIntervalsOf(CompressorTrainingOptions other) =>
+        this with { CheckpointMinutes = other.CheckpointMinutes, LogEverySteps = other.LogEverySteps };
+
     /// <summary>Same trajectory: equal options apart from the intervals a resume may change.</summary>
-    public bool SameTrajectory(CompressorTrainingOptions other) =>
-        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+    public bool SameTrajectory(CompressorTrainingOptions other) => WithIntervalsOf(other).ToJson() == other.ToJson();
 }

@@ -13,4 +13,14 @@ public static class KebabCase
         value = default;
         return false;
     }
+
+    /// <summary>The value named <paramref name="name"/>, or a refusal that names <paramref name="what"/> (a flag, a
+    /// field) and the names it knows.</summary>
+    public static T Parse<T>(string what, string name) where T : struct, Enum =>
+        TryParse(name, out T value)
+            ? value
+            : throw new InvalidInputException($"{what}: unknown value '{name}'; use {Names<T>(", ")}");
+
+    /// <summary>Every value's name, joined by <paramref name="separator"/>.</summary>
+    public static string Names<T>(string separator) where T : struct, Enum => string.Join(separator, Enum.GetValues<T>().Select(v => Name(v)));
 }

@@ -10,7 +10,7 @@ namespace PicSharp.Training;
 /// <summary>What one optimizer step did. Loss is the next-token loss; Values holds what memory episodes add
 /// (`memory_loss`, `memory_acc`) when the run has them.</summary>
 public sealed record StepResult(int Step, double Loss, double LearningRate, double GradNorm, long Tokens, double Seconds,
-    IReadOnlyDictionary<string, double>? Values = null);
+    IReadOnlyDictionary<string, double>? Values = null) : ITrainingStep;
 
 /// <summary>
 /// Next-token training of a causal LM: AdamW, gradient accumulation, clipping, the warmup + cosine schedule.

@@ -45,26 +45,28 @@ public sealed record MemoryEpisodeOptions
     /// <summary>QA passages longer than this many tokens are left out of the episodes.</summary>
     public int MaxQaContext { get; init; } = 512;
 
+    /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range, as a field of
+    /// <see cref="TrainingOptions.MemoryEpisodes"/> (MemoryEpisodes.Weight).</summary>
     public void Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
-        Require(Weight is > 0 and <= 1, $"memory episode weight must be in (0, 1], got {Weight}");
-        Require(EpisodesPerMicroBatch > 0, $"memory episodes per micro-batch must be positive, got {EpisodesPerMicroBatch}");
-        Require(Ratios.Count > 0 && Ratios.All(r => r >= 1 && ChunkLength % r == 0),
-            $"memory ratios must be positive divisors of the chunk length {ChunkLength}, got [{string.Join(", ", Ratios)}]");
-        Require(Ratios.Distinct().Count() == Ratios.Count, $"memory ratios repeat: [{string.Join(", ", Ratios)}]");
-        Require(CurriculumSteps >= 0, $"memory curriculum steps must be ≥ 0, got {CurriculumSteps}");
-        Require(GlobalShare is >= 0 and <= 1, $"memory global share must be in [0, 1], got {GlobalShare}");
-        Require(KeyValuesShare is >= 0 and <= 1, $"memory key-values share must be in [0, 1], got {KeyValuesShare}");
-        Require(EncoderLoraRank >= 0, $"memory encoder LoRA rank must be ≥ 0, got {EncoderLoraRank}");
-        Require(LearningRate is null or > 0, $"memory episodes' learning rate must be positive, got {LearningRate}");
-        Require(PooledShare is >= 0 and <= 1, $"memory pooled share must be in [0, 1], got {PooledShare}");
-        Require(QaShare is >= 0 and <= 1, $"memory QA share must be in [0, 1], got {QaShare}");
-        Require(PassageShare is >= 0 and <= 1, $"memory passage share must be in [0, 1], got {PassageShare}");
-        Require(ContinueShare is >= 0 and <= 1, $"memory continue share must be in [0, 1], got {ContinueShare}");
-        Require(MinWindow >= 1 && MaxWindow >= MinWindow, $"memory windows must satisfy 1 ≤ min ≤ max, got {MinWindow}..{MaxWindow}");
-        Require(ContinuationLength >= 1, $"memory continuation length must be positive, got {ContinuationLength}");
-        Require(MaxQaContext >= 1, $"memory QA context limit must be positive, got {MaxQaContext}");
+        void Require(bool ok, string field, string problem) { if (!ok) throw new TrainingException($"{nameof(TrainingOptions.MemoryEpisodes)}.{field} {problem}"); }
+        Require(Weight is > 0 and <= 1, nameof(Weight), $"must be in (0, 1], got {Weight}");
+        Require(EpisodesPerMicroBatch > 0, nameof(EpisodesPerMicroBatch), $"must be positive, got {EpisodesPerMicroBatch}");
+        Require(Ratios.Count > 0 && Ratios.All(r => r >= 1 && ChunkLength % r == 0), nameof(Ratios),
+            $"must be positive divisors of the chunk length {ChunkLength}, got [{string.Join(", ", Ratios)}]");
+        Require(Ratios.Distinct().Count() == Ratios.Count, nameof(Ratios), $"repeat: [{string.Join(", ", Ratios)}]");
+        Require(CurriculumSteps >= 0, nameof(CurriculumSteps), $"must be ≥ 0, got {CurriculumSteps}");
+        Require(GlobalShare is >= 0 and <= 1, nameof(GlobalShare), $"must be in [0, 1], got {GlobalShare}");
+        Require(KeyValuesShare is >= 0 and <= 1, nameof(KeyValuesShare), $"must be in [0, 1], got {KeyValuesShare}");
+        Require(EncoderLoraRank >= 0, nameof(EncoderLoraRank), $"must be ≥ 0, got {EncoderLoraRank}");
+        Require(LearningRate is null or > 0, nameof(LearningRate), $"must be positive, got {LearningRate}");
+        Require(PooledShare is >= 0 and <= 1, nameof(PooledShare), $"must be in [0, 1], got {PooledShare}");
+        Require(QaShare is >= 0 and <= 1, nameof(QaShare), $"must be in [0, 1], got {QaShare}");
+        Require(PassageShare is >= 0 and <= 1, nameof(PassageShare), $"must be in [0, 1], got {PassageShare}");
+        Require(ContinueShare is >= 0 and <= 1, nameof(ContinueShare), $"must be in [0, 1], got {ContinueShare}");
+        Require(MinWindow >= 1 && MaxWindow >= MinWindow, nameof(MinWindow), $"and {nameof(MaxWindow)} must satisfy 1 ≤ min ≤ max, got {MinWindow}..{MaxWindow}");
+        Require(ContinuationLength >= 1, nameof(ContinuationLength), $"must be positive, got {ContinuationLength}");
+        Require(MaxQaContext >= 1, nameof(MaxQaContext), $"must be positive, got {MaxQaContext}");
     }
 
     /// <summary>The ratios open at <paramref name="step"/>, lowest first.</summary>

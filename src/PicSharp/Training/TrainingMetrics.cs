@@ -4,12 +4,6 @@ using System.Text.Json.Nodes;
 
 namespace PicSharp.Training;
 
-/// <summary>A held-out evaluation: mean next-token loss and its perplexity, and the memory probe's numbers when the run has memory episodes.</summary>
-public sealed record EvalResult(int Step, long TokensSeen, double Loss, IReadOnlyDictionary<string, double>? Memory = null)
-{
-    public double Perplexity => Math.Exp(Loss);
-}
-
 /// <summary>One line of metrics.jsonl: a training step (Kind "train") or an evaluation (Kind "eval").</summary>
 /// <param name="Values">further named numbers a recipe records (e.g. token accuracy, EM, F1), written as top-level keys.</param>
 public sealed record MetricsRecord(string Kind, int Step, long TokensSeen, double ElapsedSeconds, double Loss,

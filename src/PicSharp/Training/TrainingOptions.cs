@@ -11,7 +11,7 @@ public sealed class TrainingException(string message) : Exception(message);
 /// Everything that decides the optimisation trajectory of `pic pretrain-lm`. Saved in each checkpoint so a resumed run
 /// continues with the same settings.
 /// </summary>
-public sealed record TrainingOptions
+public sealed record TrainingOptions : ITrainingRunOptions<TrainingOptions>
 {
     public double LearningRate { get; init; } = 1e-3;
     /// <summary>The cosine decays to LearningRate × MinLearningRateRatio at TotalSteps.</summary>
@@ -27,7 +27,7 @@ public sealed record TrainingOptions
     public double Beta2 { get; init; } = 0.95;
     public long Seed { get; init; } = 1234;
     /// <summary>"float32" or "bfloat16" (bf16 forward/backward with fp32 master weights and optimizer).</summary>
-    public string Dtype { get; init; } = "float32";
+    public string Dtype { get; init; } = "bfloat16";
     /// <summary>Share of training sequences drawn from QA examples; the rest are corpus windows.</summary>
     public double QaShare { get; init; } = 0.5;
     public double CheckpointMinutes { get; init; } = 10;
@@ -45,32 +45,22 @@ public sealed record TrainingOptions
     [JsonIgnore]
     public bool UseBf16 => Dtype == "bfloat16";
 
+    /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
-        void Require(bool ok, string message) { if (!ok) throw new TrainingException(message); }
-        Require(LearningRate > 0, $"learning rate must be positive, got {LearningRate}");
-        Require(MinLearningRateRatio is >= 0 and <= 1, $"min lr ratio must be in [0, 1], got {MinLearningRateRatio}");
-        Require(WarmupSteps >= 0, $"warmup steps must be ≥ 0, got {WarmupSteps}");
-        Require(TotalSteps > 0, $"total steps must be positive, got {TotalSteps}");
-        Require(MicroBatchSize > 0, $"micro-batch size must be positive, got {MicroBatchSize}");
-        Require(SequenceLength > 1, $"sequence length must be > 1, got {SequenceLength}");
-        Require(GradientAccumulation > 0, $"gradient accumulation must be positive, got {GradientAccumulation}");
-        Require(MaxGradNorm > 0, $"max grad norm must be positive, got {MaxGradNorm}");
-        Require(WeightDecay >= 0, $"weight decay must be ≥ 0, got {WeightDecay}");
-        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"betas must be in [0, 1), got ({Beta1}, {Beta2})");
-        Require(Dtype is "float32" or "bfloat16", $"dtype must be 'float32' or 'bfloat16', got '{Dtype}'");
-        Require(QaShare is >= 0 and <= 1, $"qa share must be in [0, 1], got {QaShare}");
-        Require(CheckpointMinutes > 0, $"checkpoint interval must be positive, got {CheckpointMinutes} minutes");
-        Require(LogEverySteps > 0, $"log interval must be positive, got {LogEverySteps}");
-        Require(EvalEverySteps > 0, $"eval interval must be positive, got {EvalEverySteps}");
-        Require(EvalSequences >= 0, $"eval sequences must be ≥ 0, got {EvalSequences}");
+        SharedSettings.Validate(this);
+        SharedSettings.Require(SequenceLength > 1, $"{nameof(SequenceLength)} must be > 1, got {SequenceLength}");
+        SharedSettings.Require(Dtype is "float32" or "bfloat16", $"{nameof(Dtype)} must be 'float32' or 'bfloat16', got '{Dtype}'");
+        SharedSettings.Require(QaShare is >= 0 and <= 1, $"{nameof(QaShare)} must be in [0, 1], got {QaShare}");
+        SharedSettings.Require(EvalSequences >= 0, $"{nameof(EvalSequences)} must be ≥ 0, got {EvalSequences}");
         MemoryEpisodes?.Validate();
     }
 
+    public TrainingOptions WithIntervalsOf(TrainingOptions other) => this with { CheckpointMinutes = other.CheckpointMinutes, LogEverySteps = other.LogEverySteps };
+
     /// <summary>Same trajectory: equal options apart from the intervals a resume may change (compared as JSON,
     /// since the memory episodes' ratio list has no value equality).</summary>
-    public bool SameTrajectory(TrainingOptions other) =>
-        (this with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson() == (other with { CheckpointMinutes = 0, LogEverySteps = 0 }).ToJson();
+    public bool SameTrajectory(TrainingOptions other) => WithIntervalsOf(other).ToJson() == other.ToJson();
 
     static readonly JsonSerializerOptions Json = new()
     {

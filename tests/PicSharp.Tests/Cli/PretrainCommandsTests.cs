@@ -101,6 +101,14 @@ public sealed class PretrainCommandsTests : IDisposable
         Assert.Contains("--peak-gflops must be positive", Refused(Pretrain(Path.Combine(root, "other"), "--peak-gflops", "-1")));
     }
 
+    [Theory]
+    [InlineData("--lr must be positive, got 0", "--lr", "0")]
+    [InlineData("--memory-weight must be in (0, 1], got 2", "--memory-weight", "2")]
+    [InlineData("--memory-ratios repeat: [4, 4]", "--memory-weight", "0.5", "--memory-ratios", "4,4")]
+    [InlineData("--dtype 'float16' is not one of float32, bfloat16", "--dtype", "float16")]
+    public void Settings_out_of_range_are_refused_naming_their_flag(string expected, params string[] extra) =>
+        Assert.Contains(expected, Refused(Pretrain(Path.Combine(root, "bad"), extra)));
+
     [Fact]
     public void A_second_run_into_a_claimed_folder_is_refused_naming_the_holder()
     {

@@ -104,6 +104,8 @@ public sealed class TrainCompressorCommandTests : IDisposable
     [InlineData("unknown decoder LoRA target module(s) qkv", "--decoder-lora-rank", "2", "--decoder-lora-targets", "qkv")]
     [InlineData("--memory-init: unknown value 'zeros'; use random, vocab-mean", "--memory-init", "zeros")]
     [InlineData("--decoder-lora-lr needs a decoder adapter (--decoder-lora-rank R)", "--decoder-lora-lr", "1e-3")]
+    [InlineData("--memory-lr must be positive, got 0", "--memory-lr", "0")]
+    [InlineData("--lm-share must be in [0, 1], got 1.5", "--lm-share", "1.5")]
     public void Bad_options_end_with_one_line_naming_the_problem(string expected, params string[] extra)
     {
         var (code, errors) = Pic(Train("bad", extra));

@@ -104,7 +104,7 @@ public sealed class CompressorRunTests : IDisposable
         // Both B matrices start at zero; AdamW moves each by about its rate per step.
         Assert.InRange(Largest(run.Compressor.DecoderAdapterParameters()), 1e-12, 1e-8);
         Assert.True(Largest(run.Compressor.AdapterParameters()) > 1e-4);
-        Assert.Contains("--decoder-lora-lr needs a decoder adapter", Assert.Throws<TrainingException>(() => (Options(2) with { DecoderLearningRate = 1e-3 }).Validate()).Message);
+        Assert.Contains("DecoderLearningRate needs a decoder adapter", Assert.Throws<TrainingException>(() => (Options(2) with { DecoderLearningRate = 1e-3 }).Validate()).Message);
     }
 
     [Theory]
@@ -168,10 +168,10 @@ public sealed class CompressorRunTests : IDisposable
     [Fact]
     public void Bad_options_name_the_setting()
     {
-        Assert.Contains("--memory-lr", Assert.Throws<TrainingException>(() => (Options(2) with { MemoryLearningRate = 0 }).Validate()).Message);
+        Assert.Contains("MemoryLearningRate must be positive", Assert.Throws<TrainingException>(() => (Options(2) with { MemoryLearningRate = 0 }).Validate()).Message);
         Assert.Contains("multiple of ratio", Assert.Throws<TrainingException>(() =>
             (Options(2) with { Compressor = new CompressorOptions { Ratio = 3, ChunkLength = 8 } }).Validate()).Message);
-        Assert.Contains("--lm-share", Assert.Throws<TrainingException>(() => (Options(2) with { LmShare = 1.5 }).Validate()).Message);
+        Assert.Contains("LmShare must be in [0, 1]", Assert.Throws<TrainingException>(() => (Options(2) with { LmShare = 1.5 }).Validate()).Message);
         Assert.Contains("fewer than one window", Assert.Throws<TrainingException>(() => new CorpusWindows([3, 4, 5], 16, 6, 0.5)).Message);
     }
 

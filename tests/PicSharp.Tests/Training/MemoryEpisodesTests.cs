@@ -196,8 +196,8 @@ public class MemoryEpisodesTests
     }
 
     [Theory]
-    [InlineData(0.0, "weight")]
-    [InlineData(1.5, "weight")]
+    [InlineData(0.0, "MemoryEpisodes.Weight")]
+    [InlineData(1.5, "MemoryEpisodes.Weight")]
     public void Bad_episode_options_are_refused_with_the_setting_named(double weight, string named)
     {
         var e = Assert.Throws<TrainingException>(() => (TrainingFixtures.Options() with { MemoryEpisodes = Episodes with { Weight = weight } }).Validate());
