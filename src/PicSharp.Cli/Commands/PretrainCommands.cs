@@ -199,7 +199,7 @@ public static class PretrainCommands
         {
             string compressorsDir = Path.Combine(request.RunDir, "memory-compressors");
             AtomicFolder.Write(compressorsDir, dir => trained.ExportCompressors(dir, modelDir));
-            Log($"the model's own memory arrangements (no adapter) as compressor folders in {compressorsDir}");
+            Log($"the model's own memory arrangements (with their encoder adapters, if any) as compressor folders in {compressorsDir}");
         }
         Log($"stopped at step {final.Step}/{options.TotalSteps} after {final.TokensSeen:N0} tokens, {TimeSpan.FromSeconds(final.ElapsedSeconds):hh\\:mm\\:ss}; " +
             $"model in {modelDir}, checkpoint in {Path.Combine(request.RunDir, PretrainRun.CheckpointDirName)}");

@@ -12,8 +12,8 @@ namespace PicSharp.Training;
 /// Memory episodes for a base model's own pretraining. A frozen LLM of billions of parameters brings the skill of
 /// reading soft prompts; a small base trained here does not (a frozen picsharp-base answers almost nothing from memory
 /// that reconstructs its passage), so its pretraining teaches it: in each episode the model, with learned memory
-/// tokens and no adapter, compresses a passage, and the same weights read that memory back to reconstruct the passage,
-/// continue it, or answer a question about it. All of the model's weights train through both passes. Each micro-batch
+/// tokens (and, with an encoder rank, an adapter per arrangement), compresses a passage, and the model's weights read
+/// that memory back to reconstruct the passage, continue it, or answer a question about it. All of the model's weights train through both passes. Each micro-batch
 /// draws one arrangement (mask policy, memory kind, ratio; a ratio curriculum from low to high), so it compresses in
 /// one pass; each arrangement has its own memory and task tokens. The compressors of the paper's experiment are
 /// trained later on the frozen result, from scratch: nothing here is shared with them.
@@ -238,7 +238,8 @@ public sealed class MemoryEpisodes : IDisposable
     }
 
     /// <summary>Writes the `pic` and `global` embeddings arrangements as compressor folders (the model itself as
-    /// compressor: no adapter), so the evaluation commands can measure what the base reads from its own memory.</summary>
+    /// compressor, with its encoder adapter if it has one), so the evaluation commands can measure what the base reads
+    /// from its own memory.</summary>
     public void ExportCompressors(string dir, string baseModelNameOrPath)
     {
         foreach (int ratio in options.Ratios)
