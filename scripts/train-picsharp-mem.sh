@@ -4,7 +4,7 @@
 # passage + w x memory episodes: the model with learned memory tokens (from stage 3 on, through an encoder adapter per
 # arrangement) compresses a short reading passage or a corpus window, and the model's weights read the memory back to
 # reconstruct it, continue it or answer a question about it. Stages 1-2 mixed every arrangement and taught nothing;
-# stage 3 focused on one and the memory began to carry answers; stage 4 continues that focus with both masks and 16x.
+# stage 3 focused on one and the memory began to carry answers; stage 4 continues that focus with 16x.
 # Then evaluates the result with the passage and without it, and the decoder diagnostic (`pic memory-bounds
 # --optimise`) beside picsharp-base's.
 #
@@ -124,23 +124,28 @@ from_snapshot stage2 && from2=$snapshot
 # adapter at lr 2e-3 (the model's weights at 5e-4 still train through both passes).
 focused=(--memory-kv-share 0 --memory-qa-share 0.5 --memory-passage-share 1 --memory-encoder-lora-rank 16 --memory-lr 2e-3)
 stage3=$run/stage3
-if ! later_snapshot stage3; then
+# A snapshot of stage 3 is its last step: stage 4 starts from it.
+if ! later_snapshot stage3 && ! from_snapshot stage3; then
   train "$stage3" "$steps3" "$from2" --steps "$steps3" --warmup 20 --seed 3005 --memory-ratios 4 --memory-curriculum 0 \
     --memory-global-share 0 --eval-every "$eval_every3" "${focused[@]}" \
     || { echo "stage 3 stopped before step $steps3; re-run to resume"; exit 0; }
 fi
 
-# Stage 4, the long one: the same focus, both masks (50/50, so neither arm of the later comparison is built into the
-# base), 4x alone for the first half and 16x beside it for the second. On a replaced machine it continues from the
-# committed snapshot: a fresh optimizer with a short warm-up over the remaining steps.
+# Stage 4, the long one: stage 3's focus and mask, 4x alone for the first half and 16x beside it for the second. A
+# first stage 4 that drew `pic` and `global` 50/50 lost what stage 3 had gained (the 4x gap fell from 0.324 to 0.015 nats
+# in 400 steps; RUNS/picsharp-mem/stage4-both-masks): the global arrangement's memory was not read yet, so half the
+# episodes taught the reader that memory is useless. The mask comparison then needs its ablation, a base co-trained on
+# `global` alone. On a replaced machine stage 4 continues from the committed snapshot: a fresh optimizer with a short
+# warm-up over the remaining steps.
 stage4=$run/stage4; from4=$stage3/checkpoint; warmup4=50; seed4=4001; curriculum=$curriculum4; steps=$steps4; before=0
+from_snapshot stage3 && from4=$snapshot
 if from_snapshot stage4; then
   before=$snap_step; stage4=$run/stage4-from-$before; from4=$snapshot
   steps=$(( steps4 - before )); curriculum=$(( curriculum4 > before ? curriculum4 - before : 0 )); seed4=$(( 4001 + before )); warmup4=20
   echo "continuing stage 4 from $snapshot (step $before): $steps more steps in $stage4"
 fi
 if ! train "$stage4" "$steps" "$from4" --steps "$steps" --warmup "$warmup4" --seed "$seed4" --memory-ratios 4,16 \
-    --memory-curriculum "$curriculum" --memory-global-share 0.5 --eval-every "$eval_every" "${focused[@]}"; then
+    --memory-curriculum "$curriculum" --memory-global-share 0 --eval-every "$eval_every" "${focused[@]}"; then
   snapshot_stop "$stage4" "$before" stage4
   echo "stage 4 stopped before step $steps; re-run to resume"; exit 0
 fi
