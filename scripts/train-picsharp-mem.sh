@@ -62,7 +62,7 @@ train() {
   local start=(--model "$from")
   [ -d "$stage/checkpoint" ] && start=(--resume)
   crash_retry pic pretrain-lm "${start[@]}" --tokenizer "$run/tokenizer.json" --corpus data/corpus/train --validation data/corpus/validation \
-    --out "$stage" --batch 1 --seq-len 2048 --lr 5e-4 --qa-share 0.9 \
+    --out "$stage" --batch 1 --seq-len 2048 --qa-share 0.9 \
     --qa "$qa/reading-train.json" --qa "$qa/reading-train-short.json" --qa "$qa/reading-train-long.json" --qa "$qa/facts-train.json" \
     --qa "$qa/spans-train.json" --qa "$qa/recall-train.json" --qa "$qa/repeat-train.json" \
     --memory-weight 0.5 --memory-qa "$qa/mem-reading-train.json" --memory-qa-dev "$qa/mem-reading-dev.json" \
@@ -102,7 +102,7 @@ from_snapshot() { ! have "$1" && [ "$snap_stage" = "$1" ]; }
 # 0.281 floor, answer loss from own memory 2.230 against another passage's 2.240), with 64x already open.
 stage1=$run/stage1
 if ! later_snapshot stage2 && ! from_snapshot stage2 && ! have stage2; then
-  train "$stage1" "$stage1_stop" "$from" --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
+  train "$stage1" "$stage1_stop" "$from" --lr 5e-4 --steps "$steps1" --stop-at-step "$stage1_stop" --warmup 50 --seed 2040 \
     --memory-ratios 4,16,64 --memory-curriculum "$curriculum1" --eval-every "$eval_every" \
     || { echo "stage 1 stopped before step $stage1_stop; re-run to resume"; exit 0; }
 fi
@@ -112,7 +112,7 @@ fi
 # 884 steps in all, answers still took nothing from memory (docs/memory-literate-base.md).
 stage2=$run/stage2
 if ! later_snapshot stage2 && ! from_snapshot stage2; then
-  train "$stage2" "$stage2_stop" "$stage1/checkpoint" --steps "$steps2" --stop-at-step "$stage2_stop" --warmup 50 --seed 2041 \
+  train "$stage2" "$stage2_stop" "$stage1/checkpoint" --lr 5e-4 --steps "$steps2" --stop-at-step "$stage2_stop" --warmup 50 --seed 2041 \
     --memory-ratios 4,16,64 --memory-curriculum "$curriculum2" --memory-passage-share 0.5 --eval-every "$eval_every" \
     || { echo "stage 2 stopped before step $stage2_stop; re-run to resume"; exit 0; }
 fi
@@ -122,21 +122,21 @@ from_snapshot stage2 && from2=$snapshot
 # Stage 3, the probe that first made the model's own memory carry answers: one arrangement (pic, embeddings, 4x),
 # half answering and half reconstructing the passage, and each arrangement compressing through its own rank-16 encoder
 # adapter at lr 2e-3 (the model's weights at 5e-4 still train through both passes).
-focused=(--memory-kv-share 0 --memory-qa-share 0.5 --memory-passage-share 1 --memory-encoder-lora-rank 16 --memory-lr 2e-3)
+focused=(--memory-kv-share 0 --memory-qa-share 0.5 --memory-passage-share 1 --memory-encoder-lora-rank 16)
 stage3=$run/stage3
 # A snapshot of stage 3 is its last step: stage 4 starts from it.
 if ! later_snapshot stage3 && ! from_snapshot stage3; then
-  train "$stage3" "$steps3" "$from2" --steps "$steps3" --warmup 20 --seed 3005 --memory-ratios 4 --memory-curriculum 0 \
-    --memory-global-share 0 --eval-every "$eval_every3" "${focused[@]}" \
+  train "$stage3" "$steps3" "$from2" --lr 5e-4 --steps "$steps3" --warmup 20 --seed 3005 --memory-ratios 4 --memory-curriculum 0 \
+    --memory-global-share 0 --eval-every "$eval_every3" --memory-lr 2e-3 "${focused[@]}" \
     || { echo "stage 3 stopped before step $steps3; re-run to resume"; exit 0; }
 fi
 
-# Stage 4, the long one: stage 3's focus and mask, 4x alone for the first half and 16x beside it for the second. A
-# first stage 4 that drew `pic` and `global` 50/50 lost what stage 3 had gained (the 4x gap fell from 0.324 to 0.015 nats
-# in 400 steps; RUNS/picsharp-mem/stage4-both-masks): the global arrangement's memory was not read yet, so half the
-# episodes taught the reader that memory is useless. The mask comparison then needs its ablation, a base co-trained on
-# `global` alone. On a replaced machine stage 4 continues from the committed snapshot: a fresh optimizer with a short
-# warm-up over the remaining steps.
+# Stage 4, the long one: stage 3's focus and mask at a fifth of its peak rates (lr 1e-4, encoder 4e-4), 4x alone for
+# the first half and 16x beside it for the second. Two stage-4 runs that re-warmed to stage 3's peak rates lost its
+# reading within 200-400 steps (the 4x gap fell from 0.324 nats to 0.015 with both masks 50/50, to 0.021 with `pic`
+# alone; RUNS/picsharp-mem/stage4-both-masks, stage4-pic-rewarm): stage 3's gap grew while its rate decayed. The mask
+# comparison then needs its ablation, a base co-trained on `global` alone. On a replaced machine stage 4 continues from
+# the committed snapshot: a fresh optimizer with a short warm-up over the remaining steps.
 stage4=$run/stage4; from4=$stage3/checkpoint; warmup4=50; seed4=4001; curriculum=$curriculum4; steps=$steps4; before=0
 from_snapshot stage3 && from4=$snapshot
 if from_snapshot stage4; then
@@ -144,7 +144,7 @@ if from_snapshot stage4; then
   steps=$(( steps4 - before )); curriculum=$(( curriculum4 > before ? curriculum4 - before : 0 )); seed4=$(( 4001 + before )); warmup4=20
   echo "continuing stage 4 from $snapshot (step $before): $steps more steps in $stage4"
 fi
-if ! train "$stage4" "$steps" "$from4" --steps "$steps" --warmup "$warmup4" --seed "$seed4" --memory-ratios 4,16 \
+if ! train "$stage4" "$steps" "$from4" --lr 1e-4 --memory-lr 4e-4 --steps "$steps" --warmup "$warmup4" --seed "$seed4" --memory-ratios 4,16 \
     --memory-curriculum "$curriculum" --memory-global-share 0 --eval-every "$eval_every" "${focused[@]}"; then
   snapshot_stop "$stage4" "$before" stage4
   echo "stage 4 stopped before step $steps; re-run to resume"; exit 0
