@@ -128,7 +128,7 @@ public sealed class MemoryEpisodes : IDisposable
     {
         var (reader, pooled, examples) = Draw(step, micro);
         var contexts = examples.Select(e => e.Context).ToList();
-        using var memory = pooled ? PooledMemory.Of(reader, contexts) : reader.Compress(contexts);
+        using var memory = Memory(reader, pooled, contexts);
         var decoder = new MemoryDecoder(reader);
         Tensor? mean = null;
         long correct = 0, tokens = 0;
@@ -186,6 +186,10 @@ public sealed class MemoryEpisodes : IDisposable
         return values;
     }
 
+    // The memory an episode reads: pooled token embeddings in the reader's layout, or the reader's compression.
+    static CompressedMemory Memory(Compressor reader, bool pooled, IReadOnlyList<IReadOnlyList<int>> contexts) =>
+        pooled ? PooledMemory.Of(reader, contexts) : reader.Compress(contexts);
+
     // Held-out passages the probe reconstructs (those of the first probe questions).
     const int ProbePassages = 16;
 
@@ -199,7 +203,7 @@ public sealed class MemoryEpisodes : IDisposable
         {
             using var scope = NewDisposeScope();
             var contexts = batch.Select(e => e.Context).ToList();
-            using var memory = pooled ? PooledMemory.Of(reader, contexts) : reader.Compress(contexts);
+            using var memory = Memory(reader, pooled, contexts);
             var rows = Enumerable.Range(0, batch.Length).Select(i => shift ? (i + 1) % batch.Length : i).ToList();
             using var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList(), rows);
             lossSum += result.Mean.item<float>() * result.Tokens;
