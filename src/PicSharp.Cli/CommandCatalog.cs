@@ -24,10 +24,10 @@ static class CommandCatalog
         BenchCommands.Create(),
     ];
 
-    /// <summary>How `pic` and `pic-lab` start: torch threads told to sleep while they wait, then the commands.</summary>
+    /// <summary>How `pic` and `pic-lab` start: how CPU threads wait chosen from the machine's load, then the commands.</summary>
     public static Task<int> InvokeAsync(string description, IEnumerable<Command> commands, string[] args)
     {
-        OpenMpWaitPolicy.PreferPassive(); // before anything loads torch's native library
+        OpenMpWaitPolicy.Choose(); // before anything loads torch's native library
         var root = new RootCommand(description);
         foreach (Command command in commands)
             root.Subcommands.Add(command);

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace PicSharp.Cli.Benchmarks;
 
 /// <summary>What a benchmark ran on, printed with the numbers and written into their JSON.</summary>
-public sealed record MachineDescription(string Date, string Cpu, int LogicalCores, int TorchThreads, string Runtime, string TorchSharp)
+public sealed record MachineDescription(string Date, string Cpu, int LogicalCores, int TorchThreads, string Runtime, string TorchSharp, string ThreadWait)
 {
     public static MachineDescription Current() => new(
         DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"),
@@ -14,7 +14,8 @@ public sealed record MachineDescription(string Date, string Cpu, int LogicalCore
         get_num_threads(),
         RuntimeInformation.FrameworkDescription,
         typeof(TorchSharp.torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-            ?? typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown");
+            ?? typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+        OpenMpWaitPolicy.Description);
 
     static string CpuModel()
     {

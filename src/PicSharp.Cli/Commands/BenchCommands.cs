@@ -182,6 +182,7 @@ public static class BenchCommands
     {
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(machine.Cpu)}[/], {machine.LogicalCores} logical cores, {machine.TorchThreads} torch threads, " +
             $"{Markup.Escape(machine.Runtime)}, TorchSharp {Markup.Escape(machine.TorchSharp)}, {machine.Date}{(quick ? " [yellow](quick: rough numbers)[/]" : "")}");
+        AnsiConsole.MarkupLine($"CPU threads' wait: {Markup.Escape(machine.ThreadWait)}");
         var c = BenchmarkModels.Reference;
         long parameters;
         using (var model = BenchmarkModels.Create(ScalarType.Float32)) parameters = BenchmarkModels.ParameterCount(model);

@@ -7,7 +7,7 @@ namespace PicSharp.Cli.Commands;
 /// `--threads` of every command that runs a model: one CPU thread count for TorchSharp and, under `--engine llamacpp`,
 /// llama.cpp. One default (all of the machine's cores) and one bound (no more threads than cores: oversubscribed, a
 /// one-second run did not finish in 300 s). The two engines never compute at once (a memory is compressed, then
-/// read), and both thread pools sleep while they wait (<see cref="OpenMpWaitPolicy"/>), so they do not fight for cores.
+/// read), and they share one OpenMP runtime whose wait is chosen at start (<see cref="OpenMpWaitPolicy"/>).
 /// </summary>
 static class CpuThreads
 {

@@ -8,25 +8,50 @@ public class OpenMpWaitPolicyTests
     [DllImport("libc")] static extern int setenv(string name, string value, int overwrite);
     [DllImport("libc")] static extern int unsetenv(string name);
 
+    static readonly string[] Variables = [OpenMpWaitPolicy.PolicyVariable, OpenMpWaitPolicy.SpinVariable];
+
+    static void Clear()
+    {
+        foreach (string variable in Variables) unsetenv(variable);
+    }
+
     [Fact]
-    public void The_native_environment_gets_a_passive_policy_unless_the_user_chose_one()
+    public void Threads_spin_briefly_on_a_quiet_machine_sleep_on_a_busy_one_and_keep_what_the_user_set()
     {
         if (!OperatingSystem.IsLinux()) return;
-        string? before = OpenMpWaitPolicy.Current();
+        var before = Variables.ToDictionary(v => v, OpenMpWaitPolicy.Current);
         try
         {
-            unsetenv(OpenMpWaitPolicy.Variable);
-            OpenMpWaitPolicy.PreferPassive();
-            Assert.Equal("PASSIVE", OpenMpWaitPolicy.Current());
+            Clear();
+            OpenMpWaitPolicy.Choose(othersRunnable: 0);
+            Assert.Equal(OpenMpWaitPolicy.QuietSpins.ToString(), OpenMpWaitPolicy.Current(OpenMpWaitPolicy.SpinVariable));
+            Assert.Null(OpenMpWaitPolicy.Current(OpenMpWaitPolicy.PolicyVariable));
 
-            setenv(OpenMpWaitPolicy.Variable, "ACTIVE", 1);
-            OpenMpWaitPolicy.PreferPassive();
-            Assert.Equal("ACTIVE", OpenMpWaitPolicy.Current());
+            foreach (int? others in new int?[] { 1, 3, null })
+            {
+                Clear();
+                OpenMpWaitPolicy.Choose(others);
+                Assert.Equal("PASSIVE", OpenMpWaitPolicy.Current(OpenMpWaitPolicy.PolicyVariable));
+                Assert.Null(OpenMpWaitPolicy.Current(OpenMpWaitPolicy.SpinVariable));
+            }
+
+            Clear();
+            setenv(OpenMpWaitPolicy.PolicyVariable, "ACTIVE", 1);
+            OpenMpWaitPolicy.Choose(othersRunnable: 3);
+            Assert.Equal("ACTIVE", OpenMpWaitPolicy.Current(OpenMpWaitPolicy.PolicyVariable));
+            Assert.Null(OpenMpWaitPolicy.Current(OpenMpWaitPolicy.SpinVariable));
+
+            Clear();
+            setenv(OpenMpWaitPolicy.SpinVariable, "7", 1);
+            OpenMpWaitPolicy.Choose(othersRunnable: 0);
+            Assert.Equal("7", OpenMpWaitPolicy.Current(OpenMpWaitPolicy.SpinVariable));
+            Assert.Contains("GOMP_SPINCOUNT=7", OpenMpWaitPolicy.Description);
         }
         finally
         {
-            if (before is null) unsetenv(OpenMpWaitPolicy.Variable);
-            else setenv(OpenMpWaitPolicy.Variable, before, 1);
+            Clear();
+            foreach (var (variable, value) in before)
+                if (value is not null) setenv(variable, value, 1);
         }
     }
 }
