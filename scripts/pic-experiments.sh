@@ -30,6 +30,12 @@
 #   DECODER_LORA_RANK=0         >0: every arm's decoder reads memory through its own LoRA adapter of this rank (alpha
 #                               2×rank), a labelled DEVIATION from the paper's frozen decoder; such a sweep goes to
 #                               runs/pic-experiments-decoder-rR so it never mixes with frozen-decoder arms
+#   PASSAGES=long               long: QA on facts/recall/reading passages up to 450 tokens, tests facts, recall,
+#                               held-out (the sweep of docs/experiments.md); short: QA on short reading passages (1-3
+#                               people) and the primary test reading-short-test (1-2 people) that the base reads well
+#                               with the passage, so what memory loses shows (issue 28), beside the long tests; into
+#                               runs/pic-experiments-short
+#   RUN=runs/pic-experiments    the sweep's folder (default by PASSAGES, SMOKE and DECODER_LORA_RANK)
 #   SMOKE=1                     a few steps and a few questions per arm into runs/pic-experiments-smoke
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
@@ -44,10 +50,12 @@ memory_init=${MEMORY_INIT:-random}
 dtype=()
 [ -z "${DTYPE:-}" ] || dtype=(--dtype "$DTYPE")
 decoder_rank=${DECODER_LORA_RANK:-0}
-run=runs/pic-experiments
+passages=${PASSAGES:-long}
+case "$passages" in long) run=runs/pic-experiments ;; short) run=runs/pic-experiments-short ;;
+  *) echo "pic-experiments: PASSAGES must be long or short, not '$passages'" >&2; exit 2 ;; esac
 smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then
-  run=runs/pic-experiments-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
+  run=$run-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
   [ "$qa_more" = 0 ] || qa_more=2
 fi
 decoder_adapter=()
@@ -79,14 +87,30 @@ longest=$(( positions >= 2048 ? 950 : 450 ))
 qa=$run/qa
 mkdir -p "$qa"
 [ -d data/corpus/train ] || pic data fetch
-gen "$qa/facts-train.json" --kind facts --split train --count "$(n 42000)" --seed 61 --min-tokens 80 --max-tokens 430 --questions-per-context 6
-gen "$qa/recall-train.json" --kind recall --split train --count "$(n 20000)" --seed 63 --min-entities 4 --max-entities 40 --questions-per-context 4
-# Reading passages (many phrasings, distractors, six writing systems): what the held-out generator's questions need a
-# memory to keep; the same generator settings as the base model's training set (issue 10), its train split only.
-gen "$qa/reading-train.json" --kind reading --split train --count "$(n 30000)" --seed 65 --min-tokens 120 --max-tokens 400 --questions-per-context 6
-gen "$qa/facts-dev.json" --kind facts --split dev --count "$(n 300)" --seed 12 --min-tokens 100 --max-tokens 450
+if [ "$passages" = long ]; then
+  gen "$qa/facts-train.json" --kind facts --split train --count "$(n 42000)" --seed 61 --min-tokens 80 --max-tokens 430 --questions-per-context 6
+  gen "$qa/recall-train.json" --kind recall --split train --count "$(n 20000)" --seed 63 --min-entities 4 --max-entities 40 --questions-per-context 4
+  # Reading passages (many phrasings, distractors, six writing systems): what the held-out generator's questions need a
+  # memory to keep; the same generator settings as the base model's training set (issue 10), its train split only.
+  gen "$qa/reading-train.json" --kind reading --split train --count "$(n 30000)" --seed 65 --min-tokens 120 --max-tokens 400 --questions-per-context 6
+  gen "$qa/facts-dev.json" --kind facts --split dev --count "$(n 300)" --seed 12 --min-tokens 100 --max-tokens 450
+  gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
+  qa_train=(--qa "$qa/facts-train.json" --qa "$qa/recall-train.json" --qa "$qa/reading-train.json")
+  dev_set=$qa/facts-dev.json
+  test_sets=(facts-test recall-test heldout-test)
+else
+  # Short reading passages with the generator settings of train-picsharp-mem.sh's answering episodes and primary test
+  # set (its test seed, so the two tables share questions), train and dev with their own seeds; a held-out-phrasing
+  # test of the same size beside it.
+  gen "$qa/reading-short-train.json" --kind reading --split train --count "$(n 40000)" --seed 67 --min-entities 1 --max-entities 3 --max-tokens 300 --questions-per-context 4
+  gen "$qa/reading-short-dev.json" --kind reading --split dev --count "$(n 300)" --seed 68 --min-entities 1 --max-entities 2 --max-tokens 300
+  gen "$qa/reading-short-test.json" --kind reading --split test --count "$(n 300)" --seed 77 --min-entities 1 --max-entities 2 --max-tokens 300
+  gen "$qa/heldout-short-test.json" --kind heldout --split test --count "$(n 300)" --seed 19 --min-entities 1 --max-entities 2 --max-tokens 300
+  qa_train=(--qa "$qa/reading-short-train.json")
+  dev_set=$qa/reading-short-dev.json
+  test_sets=(reading-short-test heldout-short-test facts-test heldout-test)
+fi
 gen "$qa/facts-test.json" --kind facts --split test --count "$(n 500)" --seed 13 --min-tokens 100 --max-tokens 450
-gen "$qa/recall-test.json" --kind recall --split test --count "$(n 300)" --seed 53 --min-entities 4 --max-entities 40
 gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --seed 18 --max-tokens "$longest"
 
 # stage OUT ARGS...: compressor_stage (recipe.sh) with the arguments every stage shares; fails when the stage stopped
@@ -94,7 +118,7 @@ gen "$qa/heldout-test.json" --kind heldout --split test --count "$(n 400)" --see
 stage() {
   local out=$1; shift
   compressor_stage "$out" --model "$base" "${dtype[@]}" --threads "$threads" --batch "$batch" --log-every 20 \
-    --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$qa/facts-dev.json" --eval-samples 64 \
+    --checkpoint-minutes 10 --eval-every "$eval_every" --dev-qa "$dev_set" --eval-samples 64 \
     --token-cache "$run/train-tokens.bin" "$@"
 }
 
@@ -102,7 +126,7 @@ stage() {
 # passage's memory (the control) and from nothing, into DIR. An evaluation made before the control existed is redone.
 evaluate() {
   local compressor=$1 dir=$2
-  for set in facts-test recall-test heldout-test; do
+  for set in "${test_sets[@]}"; do
     grep -qs '"memory-other"' "$dir/eval-$set.json" || crash_retry pic eval-lm --model "$base" --compressor "$compressor" "${dtype[@]}" --qa "$qa/$set.json" \
       --modes full,memory,memory-other,none --limit "$eval_limit" --threads "$threads" \
       --json "$dir/eval-$set.json" --predictions "$dir/predictions-$set.jsonl"
@@ -121,7 +145,6 @@ arm() {
   local name=$1 policy=$2 memory=$3 ratio=$4 seed=$5
   if [ -n "${ARMS:-}" ] && [[ " $ARMS " != *" $name "* ]]; then return 0; fi
   local dir=$run/$name
-  local qa_sets=(--qa "$qa/facts-train.json" --qa "$qa/recall-train.json" --qa "$qa/reading-train.json")
   echo "== $name: $policy $memory ${ratio}x seed $seed"
   stage "$dir/pretrain" --objective pretrain --policy "$policy" --kind "$memory" --ratio "$ratio" --chunk-length "$chunk" \
     --lora-rank 16 --lora-alpha 32 "${decoder_adapter[@]}" --memory-init "$memory_init" \
@@ -129,7 +152,7 @@ arm() {
     --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
     || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
   bounds "$dir/pretrain" "$dir/bounds-pretrain.json"
-  stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" "${qa_sets[@]}" \
+  stage "$dir/qa" --objective qa --from "$dir/pretrain/checkpoint" "${qa_train[@]}" \
     --steps "$qa_steps" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed "$seed" \
     || { echo "$name: QA training stopped early; re-run to resume"; exit 0; }
   bounds "$dir/qa" "$dir/bounds-qa.json"
@@ -137,7 +160,7 @@ arm() {
   [ "$qa_more" -gt 0 ] || return 0
   # Another seed, so the continuation sees the questions in a new order rather than replaying the first stage's.
   local more=$dir/qa-more$qa_more
-  stage "$more" --objective qa --from "$dir/qa/checkpoint" "${qa_sets[@]}" \
+  stage "$more" --objective qa --from "$dir/qa/checkpoint" "${qa_train[@]}" \
     --steps "$qa_more" --warmup 20 --lr 1e-3 --memory-lr 1e-3 --seed $(( seed + 100 )) \
     || { echo "$name: the longer QA stage stopped early; re-run to resume"; exit 0; }
   bounds "$more" "$more/bounds-qa.json"
