@@ -47,7 +47,7 @@ public static class StoreRestartDrill
         }
 
         var clock = Stopwatch.StartNew();
-        await RunRestartAsync(options.Restart, cancel);
+        await ShellCommand.RunAsync(options.Restart, "the restart command", cancel);
         double restartSeconds = clock.Elapsed.TotalSeconds;
         int atRestart = stream.AcknowledgedCount;
         log?.Invoke($"database restarted in {restartSeconds:F1} s with {atRestart} creates acknowledged");
@@ -63,17 +63,5 @@ public static class StoreRestartDrill
         log?.Invoke($"{result.Acknowledged} acknowledged, refused {string.Join(", ", result.Refused.OrderBy(r => r.Key).Select(r => $"{r.Value}x {r.Key}"))}, " +
             $"{result.UnavailableWithoutRetryAfter} 503s without Retry-After, {result.Unanswered} unanswered, {result.Lost} lost, recovered on its own: {result.Recovered}");
         return result;
-    }
-
-    static async Task RunRestartAsync(string command, CancellationToken cancel)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(command);
-        using var process = Process.Start(start) ?? throw new IOException("could not start bash for the restart command");
-        var output = process.StandardOutput.ReadToEndAsync(cancel);
-        string errors = await process.StandardError.ReadToEndAsync(cancel);
-        await process.WaitForExitAsync(cancel);
-        if (process.ExitCode != 0) throw new IOException($"the restart command exited with {process.ExitCode}: {errors}{await output}");
     }
 }

@@ -20,8 +20,7 @@ static class WorkerCrashCommand
             string compressor = EngineOptions.FullPath(parse.GetValue(engine.Compressor) ?? throw new InvalidInputException("--compressor is required"));
             var options = new WorkerDrillOptions(ServeCrashDrill.CurrentPicCommand(), EngineOptions.ModelFolder(parse.GetValue(engine.Model)), compressor,
                 parse.GetValue(store)!, parse.GetValue(broker)!, parse.GetValue(documents), parse.GetValue(workers));
-            var result = WorkerDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult();
-            return result.Done == result.Enqueued && result.DeadLettered + result.Missing == 0 && result.Stored == result.Enqueued ? 0 : 2;
+            return WorkerDrill.RunAsync(options, Console.WriteLine).GetAwaiter().GetResult().Clean ? 0 : 2;
         }));
         return command;
     }

@@ -7,8 +7,10 @@ namespace PicSharp.Lab;
 
 /// <param name="PicCommand">how to start `pic` (the program and any arguments before `worker`).</param>
 /// <param name="Store">the store the workers share (a PostgreSQL address, or a SQLite file on this machine).</param>
+/// <param name="BrokerRestart">null: the drill kills the first worker; else a shell command that stops the broker and
+/// starts it again, run instead (every worker stays up and must reconnect).</param>
 public sealed record WorkerDrillOptions(IReadOnlyList<string> PicCommand, string ModelDir, string CompressorDir, string Store, string Broker,
-    int Documents = 40, int Workers = 2, int Seed = 1, int Sentences = 12);
+    int Documents = 40, int Workers = 2, int Seed = 1, int Sentences = 12, string? BrokerRestart = null);
 
 /// <param name="Enqueued">documents published (and confirmed by the broker).</param>
 /// <param name="Done">documents with a memory when the batch finished (must equal <see cref="Enqueued"/>).</param>
@@ -16,12 +18,19 @@ public sealed record WorkerDrillOptions(IReadOnlyList<string> PicCommand, string
 /// <param name="Missing">done documents whose memory the store does not have (must be 0).</param>
 /// <param name="Stored">distinct memories of the batch in the store (must equal <see cref="Enqueued"/>: one row per document).</param>
 /// <param name="Repeats">documents compressed again after the kill's redelivery (allowed: they found their row).</param>
-public sealed record WorkerDrillResult(int Enqueued, int Done, int DeadLettered, int Missing, int Stored, int Repeats, double Seconds);
+/// <param name="DoneBeforeDisruption">documents done when the worker was killed or the broker restarted (fewer than
+/// <see cref="Enqueued"/>: the disruption came mid-batch).</param>
+public sealed record WorkerDrillResult(int Enqueued, int Done, int DeadLettered, int Missing, int Stored, int Repeats, double Seconds, int DoneBeforeDisruption)
+{
+    /// <summary>Every document done and stored once, none dead-lettered or missing.</summary>
+    public bool Clean => Done == Enqueued && DeadLettered + Missing == 0 && Stored == Enqueued;
+}
 
 /// <summary>
-/// `kill -9` drill of the bulk workers: start several `pic worker`s on one store, publish a batch of distinct documents,
-/// SIGKILL the first worker once a quarter of the batch is done (its unacknowledged documents go back to the queue),
-/// and check when the others finish that every document was compressed, none dead-lettered, and each is one row.
+/// Drills of the bulk workers: start several `pic worker`s on one store, publish a batch of distinct documents, and
+/// once a quarter of the batch is done either SIGKILL the first worker (its unacknowledged documents go back to the
+/// queue) or restart the broker under all of them (queues and messages are durable; the workers reconnect); then check
+/// when the batch finishes that every document was compressed, none dead-lettered, and each is one row.
 /// </summary>
 public static class WorkerDrill
 {
@@ -37,19 +46,35 @@ public static class WorkerDrill
             string batch = $"worker-drill-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{options.Seed}";
             var documents = Enumerable.Range(0, options.Documents).Select(i => new BulkDocument($"drill {i}",
                 string.Join(" ", ServeLoad.Documents(1, options.Seed * 7919 + i, options.Sentences)) + $" Document {i} of the worker drill.")).ToList();
-            await using var connection = await BulkQueues.ConnectAsync(options.Broker, "pic-lab worker-crash", cancel);
-            await DocumentPublisher.PublishAsync(connection, batch, documents, null, cancel);
-            log?.Invoke($"batch {batch}: {documents.Count} documents published to {options.Workers} workers");
-
-            var status = await WaitAsync(connection, batch, s => s.Done >= options.Documents / 4, workers, cancel);
-            workers[0].Kill();
-            log?.Invoke($"worker 1 killed with {status.Done} documents done");
-            status = await WaitAsync(connection, batch, s => s.Finished, workers.Skip(1).ToList(), cancel);
+            BatchStatus status;
+            await using (var connection = await BulkQueues.ConnectAsync(options.Broker, "pic-lab worker drill", cancel))
+            {
+                await DocumentPublisher.PublishAsync(connection, batch, documents, null, cancel);
+                log?.Invoke($"batch {batch}: {documents.Count} documents published to {options.Workers} workers");
+                status = await WaitAsync(connection, batch, s => s.Done >= options.Documents / 4, workers, cancel);
+            }
+            int doneBefore = status.Done;
+            var survivors = workers;
+            if (options.BrokerRestart is null)
+            {
+                workers[0].Kill();
+                survivors = workers.Skip(1).ToList();
+                log?.Invoke($"worker 1 killed with {status.Done} documents done");
+            }
+            else
+            {
+                var outage = Stopwatch.StartNew();
+                await ShellCommand.RunAsync(options.BrokerRestart, "the broker restart command", cancel);
+                log?.Invoke($"broker restarted in {outage.Elapsed.TotalSeconds:F1} s with {status.Done} documents done");
+            }
+            // A new connection: the drill's own went down with the broker.
+            await using (var connection = await BulkQueues.ConnectAsync(options.Broker, "pic-lab worker drill", cancel))
+                status = await WaitAsync(connection, batch, s => s.Finished, survivors, cancel);
 
             using var store = MemoryStores.Open(options.Store);
             int missing = status.MemoryIds.Values.Count(id => store.Find(id) is null);
             int stored = status.MemoryIds.Values.Distinct().Count(id => store.Find(id) is not null);
-            var result = new WorkerDrillResult(documents.Count, status.Done, status.Failed, missing, stored, status.Repeats, clock.Elapsed.TotalSeconds);
+            var result = new WorkerDrillResult(documents.Count, status.Done, status.Failed, missing, stored, status.Repeats, clock.Elapsed.TotalSeconds, doneBefore);
             log?.Invoke($"{result.Enqueued} enqueued, {result.Done} done, {result.DeadLettered} dead-lettered, {result.Missing} missing from the store, " +
                 $"{result.Stored} stored, {result.Repeats} compressed again after redelivery, {result.Seconds:F1} s");
             return result;

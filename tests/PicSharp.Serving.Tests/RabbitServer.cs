@@ -32,6 +32,16 @@ public sealed class RabbitServer : IDisposable
 
     public void Stop() => RepoFolder.RunScript("rabbitmq-local.sh", "stop", dir);
 
+    /// <summary>A shell command that restarts this node (for the broker restart drill).</summary>
+    public string RestartCommand
+    {
+        get
+        {
+            string script = Path.Combine(RepoFolder.Root, "scripts", "rabbitmq-local.sh");
+            return $"'{script}' stop '{dir}' && '{script}' start '{dir}' {Port}";
+        }
+    }
+
     static bool IsFree(int port)
     {
         try
