@@ -71,6 +71,32 @@ train() {
 }
 [ -f "$run/tokenizer.json" ] || cp "$from/tokenizer.json" "$run/tokenizer.json"
 
+# evaluate MODEL COMPRESSORS OUT: the frozen result read with the passage and without it (beside picsharp-base on the
+# same questions), held-out reconstruction bounds, and the decoder diagnostic (`pic memory-bounds --optimise`) with the
+# task tokens of its own 16x arrangement (the same command on picsharp-base, with the bundled compressor's, is in
+# docs/memory-literate-base.md); into OUT.
+evaluate() {
+  local model=$1 compressors=$2 out=$3
+  mkdir -p "$out"
+  for set in reading-short-test facts-test heldout-test; do
+    [ -f "$out/eval-$set.json" ] || crash_retry pic eval-lm --model "$model" --qa "$qa/$set.json" --modes full,none --threads "$threads" \
+      --json "$out/eval-$set.json"
+  done
+  [ -f "$out/bounds.json" ] || pic memory-bounds --model "$model" --threads "$threads" --json "$out/bounds.json" > "$out/bounds.txt"
+  [ -f "$out/optimised.json" ] || crash_retry pic memory-bounds --optimise --model "$model" \
+    --compressor "$compressors/pic-embeddings-16" --qa "$qa/diagnostic-test.json" --passages 12 --ratios 4,16 \
+    --steps "$fit_steps" --batch 12 --threads "$threads" --json "$out/optimised.json" > "$out/optimised.txt"
+}
+
+# The frozen result, once committed (FROZEN, default models/picsharp-mem: the model and its arrangements' compressors
+# in memory-compressors/), stands in for every stage on a machine that lost the run folders: only the evaluations run.
+frozen=${FROZEN:-models/picsharp-mem}
+if [ "$smoke" != 1 ] && [ ! -d "$run/stage4/model" ] && [ -f "$frozen/model.safetensors" ]; then
+  evaluate "$frozen" "$frozen/memory-compressors" "$run/frozen"
+  echo "picsharp-mem (committed, frozen) evaluated: $run/frozen"
+  exit 0
+fi
+
 # A committed snapshot (bf16 weights + episode tokens and adapters, state.json {"stage": S, "step": K}) stands in for
 # every stage up to S on a machine that lost the run folders; S continues from it with a fresh optimizer.
 snapshot=${SNAPSHOT:-snapshots/picsharp-mem}
@@ -149,17 +175,6 @@ if ! train "$stage4" "$steps" "$from4" --lr 1e-4 --memory-lr 4e-4 --steps "$step
   snapshot_stop "$stage4" "$before" stage4
   echo "stage 4 stopped before step $steps; re-run to resume"; exit 0
 fi
-stage=$stage4
 
-# Reading with the passage and without it, beside picsharp-base on the same questions.
-for set in reading-short-test facts-test heldout-test; do
-  [ -f "$stage/eval-$set.json" ] || crash_retry pic eval-lm --model "$stage/model" --qa "$qa/$set.json" --modes full,none --threads "$threads" \
-    --json "$stage/eval-$set.json"
-done
-[ -f "$stage/bounds.json" ] || pic memory-bounds --model "$stage/model" --threads "$threads" --json "$stage/bounds.json" > "$stage/bounds.txt"
-# What the frozen result reads from memory fitted to each passage, with its own 16x arrangement's task tokens (the
-# same command on picsharp-base, with the bundled compressor's, is in docs/memory-literate-base.md).
-[ -f "$stage/optimised.json" ] || crash_retry pic memory-bounds --optimise --model "$stage/model" \
-  --compressor "$stage/memory-compressors/pic-embeddings-16" --qa "$qa/diagnostic-test.json" --passages 12 --ratios 4,16 \
-  --steps "$fit_steps" --batch 12 --threads "$threads" --json "$stage/optimised.json" > "$stage/optimised.txt"
-echo "picsharp-mem done: $stage/model"
+evaluate "$stage4/model" "$stage4/memory-compressors" "$stage4"
+echo "picsharp-mem done: $stage4/model"
