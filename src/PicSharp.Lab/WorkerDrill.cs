@@ -17,7 +17,7 @@ public sealed record WorkerDrillOptions(IReadOnlyList<string> PicCommand, string
 /// <param name="DeadLettered">documents dead-lettered (must be 0: every document is good).</param>
 /// <param name="Missing">done documents whose memory the store does not have (must be 0).</param>
 /// <param name="Stored">distinct memories of the batch in the store (must equal <see cref="Enqueued"/>: one row per document).</param>
-/// <param name="Repeats">documents compressed again after the kill's redelivery (allowed: they found their row).</param>
+/// <param name="Repeats">documents compressed again after a redelivery (allowed: they found their row).</param>
 /// <param name="DoneBeforeDisruption">documents done when the worker was killed or the broker restarted (fewer than
 /// <see cref="Enqueued"/>: the disruption came mid-batch).</param>
 public sealed record WorkerDrillResult(int Enqueued, int Done, int DeadLettered, int Missing, int Stored, int Repeats, double Seconds, int DoneBeforeDisruption)
