@@ -63,6 +63,7 @@ if [ "$decoder_rank" -gt 0 ]; then
   run=$run-decoder-r$decoder_rank
   decoder_adapter=(--decoder-lora-rank "$decoder_rank" --decoder-lora-alpha $(( 2 * decoder_rank )))
 fi
+[ -z "${RUN:-}" ] || run=$RUN
 
 # The arms, in the order a full sweep runs them: NAME POLICY KIND RATIO SEED. 16x first (the paper's learning-speed
 # claim), then 64x (its largest gain), then the rest.
