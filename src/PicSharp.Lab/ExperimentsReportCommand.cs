@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using PicSharp.Compression;
 using PicSharp.Cli.Commands;
 using PicSharp.CompressorTraining;
 using PicSharp.Storage;
@@ -73,25 +72,21 @@ public static class ExperimentsReportCommand
     static string Markdown(IReadOnlyList<ArmResult> arms, string mainSet, string runsDir)
     {
         var md = new StringBuilder($"# Compressor sweep: {runsDir}\n\n");
-        var deviations = arms.Select(a => a.Decoder).Distinct().Where(d => d != new CompressorOptions().DecoderLabel).Order().ToList();
-        if (deviations.Count > 0)
-            md.Append($"**Deviation from the paper** in the arms whose kind says \"decoder adapter\": {string.Join("; ", deviations)}. " +
-                "They are grouped and compared only among themselves.\n\n");
         foreach (string set in arms.SelectMany(a => a.Sets.Keys).Distinct().Order())
         {
             md.Append($"## {set}: EM / F1 per arm (the same questions in every mode)\n\n" +
                 "memory-other: the control, each question read from another passage's memory. Answer loss: the gold answer's " +
                 "teacher-forced loss in nats per token, full / memory / memory-other / none (\"-\": not scored by that evaluation). " +
                 "Own-memory gain: memory-other − memory answer loss per question, mean ± standard error (> 0: the memory carries its passage).\n\n" +
-                "| arm | policy | kind | ratio | seed | decoder | answered | full | memory | memory-other | none | answer loss | own-memory gain |\n" +
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                "| arm | policy | kind | ratio | seed | answered | full | memory | memory-other | none | answer loss | own-memory gain |\n" +
+                "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             foreach (var arm in arms.Where(a => a.Sets.ContainsKey(set)))
             {
                 var modes = arm.Sets[set];
                 string Cell(string mode) => modes.TryGetValue(mode, out var s) ? $"{F(s.ExactMatch)} / {F(s.F1)}" : "-";
                 string Loss(string mode) => modes.TryGetValue(mode, out var s) && s.AnswerLoss is double loss ? F(loss) : "-";
                 string gain = SweepResults.OwnMemoryGain(arm, set) is { } g ? $"{Signed(g.Mean)} ± {F(g.StandardError)}" : "-";
-                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {arm.Decoder} | {modes.Values.First().Answered} | " +
+                md.Append($"| {arm.Name} | {arm.Policy} | {arm.Kind} | {arm.Ratio} | {arm.Seed} | {modes.Values.First().Answered} | " +
                     $"{Cell("full")} | {Cell("memory")} | {Cell("memory-other")} | {Cell("none")} | {Loss("full")} / {Loss("memory")} / {Loss("memory-other")} / {Loss("none")} | {gain} |\n");
             }
             md.Append($"\n| policy | kind | ratio | seeds | EM from memory | F1 from memory |\n|---|---|---|---|---|---|\n");
@@ -111,7 +106,7 @@ public static class ExperimentsReportCommand
         var md = new StringBuilder("## Autoencoding from memory (pic memory-bounds, held-out windows)\n\n" +
             "Reconstruction loss in nats/token of held-out corpus windows: with no memory (floor), from the window's own memory, " +
             "from the next window's memory (the control), and from the text itself (ceiling). Own-memory gain: control − own " +
-            "(> 0: the memory carries its window, beyond what any memory or the decoder's adapter gives).\n\n" +
+            "(> 0: the memory carries its window, beyond what any memory gives).\n\n" +
             "| arm | kind | ratio | after stage | floor | own memory | next window's memory | ceiling | own-memory gain |\n" +
             "|---|---|---|---|---|---|---|---|---|\n");
         foreach (var (arm, stage, b) in measured)

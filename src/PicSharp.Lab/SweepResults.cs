@@ -50,16 +50,15 @@ public sealed record PairedDifference(double Mean, double StandardError, int Pai
 /// One finished arm of the sweep (a folder of scripts/pic-experiments.sh): what it is, its scores per test set and
 /// mode, its dev curve over both stages and its pretraining held-out autoencoding curve (step, training seconds, loss).
 /// </summary>
-/// <param name="Kind">the memory kind, with " + decoder adapter rR" when the arm's decoder has an adapter and " + N more
-/// QA steps" for a longer QA stage, so such arms are never averaged or compared with the standard recipe's.</param>
-/// <param name="Decoder">how the decoder reads memory (<see cref="CompressorOptions.DecoderLabel"/>).</param>
+/// <param name="Kind">the memory kind, with " + N more QA steps" for a longer QA stage, so such arms are never averaged
+/// or compared with the standard recipe's.</param>
 /// <param name="Folder">the folder of the arm's eval-SET.json and predictions-SET.jsonl (ARM, or ARM/qa-moreN).</param>
 /// <param name="Bounds">autoencoding bounds per stage ("pretrain", "qa") where the sweep measured them.</param>
 /// <param name="PretrainProbeWindows">held-out windows per pretraining probe (the pretraining checkpoint's
 /// --eval-samples); null when the arm has no pretraining checkpoint to read it from.</param>
 public sealed record ArmResult(string Name, string Policy, string Kind, int Ratio, long Seed,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, ModeScore>> Sets,
-    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double TrainSeconds, double Loss)> PretrainProbes, string Decoder, string Folder,
+    IReadOnlyList<DevPoint> Dev, IReadOnlyList<(int Step, double TrainSeconds, double Loss)> PretrainProbes, string Folder,
     IReadOnlyDictionary<string, AutoencodingBounds> Bounds, int? PretrainProbeWindows);
 
 /// <summary>Mean and sample standard deviation over seeds (0 with one seed).</summary>
@@ -114,7 +113,7 @@ public static class SweepResults
         var sets = evals.ToDictionary(
             file => Path.GetFileNameWithoutExtension(file)["eval-".Length..],
             file => ReadModes(file));
-        string kind = KebabCase.Name(options.Kind) + (options.DecoderLora is { } decoderLora ? $" + decoder adapter r{decoderLora.Rank}" : "") + kindSuffix;
+        string kind = KebabCase.Name(options.Kind) + kindSuffix;
         // The pretraining checkpoint is the arm folder's; the QA one is the stage's whose scores these are.
         var bounds = new Dictionary<string, AutoencodingBounds>();
         foreach (var (stage, dir) in new[] { ("pretrain", armDir), ("qa", evalDir) })
@@ -123,7 +122,7 @@ public static class SweepResults
         string? pretrainCheckpoint = AtomicFolder.Find(Path.Combine(pretrain, CompressorRun.CheckpointDirName));
         int? probeWindows = pretrainCheckpoint is null ? null : CompressorRun.ReadOptionsIn(pretrainCheckpoint).EvalSamples;
         return new ArmResult(name, options.Policy.Name(), kind, options.Ratio, seed,
-            sets, DevCurve(armDir), Probes(pretrain), options.DecoderLabel, evalDir, bounds, probeWindows);
+            sets, DevCurve(armDir), Probes(pretrain), evalDir, bounds, probeWindows);
     }
 
     /// <summary>The memory-bounds JSON the sweep writes after a stage: bounds-pretrain.json, bounds-qa.json.</summary>

@@ -119,8 +119,7 @@ static class DemoCommand
     static string ColumnTitle(string mode, MemoryAnswerer? memory) => mode switch
     {
         "full" => "from the passage",
-        "memory" => $"from its {memory!.Compressor.Options.Ratio}x memory ({memory.MemoryTokens} vectors)" +
-            (memory.Compressor.Options.DecoderLora is null ? "" : $"\n{memory.Compressor.Options.DecoderLabel}"),
+        "memory" => $"from its {memory!.Compressor.Options.Ratio}x memory ({memory.MemoryTokens} vectors)",
         "none" => "from nothing",
         _ => mode,
     };

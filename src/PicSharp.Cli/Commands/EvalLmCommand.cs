@@ -151,7 +151,7 @@ static class EvalLmCommand
         AnsiConsole.Write(table);
         if (memory is { ContextsCompressed: > 0 } m)
             AnsiConsole.MarkupLineInterpolated(
-                $"[grey]memory ({m.Compressor.Options.DecoderLabel}): {m.ContextsCompressed} passages of {(double)m.ContextTokens / m.ContextsCompressed:F0} tokens on average became {(double)m.MemoryTokens / m.ContextsCompressed:F1} memory tokens ({(double)m.ContextTokens / m.MemoryTokens:F1}x); compressing took {m.CompressionTime.TotalSeconds:F1} s, answering {m.AnswerTime.TotalSeconds:F1} s[/]");
+                $"[grey]memory: {m.ContextsCompressed} passages of {(double)m.ContextTokens / m.ContextsCompressed:F0} tokens on average became {(double)m.MemoryTokens / m.ContextsCompressed:F1} memory tokens ({(double)m.ContextTokens / m.MemoryTokens:F1}x); compressing took {m.CompressionTime.TotalSeconds:F1} s, answering {m.AnswerTime.TotalSeconds:F1} s[/]");
         if (result.Skipped.Count > 0)
             AnsiConsole.MarkupLineInterpolated(
                 $"[yellow]skipped {result.Skipped.Count} of {result.Examples} questions: input longer than {result.MaxInputLength} tokens (longest {result.Skipped.Max(s => s.InputLength)})[/]");
@@ -197,14 +197,6 @@ static class EvalLmCommand
             ["kind"] = KebabCase.Name(options.Kind),
             ["ratio"] = options.Ratio,
             ["chunk_length"] = options.ChunkLength,
-            ["decoder"] = options.DecoderLabel,
-            ["decoder_adapter"] = options.DecoderLora is { } lora
-                ? new JsonObject
-                {
-                    ["r"] = lora.Rank, ["lora_alpha"] = lora.Alpha,
-                    ["target_modules"] = new JsonArray(lora.TargetModules.Select(t => (JsonNode)t).ToArray()),
-                }
-                : null,
             ["contexts"] = memory.ContextsCompressed,
             ["context_tokens_per_context"] = (double)memory.ContextTokens / contexts,
             ["memory_tokens_per_context"] = (double)memory.MemoryTokens / contexts,

@@ -68,7 +68,7 @@ static class MemoryBoundsCommand
             Console.WriteLine($"floor   (no memory):            token accuracy {bounds.Floor.Accuracy:F3}, loss {bounds.Floor.Loss:F4}");
             if (bounds.Compressed is { } compressed)
                 Console.WriteLine($"{compressorDir}: token accuracy {compressed.Accuracy:F3}, loss {compressed.Loss:F4} " +
-                    $"({reader.Options.Policy.Name()} {KebabCase.Name(reader.Options.Kind)} {reader.Options.Ratio}x, {reader.Options.DecoderLabel})");
+                    $"({reader.Options.Policy.Name()} {KebabCase.Name(reader.Options.Kind)} {reader.Options.Ratio}x)");
             if (bounds.OtherWindow is { } other)
                 Console.WriteLine($"control (the next window's memory): token accuracy {other.Accuracy:F3}, loss {other.Loss:F4}");
             Console.WriteLine($"ceiling (the text as memory):   token accuracy {bounds.Ceiling.Accuracy:F3}, loss {bounds.Ceiling.Loss:F4}");
@@ -80,7 +80,7 @@ static class MemoryBoundsCommand
                     ceiling = new { accuracy = bounds.Ceiling.Accuracy, loss = bounds.Ceiling.Loss },
                     compressor = bounds.Compressed is { } c ? new
                     {
-                        folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss, decoder = reader.Options.DecoderLabel,
+                        folder = compressorDir, accuracy = c.Accuracy, loss = c.Loss,
                         other_window = bounds.OtherWindow is { } o ? new { accuracy = o.Accuracy, loss = o.Loss } : null,
                     } : null,
                 }, new JsonSerializerOptions { WriteIndented = true }));

@@ -21,14 +21,12 @@ sealed class SettingList<TOptions>(TOptions defaults) where TOptions : ITraining
     /// <summary>The option of the setting <paramref name="flag"/>, for a command's own rules about it.</summary>
     public Option Flag(string flag) => settings.Single(s => s.Option.Name == flag).Option;
 
-    public Option<T> Flag<T>(string flag) => (Option<T>)Flag(flag);
-
     /// <summary>A flag that takes the value of the field <paramref name="field"/> leads to.</summary>
     public Option<T> Add<T>(string flag, string? description, Expression<Func<TOptions, T>> field, Func<TOptions, T, TOptions> write) =>
         Add(flag, description, FieldPath(field), field.Compile(), write);
 
-    /// <summary>A flag whose value the record holds converted (a list as comma-separated names, a rank 0 as no
-    /// adapter, ...); <paramref name="field"/> is the name validation gives it, if any.</summary>
+    /// <summary>A flag whose value the record holds converted (a list as comma-separated names, a policy by its
+    /// name, ...); <paramref name="field"/> is the name validation gives it, if any.</summary>
     public Option<T> Add<T>(string flag, string? description, string? field, Func<TOptions, T> read, Func<TOptions, T, TOptions> write)
     {
         var setting = new Setting<TOptions, T>(flag, description, field, defaults, read, write);

@@ -37,15 +37,6 @@ public static class TrainCompressorCommand
         settings.Add("--lora-alpha", null, o => o.Compressor.Lora.Alpha, (o, v) => Shape(o, c => c with { Lora = c.Lora with { Alpha = v } }));
         settings.Add("--lora-targets", "comma-separated projections", null, o => string.Join(',', o.Compressor.Lora.TargetModules),
             (o, v) => Shape(o, c => c with { Lora = c.Lora with { TargetModules = Targets(v) } }));
-        // Rank 0 is no adapter (DecoderLora null); the alpha and targets that follow shape the adapter a rank made.
-        settings.Add("--decoder-lora-rank", "rank of a LoRA adapter the decoder runs while reading memory, trained with the compressor; 0 = the paper's frozen decoder (anything else is a labelled deviation)",
-            CompressorTrainingOptions.DecoderRankField, o => o.Compressor.DecoderLora?.Rank ?? 0, (o, v) => Shape(o, c => c with { DecoderLora = v == 0 ? null : new LoraOptions { Rank = v } }));
-        settings.Add("--decoder-lora-alpha", "with --decoder-lora-rank", null, o => o.Compressor.DecoderLora?.Alpha ?? Defaults.Compressor.Lora.Alpha,
-            (o, v) => DecoderAdapter(o, lora => lora with { Alpha = v }));
-        settings.Add("--decoder-lora-targets", "with --decoder-lora-rank: comma-separated projections", null,
-            o => string.Join(',', o.Compressor.DecoderLora?.TargetModules ?? Defaults.Compressor.Lora.TargetModules), (o, v) => DecoderAdapter(o, lora => lora with { TargetModules = Targets(v) }));
-        settings.Add<double?>("--decoder-lora-lr", "with --decoder-lora-rank: peak learning rate of the decoder adapter (default: --lr)", nameof(CompressorTrainingOptions.DecoderLearningRate),
-            o => o.DecoderLearningRate ?? o.LearningRate, (o, v) => o with { DecoderLearningRate = v });
         settings.AddKebab("--memory-init", "start of new memory and task tokens: random (normal at the vocabulary's spread) | vocab-mean (the vocabulary's mean embedding + small noise)",
             o => o.MemoryInit, (o, v) => o with { MemoryInit = v });
         settings.Add("--lr", "peak learning rate of the LoRA matrices", o => o.LearningRate, (o, v) => o with { LearningRate = v });
@@ -68,9 +59,9 @@ public static class TrainCompressorCommand
         return settings;
     }
 
-    /// <summary>The settings --from takes from the folder instead (a decoder adapter aside).</summary>
+    /// <summary>The settings --from takes from the folder instead.</summary>
     static readonly string[] ShapeFlags = ["--policy", "--kind", "--ratio", "--chunk-length", "--placement", "--positions", "--lora-rank", "--lora-alpha",
-        "--lora-targets", "--decoder-lora-rank", "--decoder-lora-alpha", "--decoder-lora-targets", "--memory-init"];
+        "--lora-targets", "--memory-init"];
 
     public static Command Create()
     {
@@ -80,7 +71,7 @@ public static class TrainCompressorCommand
         var validation = new Option<string>("--validation") { Description = "held-out text for the autoencoding probe, or none", DefaultValueFactory = _ => "data/corpus/validation" };
         var qa = new Option<FileInfo[]>("--qa") { Description = "qa: SQuAD v1.1 training file (repeatable)" };
         var devQa = new Option<FileInfo?>("--dev-qa") { Description = "SQuAD v1.1 file whose first --eval-samples questions are answered from memory at each probe" };
-        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept; --decoder-lora-* may add a decoder adapter to a folder without one)" };
+        var from = new Option<string?>("--from") { Description = "start from this compressor folder (its options are kept)" };
         var resume = new Option<bool>("--resume") { Description = "continue OUT/checkpoint exactly (training options come from the checkpoint)" };
         var maxMinutes = new Option<double?>("--max-minutes") { Description = "stop cleanly with a checkpoint after this long" };
         var stopAtStep = new Option<int?>("--stop-at-step") { Description = "stop cleanly with a checkpoint at this step (the schedule still spans --steps)" };
@@ -91,8 +82,6 @@ public static class TrainCompressorCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: checkpoint/ (a compressor folder), metrics.jsonl, loss.png", Required = true };
 
         Option[] shape = [.. ShapeFlags.Select(settings.Flag)];
-        var decoderLoraRank = settings.Flag<int>("--decoder-lora-rank");
-        Option[] decoderAdapterSettings = [settings.Flag("--decoder-lora-alpha"), settings.Flag("--decoder-lora-targets")];
         var command = new Command("train-compressor", "Train a compressor (LoRA + memory tokens) against the frozen base model: autoencoding/LM pretraining or QA") { model };
         foreach (var option in (Option[])[.. settings.Options, corpus, validation, qa, devQa, from, resume, maxMinutes, stopAtStep, tokenCache, threads, dtype.Option, peak, output])
             command.Options.Add(option);
@@ -100,23 +89,11 @@ public static class TrainCompressorCommand
         {
             CpuThreads.Set(parse.GetValue(threads));
             string? fromDir = parse.GetValue(from);
-            // --from keeps the folder's shape; the one thing it may add is a decoder adapter, to a folder without one.
-            var folderOptions = fromDir is null ? null : CompressorFolder.ReadOptions(fromDir);
-            bool addsDecoderAdapter = folderOptions is { DecoderLora: null } && parse.GetResult(decoderLoraRank) is { Implicit: false };
-            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false })
-                .Where(o => !(addsDecoderAdapter && (o == decoderLoraRank || decoderAdapterSettings.Contains(o)))).Select(o => o.Name).ToList();
+            var explicitShape = shape.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (fromDir is not null && explicitShape.Count > 0)
-                throw new InvalidInputException($"--from keeps the options of {fromDir}" +
-                    (folderOptions!.DecoderLora is not null && explicitShape.Contains(decoderLoraRank.Name) ? " (its decoder adapter included)" : "") +
-                    $"; drop {string.Join(", ", explicitShape)}");
-            int decoderRank = parse.GetValue(decoderLoraRank);
-            if (decoderRank < 0) throw new InvalidInputException($"--decoder-lora-rank must be ≥ 0 (0 = the paper's frozen decoder), got {decoderRank}");
-            var orphanSettings = decoderAdapterSettings.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-            if (decoderRank == 0 && orphanSettings.Count > 0)
-                throw new InvalidInputException($"{string.Join(", ", orphanSettings)} set(s) up a decoder adapter; give --decoder-lora-rank R too (R > 0)");
+                throw new InvalidInputException($"--from keeps the options of {fromDir}; drop {string.Join(", ", explicitShape)}");
             var options = settings.Read(parse);
-            if (folderOptions is not null)
-                options = options with { Compressor = folderOptions with { DecoderLora = folderOptions.DecoderLora ?? options.Compressor.DecoderLora } };
+            if (fromDir is not null) options = options with { Compressor = CompressorFolder.ReadOptions(fromDir) };
             var request = new Request(EngineOptions.ModelFolder(parse.GetValue(model)), options, parse.GetValue(corpus)!, parse.GetValue(validation)!,
                 parse.GetValue(qa) ?? [], parse.GetValue(devQa), fromDir, parse.GetValue(resume), parse.GetValue(maxMinutes),
                 parse.GetValue(stopAtStep), parse.GetValue(tokenCache), parse.GetValue(output)!.FullName, settings.Given(parse),
@@ -128,9 +105,6 @@ public static class TrainCompressorCommand
 
     static CompressorTrainingOptions Shape(CompressorTrainingOptions options, Func<CompressorOptions, CompressorOptions> change) =>
         options with { Compressor = change(options.Compressor) };
-
-    static CompressorTrainingOptions DecoderAdapter(CompressorTrainingOptions options, Func<LoraOptions, LoraOptions> change) =>
-        Shape(options, c => c with { DecoderLora = c.DecoderLora is null ? null : change(c.DecoderLora) });
 
     sealed record Request(string Model, CompressorTrainingOptions Options, string Corpus, string Validation, FileInfo[] Qa,
         FileInfo? DevQa, string? From, bool Resume, double? MaxMinutes, int? StopAtStep, string? TokenCache, string RunDir,
@@ -160,9 +134,6 @@ public static class TrainCompressorCommand
         var tokenizer = loaded.Tokenizer;
         var c = options.Compressor;
         Log($"base: {loaded.Describe()}; compressor: {c.Policy.Name()} {KebabCase.Name(c.Kind)} {c.Ratio}x, chunks of {c.ChunkLength}, LoRA r{c.Lora.Rank} on {string.Join(",", c.Lora.TargetModules)}");
-        Log(c.DecoderLora is { } decoderLora
-            ? $"decoder: {c.DecoderLabel}, alpha {decoderLora.Alpha} on {string.Join(",", decoderLora.TargetModules)}, peak lr {options.DecoderLearningRate ?? options.LearningRate}, trained with the compressor; the base weights stay frozen"
-            : $"decoder: {c.DecoderLabel}");
         if (request.From is null && !request.Resume && options.MemoryInit != MemoryInit.Random)
             Log($"memory and task tokens start as {KebabCase.Name(options.MemoryInit)}");
         Directory.CreateDirectory(request.RunDir);

@@ -97,7 +97,7 @@ public static class ServeApp
                 ? Results.Json(new { status = "store-unavailable", store = store.Location, detail = problem }, Json, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Json(new { status = "ready", store = store.Location, queue_waiting = service.Queue.Waiting, queue_capacity = service.Queue.Capacity,
                     max_batch = service.Queue.MaxBatch, batches = service.Queue.Batches, batched_questions = service.Queue.BatchedJobs, largest_batch = service.Queue.LargestBatch,
-                    compressor_id = engine.CompressorId, decoder = engine.Compressor.Options.DecoderLabel, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
+                    compressor_id = engine.CompressorId, max_context_tokens = engine.MaxContextTokens, rss_bytes = Environment.WorkingSet }, Json))
             .WithTags("health").WithSummary("Readiness: model loaded, taking work, and the store can be read and written");
         app.MapOpenApi();
         app.MapScalarApiReference();

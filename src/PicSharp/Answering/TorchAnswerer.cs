@@ -8,11 +8,11 @@ using static TorchSharp.torch;
 namespace PicSharp.Answering;
 
 /// <summary>
-/// The answerer on this library's own model: questions about a memory are read by the frozen decoder (with the
-/// compressor's decoder adapter when it has one) after `[memory][&lt;qa&gt;]`; questions without one by the base model
-/// alone. Generation is greedy in the QA format (<see cref="QaGeneration.Options"/>): it stops at EOS or at the end
-/// of the line, and the answer is that line, trimmed, streamed in the same pieces it is made of. Not thread-safe (one
-/// TorchSharp model runs one forward at a time).
+/// The answerer on this library's own model: questions about a memory are read by the frozen decoder after
+/// `[memory][&lt;qa&gt;]`; questions without one by the base model alone. Generation is greedy in the QA format
+/// (<see cref="QaGeneration.Options"/>): it stops at EOS or at the end of the line, and the answer is that line,
+/// trimmed, streamed in the same pieces it is made of. Not thread-safe (one TorchSharp model runs one forward at a
+/// time).
 /// </summary>
 public sealed class TorchAnswerer : IAnswerer
 {

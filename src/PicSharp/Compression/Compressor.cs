@@ -21,30 +21,22 @@ public enum TaskToken { Autoencode = 0, Continue = 1, Answer = 2 }
 /// model. The one lasting change to the model is deliberate: its weights are frozen (requires_grad = false), because
 /// PIC trains only adapters and tokens, and a frozen base spares backward the base's weight gradients (as large as
 /// the model itself). Unfreeze them yourself if you later train the base.
-/// With <see cref="CompressorOptions.DecoderLora"/> set (a labelled deviation from the paper), the compressor also
-/// owns a second adapter, <see cref="DecoderAdapterName"/>, which <see cref="MemoryDecoder"/> runs while it reads
-/// memory; its parameters are named `decoder_adapter.model.layers.0.self_attn.q_proj.lora_A.weight`.
 /// </remarks>
 public sealed class Compressor : nn.Module
 {
     /// <summary>Prefix of the adapter parameters' names: PEFT's wrapper (base_model) around the causal LM (model).</summary>
     public const string AdapterPrefix = "base_model.model.";
-    /// <summary>Prefix of the decoder adapter's parameter names (its PEFT files use <see cref="AdapterPrefix"/> again).</summary>
-    public const string DecoderAdapterPrefix = "decoder_adapter.";
 
     static int instances;
 
     readonly Parameter memory_tokens; // [slots, hidden], fp32
     readonly Parameter task_tokens;   // [3, hidden], fp32
     readonly List<(string Path, Projection Projection, LoraAdapter Adapter)> adapters = [];
-    readonly List<(string Path, Projection Projection, LoraAdapter Adapter)> decoderAdapters = [];
 
     public LlamaForCausalLM Model { get; }
     public CompressorOptions Options { get; }
     /// <summary>The name this compressor's adapter has in the model's projections (unique in the process).</summary>
     public string AdapterName { get; }
-    /// <summary>The decoder adapter's name in the model's projections; null when the decoder is frozen (the paper).</summary>
-    public string? DecoderAdapterName { get; }
     public Parameter MemoryTokens => memory_tokens;
     public Parameter TaskTokens => task_tokens;
 
@@ -66,23 +58,13 @@ public sealed class Compressor : nn.Module
         // New embeddings start at the scale of the vocabulary's, so the frozen decoder sees familiar magnitudes.
         memory_tokens = new Parameter(InitialEmbeddings(model, options.MemorySlots, memoryInit, generator));
         task_tokens = new Parameter(InitialEmbeddings(model, Enum.GetValues<TaskToken>().Length, memoryInit, generator));
-        // Drawn last, so switching the decoder adapter on leaves the compressor's own starting point unchanged and
-        // an arm with it starts where its frozen-decoder twin does.
-        if (options.DecoderLora is { } decoderLora)
-        {
-            DecoderAdapterName = AdapterName + "-decoder";
-            decoderAdapters.AddRange(NewAdapters(model, decoderLora, generator));
-        }
         // Registered by hand: RegisterComponents would also register the model behind the Model property.
         register_parameter(nameof(memory_tokens), memory_tokens);
         register_parameter(nameof(task_tokens), task_tokens);
         register_module("base_model", AdapterTree.Of(adapters.Select(a => ("model." + a.Path, a.Adapter))));
-        if (decoderAdapters.Count > 0)
-            register_module(DecoderAdapterPrefix.TrimEnd('.'), AdapterTree.Of(decoderAdapters.Select(a => (a.Path, a.Adapter))));
 
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         foreach (var (_, projection, adapter) in adapters) projection.AttachAdapter(AdapterName, adapter);
-        foreach (var (_, projection, adapter) in decoderAdapters) projection.AttachAdapter(DecoderAdapterName!, adapter);
     }
 
     static IEnumerable<(string Path, Projection Projection, LoraAdapter Adapter)> NewAdapters(LlamaForCausalLM model, LoraOptions lora, Generator generator) =>
@@ -113,13 +95,8 @@ public sealed class Compressor : nn.Module
     public IEnumerable<(string Name, Parameter Parameter)> AdapterParameters() =>
         named_parameters().Where(p => p.name.StartsWith(AdapterPrefix)).Select(p => (p.name[AdapterPrefix.Length..], p.parameter));
 
-    /// <summary>The decoder adapter's LoRA parameters by model path; empty when the decoder is frozen.</summary>
-    public IEnumerable<(string Name, Parameter Parameter)> DecoderAdapterParameters() =>
-        named_parameters().Where(p => p.name.StartsWith(DecoderAdapterPrefix)).Select(p => (p.name[DecoderAdapterPrefix.Length..], p.parameter));
-
-    /// <summary>Everything that trains: memory-token and task-token embeddings, LoRA matrices (the decoder's too, when it has one).</summary>
-    public IReadOnlyList<Parameter> TrainableParameters() =>
-        [memory_tokens, task_tokens, .. AdapterParameters().Select(p => p.Parameter), .. DecoderAdapterParameters().Select(p => p.Parameter)];
+    /// <summary>Everything that trains: memory-token and task-token embeddings, LoRA matrices.</summary>
+    public IReadOnlyList<Parameter> TrainableParameters() => [memory_tokens, task_tokens, .. AdapterParameters().Select(p => p.Parameter)];
 
     public Tensor TaskEmbedding(TaskToken task) => task_tokens[(int)task].to(Model.Dtype);
 
@@ -197,10 +174,7 @@ public sealed class Compressor : nn.Module
     protected override void Dispose(bool disposing)
     {
         if (disposing)
-        {
             foreach (var (_, projection, _) in adapters) projection.DetachAdapter(AdapterName);
-            foreach (var (_, projection, _) in decoderAdapters) projection.DetachAdapter(DecoderAdapterName!);
-        }
         base.Dispose(disposing);
     }
 }

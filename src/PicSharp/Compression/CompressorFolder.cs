@@ -1,5 +1,4 @@
 using PicSharp.Storage;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PicSharp.Modeling;
@@ -10,27 +9,16 @@ namespace PicSharp.Compression;
 /// <summary>
 /// A trained compressor on disk: the PEFT adapter files (readable by PEFT on their own) plus compressor.json (the
 /// PIC options) and compressor.safetensors (memory-token and task-token embeddings), which a PEFT user can ignore.
-/// A compressor whose decoder reads memory through its own adapter (a deviation from the paper's frozen decoder) also
-/// has decoder/, a second PEFT adapter, named in compressor.json's "decoder_adapter"; without that field the decoder
-/// is the frozen base model, as in every folder written before the deviation existed.
 /// </summary>
 public static class CompressorFolder
 {
     public const string OptionsFile = "compressor.json";
     public const string EmbeddingsFile = "compressor.safetensors";
-    /// <summary>The decoder adapter's subfolder (PEFT files, PEFT key names).</summary>
-    public const string DecoderAdapterDir = "decoder";
     const string Format = "picsharp-compressor";
 
     public static void Save(Compressor compressor, string dir, string? baseModelNameOrPath = null)
     {
         PeftAdapter.Save(compressor.Options.Lora, compressor.AdapterParameters(), dir, baseModelNameOrPath);
-        if (compressor.Options.DecoderLora is { } decoderLora)
-        {
-            string decoderDir = Path.Combine(dir, DecoderAdapterDir);
-            Directory.CreateDirectory(decoderDir);
-            PeftAdapter.Save(decoderLora, compressor.DecoderAdapterParameters(), decoderDir, baseModelNameOrPath);
-        }
         SafeTensorsFile.Save(Path.Combine(dir, EmbeddingsFile), Embeddings(compressor));
         AtomicFile.WriteAllText(Path.Combine(dir, OptionsFile), OptionsJson(compressor.Options));
     }
@@ -43,7 +31,6 @@ public static class CompressorFolder
     {
         var options = ReadOptions(dir);
         PeftAdapter.CheckWeights(baseModel, options.Lora, dir);
-        if (options.DecoderLora is { } decoderLora) PeftAdapter.CheckWeights(baseModel, decoderLora, Path.Combine(dir, DecoderAdapterDir));
         string embeddingsPath = Path.Combine(dir, EmbeddingsFile);
         using (var reader = new SafeTensorsReader(embeddingsPath))
         {
@@ -59,7 +46,6 @@ public static class CompressorFolder
 
         var compressor = new Compressor(baseModel, options);
         PeftAdapter.LoadWeights(compressor.AdapterParameters(), dir);
-        if (options.DecoderLora is not null) PeftAdapter.LoadWeights(compressor.DecoderAdapterParameters(), Path.Combine(dir, DecoderAdapterDir));
         var stored = SafeTensorsFile.Load(embeddingsPath);
         using (no_grad())
         {
@@ -73,15 +59,11 @@ public static class CompressorFolder
 
     /// <summary>
     /// A short id for what the compressor computes: SHA-256 over its options and every trained tensor (LoRA, memory
-    /// and task tokens, the decoder adapter when there is one), in hex. Equal compressors get equal ids on any machine;
-    /// memory files record it. A compressor without a decoder adapter keeps the id it had before that option existed.
+    /// and task tokens), in hex. Equal compressors get equal ids on any machine; memory files record it.
     /// </summary>
     public static string Fingerprint(Compressor compressor) =>
-        Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora)
-                + (compressor.Options.DecoderLora is { } decoderLora ? JsonSerializer.Serialize(decoderLora) : ""),
-            Embeddings(compressor).Select(p => (p.Key, p.Value))
-                .Concat(compressor.AdapterParameters().Select(p => (p.Name, (Tensor)p.Parameter)))
-                .Concat(compressor.DecoderAdapterParameters().Select(p => (Compressor.DecoderAdapterPrefix + p.Name, (Tensor)p.Parameter))));
+        Fingerprints.Of(OptionsJson(compressor.Options) + JsonSerializer.Serialize(compressor.Options.Lora),
+            Embeddings(compressor).Select(p => (p.Key, p.Value)).Concat(compressor.AdapterParameters().Select(p => (p.Name, (Tensor)p.Parameter))));
 
     static Dictionary<string, Tensor> Embeddings(Compressor compressor) => new()
     {
@@ -89,40 +71,23 @@ public static class CompressorFolder
         ["task_tokens"] = compressor.TaskTokens.detach(),
     };
 
-    static string OptionsJson(CompressorOptions options)
+    static string OptionsJson(CompressorOptions options) => new JsonObject
     {
-        var json = new JsonObject
-        {
-            ["format"] = Format,
-            ["version"] = 1,
-            ["ratio"] = options.Ratio,
-            ["chunk_length"] = options.ChunkLength,
-            ["policy"] = options.Policy.Name(),
-            ["placement"] = KebabCase.Name(options.Placement),
-            ["positions"] = KebabCase.Name(options.Positions),
-            ["kind"] = KebabCase.Name(options.Kind),
-            ["fast_path"] = options.FastPath,
-        };
-        // Only when there is one, so a paper-style folder stays byte for byte what it was (and keeps its fingerprint).
-        if (options.DecoderLora is not null)
-            json["decoder_adapter"] = new JsonObject { ["path"] = DecoderAdapterDir, ["label"] = options.DecoderLabel };
-        // Relaxed escaping keeps the label's apostrophe readable; the other fields are plain ASCII either way.
-        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-    }
+        ["format"] = Format,
+        ["version"] = 1,
+        ["ratio"] = options.Ratio,
+        ["chunk_length"] = options.ChunkLength,
+        ["policy"] = options.Policy.Name(),
+        ["placement"] = KebabCase.Name(options.Placement),
+        ["positions"] = KebabCase.Name(options.Positions),
+        ["kind"] = KebabCase.Name(options.Kind),
+        ["fast_path"] = options.FastPath,
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-    /// <summary>The options of a compressor folder: compressor.json and the LoRA settings of adapter_config.json
-    /// (and of decoder/adapter_config.json when compressor.json names a decoder adapter).</summary>
-    public static CompressorOptions ReadOptions(string dir)
-    {
-        var (options, hasDecoderAdapter) = ReadCompressorJson(dir);
-        return options with
-        {
-            Lora = PeftAdapter.ReadConfig(dir),
-            DecoderLora = hasDecoderAdapter ? PeftAdapter.ReadConfig(Path.Combine(dir, DecoderAdapterDir)) : null,
-        };
-    }
+    /// <summary>The options of a compressor folder: compressor.json and the LoRA settings of adapter_config.json.</summary>
+    public static CompressorOptions ReadOptions(string dir) => ReadCompressorJson(dir) with { Lora = PeftAdapter.ReadConfig(dir) };
 
-    static (CompressorOptions Options, bool HasDecoderAdapter) ReadCompressorJson(string dir)
+    static CompressorOptions ReadCompressorJson(string dir)
     {
         string path = Path.Combine(dir, OptionsFile);
         InvalidDataException Error(string message) => new($"{path}: {message}");
@@ -130,6 +95,11 @@ public static class CompressorFolder
         var reader = new FolderJson(root, Error);
         if (reader.String("format") != Format) throw Error($"'format' must be '{Format}'");
         if (reader.Int("version") != 1) throw Error($"version {reader.Int("version")} is not supported (only 1)");
+        // A folder trained with the retired decoder adapter names it here; loaded without it, its memory would be read
+        // by a decoder it was not trained for, worse and without a word.
+        if (root.ContainsKey("decoder_adapter"))
+            throw new InvalidDataException($"{dir}: the compressor has a decoder adapter ('decoder_adapter' in {OptionsFile}), " +
+                "a deviation from the paper that PicSharp no longer reads; train it again without one, or read it with PicSharp at tag decoder-adapter-final");
         MaskPolicy policy;
         try { policy = MaskPolicyNames.Parse(reader.String("policy")); }
         catch (ArgumentException e) { throw Error(e.Message); }
@@ -145,13 +115,6 @@ public static class CompressorFolder
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw Error(e.Message); }
-        return (options, HasDecoderAdapter(root, Error));
+        return options;
     }
-
-    static bool HasDecoderAdapter(JsonObject root, Func<string, InvalidDataException> error) => root["decoder_adapter"] switch
-    {
-        null => false,
-        JsonObject entry when entry["path"]?.GetValueKind() == JsonValueKind.String && entry["path"]!.GetValue<string>() == DecoderAdapterDir => true,
-        var other => throw error($"'decoder_adapter' must be {{\"path\": \"{DecoderAdapterDir}\", …}}, found {other.ToJsonString()}"),
-    };
 }

@@ -13,13 +13,12 @@ public sealed record LoraOptions
     public double Dropout { get; init; }
     public IReadOnlyList<string> TargetModules { get; init; } = AllTargets;
 
-    /// <param name="what">names the adapter in the message ("LoRA", "decoder LoRA").</param>
-    public void Validate(string what)
+    public void Validate()
     {
-        if (Rank <= 0) throw new ArgumentException($"{what} rank must be positive, got {Rank}");
+        if (Rank <= 0) throw new ArgumentException($"LoRA rank must be positive, got {Rank}");
         var unknown = TargetModules.Except(AllTargets).ToList();
         if (unknown.Count > 0)
-            throw new ArgumentException($"unknown {what} target module(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllTargets)}");
+            throw new ArgumentException($"unknown LoRA target module(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllTargets)}");
     }
 }
 
@@ -38,17 +37,6 @@ public sealed record CompressorOptions
     /// </summary>
     public bool FastPath { get; init; } = true;
     public LoraOptions Lora { get; init; } = new();
-    /// <summary>
-    /// A LoRA adapter the decoder runs while it reads memory, trained with the compressor. Null (the default) is the
-    /// paper's frozen decoder; anything else is a deviation from PIC, measured because a small frozen decoder may not
-    /// learn to read memory at all (issue 9), and every report labels it with <see cref="DecoderLabel"/>.
-    /// </summary>
-    public LoraOptions? DecoderLora { get; init; }
-
-    /// <summary>How the decoder reads memory, as reports print it.</summary>
-    public string DecoderLabel => DecoderLora is { } lora
-        ? $"decoder adapter rank {lora.Rank} (deviation: the paper's decoder is frozen)"
-        : "frozen decoder (as in the paper)";
 
     public int MemorySlots => ChunkLength / Ratio;
 
@@ -62,7 +50,6 @@ public sealed record CompressorOptions
     public void Validate()
     {
         MemoryLayout.Validate(1, Ratio, ChunkLength);
-        Lora.Validate("LoRA");
-        DecoderLora?.Validate("decoder LoRA");
+        Lora.Validate();
     }
 }

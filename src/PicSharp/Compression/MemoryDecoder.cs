@@ -21,34 +21,12 @@ public sealed record DecoderLoss(Tensor Mean, long Correct, long Tokens) : IDisp
 /// <summary>
 /// The frozen decoder: the base model with adapters off, reading `[memory][task token][prompt][target]`. Memory is
 /// either a run of input embeddings or, for the key-values kind, a KV prefix. Only target tokens are scored.
-/// When the compressor has a decoder adapter (a labelled deviation from the paper), that adapter, and only it, runs
-/// while the decoder reads memory; answering from the full context or from nothing never goes through this class
-/// and stays the base model.
 /// </summary>
-public sealed class MemoryDecoder
+public sealed class MemoryDecoder(Compressor compressor)
 {
     // The label of a position that is not scored, held as a Scalar for the process's life (see TorchScalars).
     static readonly Scalar Ignore = (-100L).ToScalar();
-    readonly Compressor compressor;
-    readonly string? adapterName;
     LlamaForCausalLM Model => compressor.Model;
-
-    /// <summary>The decoder that reads <paramref name="compressor"/>'s memory: the base model, with the compressor's
-    /// decoder adapter when it has one.</summary>
-    public MemoryDecoder(Compressor compressor) : this(compressor, compressor.DecoderAdapterName) { }
-
-    MemoryDecoder(Compressor compressor, string? adapterName)
-    {
-        this.compressor = compressor;
-        this.adapterName = adapterName;
-    }
-
-    /// <summary>The base model alone, even when the compressor has a decoder adapter: for bounds that belong to the
-    /// base model (no memory, the text itself as memory), not to a decoder trained on this compressor's memory.</summary>
-    public static MemoryDecoder Frozen(Compressor compressor) => new(compressor, null);
-
-    /// <summary>Whether this decoder runs an adapter of its own (the labelled deviation from the paper's frozen decoder).</summary>
-    public bool HasAdapter => adapterName is not null;
 
     /// <summary>
     /// Mean cross-entropy over all target tokens of the batch, and how many targets are the argmax prediction.
@@ -66,7 +44,7 @@ public sealed class MemoryDecoder
         if (examples.Any(e => e.Target.Count == 0)) throw new ArgumentException("every example needs at least one target token");
 
         using var scope = NewDisposeScope();
-        using var adapters = Model.UseAdapter(adapterName);
+        using var adapters = Model.UseAdapter(null);
         var (hidden, labels) = memory.Kind == MemoryKind.Embeddings
             ? ForwardEmbeddings(memory, examples, rows)
             : ForwardKeyValues(memory, examples, rows);
@@ -159,7 +137,7 @@ public sealed class MemoryDecoder
         }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var adapters = Model.UseAdapter(adapterName);
+        using var adapters = Model.UseAdapter(null);
         var taskEmbedding = compressor.TaskEmbedding(task).unsqueeze(0);
         var prompts = questions.Select(q =>
         {

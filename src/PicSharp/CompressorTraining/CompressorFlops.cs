@@ -24,9 +24,8 @@ namespace PicSharp.CompressorTraining;
 /// 2·attn(causal pairs).</item>
 /// </list>
 /// Total: 4·W·S + 6·A·S + 3·attn(P) + 4·W·D + 4·H·V·T + 3·attn(decoder pairs); beside pretraining's 6·(W + H·V)·N +
-/// 3·attn, the frozen weights save a third of the projection work. With a decoder adapter
-/// (<see cref="CompressorOptions.DecoderLora"/>, a deviation from the paper) its LoRA weights A_d add 6·A_d·D, as the
-/// compressor's do. Padding of rows to the batch's longest is computed but not counted (it is not model work).
+/// 3·attn, the frozen weights save a third of the projection work. Padding of rows to the batch's longest is computed
+/// but not counted (it is not model work).
 /// </summary>
 public sealed class CompressorFlops(LlamaConfig config, CompressorOptions options)
 {
@@ -72,9 +71,8 @@ public sealed class CompressorFlops(LlamaConfig config, CompressorOptions option
         bool prefix = options.Kind == MemoryKind.KeyValues;
         long positions = (prefix ? 0 : memoryTokens) + 1 + promptTokens + targetTokens;
         double pairs = ModelFlops.CausalPairs(positions, past: prefix ? memoryTokens : 0);
-        long decoderLora = options.DecoderLora is { } lora ? LoraMatmulParameters(config, lora) : 0;
-        return 4.0 * ModelFlops.LayerMatmulParameters(config) * positions + 6.0 * decoderLora * positions
-            + 4.0 * ModelFlops.LmHeadParameters(config) * targetTokens + 3 * ModelFlops.Attention(config, pairs);
+        return 4.0 * ModelFlops.LayerMatmulParameters(config) * positions + 4.0 * ModelFlops.LmHeadParameters(config) * targetTokens
+            + 3 * ModelFlops.Attention(config, pairs);
     }
 
     /// <summary>One training example: its compressor and decoder passes.</summary>

@@ -2,7 +2,6 @@ using PicSharp.Compression;
 using PicSharp.Modeling;
 using PicSharp.Storage;
 using PicSharp.Training;
-using TorchSharp;
 
 namespace PicSharp.CompressorTraining;
 
@@ -60,26 +59,8 @@ public sealed class CompressorRun : TrainingRun<CompressorTrainingOptions, Compr
     {
         var compressor = CompressorFolder.Load(baseModel, from);
         if (SameShape(compressor.Options, Options.Compressor)) return compressor;
-        if (compressor.Options.DecoderLora is null && Options.Compressor.DecoderLora is not null
-            && SameShape(compressor.Options, Options.Compressor with { DecoderLora = null }))
-            return WithNewDecoderAdapter(baseModel, compressor);
         compressor.Dispose();
         throw new TrainingException($"{from}: the compressor's options differ from the run's; continue with the folder's options");
-    }
-
-    // A frozen-decoder compressor (say, pretrained as in the paper) continued with a decoder adapter (the deviation):
-    // the compressor's LoRA and tokens as trained, the decoder adapter new (B = 0, so the start reads memory as before).
-    Compressor WithNewDecoderAdapter(LlamaForCausalLM baseModel, Compressor trained)
-    {
-        using (trained)
-        {
-            var adapted = new Compressor(baseModel, Options.Compressor, (ulong)Options.Seed);
-            using var _ = torch.no_grad();
-            foreach (var (to, from) in adapted.AdapterParameters().Zip(trained.AdapterParameters())) to.Parameter.copy_(from.Parameter);
-            adapted.MemoryTokens.copy_(trained.MemoryTokens);
-            adapted.TaskTokens.copy_(trained.TaskTokens);
-            return adapted;
-        }
     }
 
     static bool SameShape(CompressorOptions a, CompressorOptions b) =>

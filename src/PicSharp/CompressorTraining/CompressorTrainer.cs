@@ -23,8 +23,7 @@ public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
 /// One optimizer step of a compressor: compress each micro-batch's contexts, score the frozen decoder on its targets,
 /// backpropagate into the LoRA matrices and the memory and task embeddings (everything else is frozen and runs in its
 /// stored dtype, so there is no master copy to keep), clip, and take an AdamW step. LoRA and the embeddings are two
-/// parameter groups with their own peak rates on the same warmup + cosine schedule; a decoder adapter (the labelled
-/// deviation) is a third group, at the LoRA rate and decay unless DecoderLearningRate says otherwise.
+/// parameter groups with their own peak rates on the same warmup + cosine schedule.
 /// </summary>
 public sealed class CompressorTrainer : IDisposable
 {
@@ -46,22 +45,17 @@ public sealed class CompressorTrainer : IDisposable
         decoder = new MemoryDecoder(compressor);
         flops = new CompressorFlops(compressor.Model.Config, compressor.Options);
         compressor.train();
-        // Groups come from the named lists, never from Contains: tensors compare by value, so a list of zero B
-        // matrices "contains" every other zero B of the same shape (the decoder adapter's, at the start).
+        // Groups come from the named lists, never from Contains: tensors compare by value, and every zero B matrix
+        // at the start equals every other of its shape.
         Parameter[] embeddings = [compressor.MemoryTokens, compressor.TaskTokens];
         trainable = [.. compressor.TrainableParameters()];
         var lora = compressor.AdapterParameters().Select(p => p.Parameter).ToArray();
-        var decoderLora = compressor.DecoderAdapterParameters().Select(p => p.Parameter).ToArray();
-        List<AdamWGroup> groups =
+        optimizer = new AdamW(
         [
             new(lora, options.LearningRate, options.WeightDecay),
             new(embeddings, options.MemoryLearningRate, 0),
-        ];
-        if (decoderLora.Length > 0) groups.Add(new(decoderLora, DecoderPeak, options.WeightDecay));
-        optimizer = new AdamW(groups, options.Beta1, options.Beta2);
+        ], options.Beta1, options.Beta2);
     }
-
-    double DecoderPeak => options.DecoderLearningRate ?? options.LearningRate;
 
     double Rate(double peak) => LearningRateSchedule.At(Step, peak, options.MinLearningRateRatio, options.WarmupSteps, options.TotalSteps);
 
@@ -72,7 +66,6 @@ public sealed class CompressorTrainer : IDisposable
         double lr = Rate(options.LearningRate);
         groups[0].LearningRate = lr;
         groups[1].LearningRate = Rate(options.MemoryLearningRate);
-        if (groups.Count > 2) groups[2].LearningRate = Rate(DecoderPeak);
         optimizer.ZeroGrad();
 
         double loss = 0;

@@ -21,8 +21,6 @@ public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorT
     public double LearningRate { get; init; } = 2e-3;
     /// <summary>Peak learning rate of the memory-token and task-token embeddings (their own parameter group).</summary>
     public double MemoryLearningRate { get; init; } = 2e-3;
-    /// <summary>Peak learning rate of the decoder adapter (the labelled deviation), its own parameter group; null: <see cref="LearningRate"/>.</summary>
-    public double? DecoderLearningRate { get; init; }
     public double MinLearningRateRatio { get; init; } = 0.1;
     public int WarmupSteps { get; init; } = 50;
     public int TotalSteps { get; init; } = 1000;
@@ -52,9 +50,6 @@ public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorT
     [JsonIgnore]
     public bool HasLmTask => Objective == CompressorObjective.Pretrain && LmShare > 0;
 
-    /// <summary>The decoder adapter's rank, as validation names it (rank R turns the adapter on).</summary>
-    public const string DecoderRankField = $"{nameof(Compressor)}.{nameof(CompressorOptions.DecoderLora)}.{nameof(LoraOptions.Rank)}";
-
     /// <summary>Throws <see cref="TrainingException"/> naming the first field out of range.</summary>
     public void Validate()
     {
@@ -62,8 +57,6 @@ public sealed record CompressorTrainingOptions : ITrainingRunOptions<CompressorT
         catch (ArgumentException e) { throw new TrainingException(e.Message); }
         SharedSettings.Validate(this);
         SharedSettings.Require(MemoryLearningRate > 0, $"{nameof(MemoryLearningRate)} must be positive, got {MemoryLearningRate}");
-        SharedSettings.Require(DecoderLearningRate is null or > 0, $"{nameof(DecoderLearningRate)} must be positive, got {DecoderLearningRate}");
-        SharedSettings.Require(DecoderLearningRate is null || Compressor.DecoderLora is not null, $"{nameof(DecoderLearningRate)} needs a decoder adapter ({DecoderRankField} R)");
         SharedSettings.Require(LmShare is >= 0 and <= 1, $"{nameof(LmShare)} must be in [0, 1], got {LmShare}");
         SharedSettings.Require(WindowLength > 0, $"{nameof(WindowLength)} must be positive, got {WindowLength}");
         SharedSettings.Require(ContinuationLength > 0, $"{nameof(ContinuationLength)} must be positive, got {ContinuationLength}");

@@ -3,14 +3,13 @@ using static TorchSharp.torch;
 
 namespace PicSharp.CompressorTraining;
 
-/// <summary>The two bounds of autoencoding on one frozen decoder, and a compressor between them, on the same windows
-/// (a compressor with a decoder adapter is scored through its adapter, so it is not bounded by them).</summary>
+/// <summary>The two bounds of autoencoding on one frozen decoder, and a compressor between them, on the same windows.</summary>
 /// <param name="Floor">reconstructing each window from no memory at all: what the decoder guesses as a plain LM.</param>
 /// <param name="Ceiling">reconstructing it from a lossless memory, the window's own token embeddings (ratio 1).</param>
 /// <param name="Compressed">reconstructing it from the compressor's memory of it (when a trained compressor is measured).</param>
 /// <param name="OtherWindow">the control of <paramref name="Compressed"/>: reconstructing each window from the memory of
-/// the next one. It keeps whatever the compressor learnt that fits every window (and, with a decoder adapter, what the
-/// adapter learnt as a plain LM), so Compressed − OtherWindow is what the memory carries of its own window.</param>
+/// the next one. It keeps whatever the compressor learnt that fits every window, so Compressed − OtherWindow is what
+/// the memory carries of its own window.</param>
 public sealed record MemoryBoundsResult(DecoderScore Floor, DecoderScore Ceiling, DecoderScore? Compressed, DecoderScore? OtherWindow);
 
 /// <summary>
@@ -26,17 +25,15 @@ public static class MemoryBounds
     public static MemoryBoundsResult Measure(Compressor compressor, IReadOnlyList<int[]> windows, int batchSize, bool measureCompressor = false)
     {
         if (windows.Count == 0) throw new ArgumentException("no held-out windows to measure on");
-        // The bounds belong to the base model; a compressor with a decoder adapter (the deviation) is scored through it.
-        var frozen = MemoryDecoder.Frozen(compressor);
+        var decoder = new MemoryDecoder(compressor);
         var model = compressor.Model;
         using var _ = no_grad();
-        var reader = new MemoryDecoder(compressor);
         var next = windows.Skip(1).Append(windows[0]).ToList();
         return new MemoryBoundsResult(
-            Score(frozen, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
-            Score(frozen, windows, batchSize, ids => model.Embed(ids)),
-            measureCompressor ? Score(reader, windows, windows, batchSize, compressor.Compress) : null,
-            measureCompressor && windows.Count > 1 ? Score(reader, windows, next, batchSize, compressor.Compress) : null);
+            Score(decoder, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
+            Score(decoder, windows, batchSize, ids => model.Embed(ids)),
+            measureCompressor ? Score(decoder, windows, windows, batchSize, compressor.Compress) : null,
+            measureCompressor && windows.Count > 1 ? Score(decoder, windows, next, batchSize, compressor.Compress) : null);
     }
 
     static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> embeddingsOf) =>

@@ -37,7 +37,7 @@ public static class OptimisedMemory
         var passages = examples.Where(e => e.Answers.Count > 0).GroupBy(e => e.Context).ToList();
         if (passages.Count < 2) throw new InvalidInputException($"need at least two passages with answered questions (the control reads another passage's memory), got {passages.Count}");
 
-        var decoder = MemoryDecoder.Frozen(reader);
+        var decoder = new MemoryDecoder(reader);
         var fitted = new List<Tensor>(); // one [count, hidden] memory per passage, detached
         double startLoss = 0, endLoss = 0;
         long startCorrect = 0, endCorrect = 0, scored = 0;

@@ -130,9 +130,6 @@ public sealed class LlamaCppAnswerer : IAnswerer, IDisposable
     {
         if (compressor.Options.Kind == MemoryKind.KeyValues)
             throw new InvalidInputException("this compressor makes key-values memories, which llama.cpp cannot be given through its public API; use --engine torch");
-        if (compressor.DecoderAdapterName is not null)
-            throw new InvalidInputException($"this compressor's memories are read with a decoder adapter ({compressor.Options.DecoderLabel}), " +
-                "and llama.cpp runs the frozen base model only; use --engine torch");
     }
 
     public AnswerRequest FromMemory(CompressedMemory memory, string question, int maxNewTokens, int row = 0)

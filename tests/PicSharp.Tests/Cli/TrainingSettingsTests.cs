@@ -18,9 +18,8 @@ public sealed class TrainingSettingsTests
         {
             Ratio = 8, ChunkLength = 32, Policy = MaskPolicy.PicCausalText, Placement = MemoryPlacement.Appended, Positions = MemoryPositions.Uniform,
             Kind = MemoryKind.KeyValues, Lora = new() { Rank = 3, Alpha = 5, TargetModules = ["q_proj", "v_proj"] },
-            DecoderLora = new() { Rank = 2, Alpha = 7, TargetModules = ["o_proj"] },
         },
-        Objective = CompressorObjective.Qa, MemoryInit = MemoryInit.VocabMean, LearningRate = 1e-4, MemoryLearningRate = 2e-4, DecoderLearningRate = 3e-4,
+        Objective = CompressorObjective.Qa, MemoryInit = MemoryInit.VocabMean, LearningRate = 1e-4, MemoryLearningRate = 2e-4,
         MinLearningRateRatio = 0.2, WarmupSteps = 7, TotalSteps = 70, MicroBatchSize = 3, GradientAccumulation = 4, MaxGradNorm = 0.5, WeightDecay = 0.01,
         Seed = 77, LmShare = 0.25, WindowLength = 100, ContinuationLength = 20, CheckpointMinutes = 3, LogEverySteps = 2, EvalEverySteps = 9, EvalSamples = 5,
     };
@@ -77,8 +76,6 @@ public sealed class TrainingSettingsTests
     {
         { CompressorChanged with { LearningRate = 0 }, "--lr must be positive, got 0" },
         { CompressorChanged with { MemoryLearningRate = -1 }, "--memory-lr must be positive, got -1" },
-        { CompressorChanged with { DecoderLearningRate = 0 }, "--decoder-lora-lr must be positive, got 0" },
-        { CompressorChanged with { Compressor = CompressorChanged.Compressor with { DecoderLora = null } }, "--decoder-lora-lr needs a decoder adapter (--decoder-lora-rank R)" },
         { CompressorChanged with { MinLearningRateRatio = 2 }, "--min-lr-ratio must be in [0, 1], got 2" },
         { CompressorChanged with { WarmupSteps = -1 }, "--warmup must be ≥ 0, got -1" },
         { CompressorChanged with { TotalSteps = 0 }, "--steps must be positive, got 0" },

@@ -84,7 +84,24 @@ public sealed class CompressorFolderTests : IDisposable
         Assert.NotEqual(CompressorFolder.Fingerprint(Trained(targets: ["q_proj", "v_proj", "up_proj"])), CompressorFolder.Fingerprint(Trained()));
     }
 
-    internal static void EditJson(string path, Action<JsonObject> edit)
+    [Fact]
+    public void A_folder_with_the_retired_decoder_adapter_is_refused_in_one_line_naming_it()
+    {
+        using var scope = NewDisposeScope();
+        CompressorFolder.Save(Trained(), dir);
+        // compressor.json as PicSharp wrote it for a compressor with a decoder adapter, before the adapter was retired.
+        EditJson(Path.Combine(dir, CompressorFolder.OptionsFile), c =>
+            c["decoder_adapter"] = new JsonObject { ["path"] = "decoder", ["label"] = "decoder adapter rank 8 (deviation: the paper's decoder is frozen)" });
+
+        foreach (var read in new Action[] { () => CompressorFolder.ReadOptions(dir), () => CompressorFolder.Load(TinyModels.Create(TinyModels.Config()), dir) })
+        {
+            string message = Assert.Throws<InvalidDataException>(read).Message;
+            Assert.Equal($"{dir}: the compressor has a decoder adapter ('decoder_adapter' in compressor.json), a deviation from the paper that " +
+                "PicSharp no longer reads; train it again without one, or read it with PicSharp at tag decoder-adapter-final", message);
+        }
+    }
+
+    static void EditJson(string path, Action<JsonObject> edit)
     {
         var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         edit(root);

@@ -16,14 +16,9 @@ public sealed class CompressorRunTests : IDisposable
     // Ids 3..60 fit TinyModels' vocabulary of 61.
     static readonly int[] Corpus = new Random(4).GetItems(Enumerable.Range(3, 58).ToArray(), 600);
 
-    static CompressorTrainingOptions Options(int steps, MemoryKind kind = MemoryKind.Embeddings, bool decoderAdapter = false) => new()
+    static CompressorTrainingOptions Options(int steps, MemoryKind kind = MemoryKind.Embeddings) => new()
     {
-        Compressor = new CompressorOptions
-        {
-            Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 4, Alpha = 8 },
-            // The same shapes as the compressor's adapter: its zero B matrices equal the decoder's at the start.
-            DecoderLora = decoderAdapter ? new() { Rank = 4, Alpha = 8 } : null,
-        },
+        Compressor = new CompressorOptions { Ratio = 4, ChunkLength = 8, Kind = kind, Lora = new() { Rank = 4, Alpha = 8 } },
         LearningRate = 5e-3, MemoryLearningRate = 1e-2, WarmupSteps = 2, TotalSteps = steps, MicroBatchSize = 2,
         GradientAccumulation = 2, Seed = 9, LmShare = 0.5, WindowLength = 16, ContinuationLength = 6, EvalEverySteps = 2,
         EvalSamples = 3, CheckpointMinutes = 60,
@@ -44,13 +39,11 @@ public sealed class CompressorRunTests : IDisposable
         compressor.named_parameters().Where(p => p.parameter.requires_grad).ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
     [Theory]
-    [InlineData(MemoryKind.Embeddings, false)]
-    [InlineData(MemoryKind.KeyValues, false)]
-    [InlineData(MemoryKind.Embeddings, true)]
-    [InlineData(MemoryKind.KeyValues, true)]
-    public void Resumed_run_equals_an_uninterrupted_one(MemoryKind kind, bool decoderAdapter)
+    [InlineData(MemoryKind.Embeddings)]
+    [InlineData(MemoryKind.KeyValues)]
+    public void Resumed_run_equals_an_uninterrupted_one(MemoryKind kind)
     {
-        var options = Options(steps: 6, kind, decoderAdapter);
+        var options = Options(steps: 6, kind);
         using var straight = Run(Path.Combine(root, "straight"), options, resume: false);
         straight.Run();
 
@@ -68,19 +61,17 @@ public sealed class CompressorRunTests : IDisposable
         var a = Trainable(straight.Compressor);
         var b = Trainable(secondHalf.Compressor);
         Assert.Equal(a.Keys.Order(), b.Keys.Order());
-        Assert.Equal(decoderAdapter, a.Keys.Any(k => k.StartsWith(Compressor.DecoderAdapterPrefix)));
         Assert.All(a, p => Assert.Equal(0.0, TinyModels.MaxAbsDiff(p.Value, b[p.Key])));
     }
 
-    // With a decoder adapter (the deviation) the base weights stay frozen as well: only the adapters train.
     [Theory]
-    [InlineData(false, MemoryInit.Random)]
-    [InlineData(true, MemoryInit.VocabMean)]
-    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model(bool decoderAdapter, MemoryInit memoryInit)
+    [InlineData(MemoryInit.Random)]
+    [InlineData(MemoryInit.VocabMean)]
+    public void Training_moves_adapters_and_memory_but_no_base_weight_of_a_bf16_model(MemoryInit memoryInit)
     {
         var model = Base(ScalarType.BFloat16);
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
-        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3, decoderAdapter: decoderAdapter) with { MemoryInit = memoryInit }, resume: false, model);
+        using var run = Run(Path.Combine(root, "frozen"), Options(steps: 3) with { MemoryInit = memoryInit }, resume: false, model);
         var memoryBefore = run.Compressor.MemoryTokens.detach().clone();
         var loraBefore = Trainable(run.Compressor).Where(p => p.Key.Contains("lora_B")).ToDictionary();
         run.Run();
@@ -88,31 +79,15 @@ public sealed class CompressorRunTests : IDisposable
         foreach (var (name, parameter) in model.named_parameters().Where(p => !p.name.Contains(".lora_")))
             Assert.True(TinyModels.MaxAbsDiff(before[name], parameter) == 0, $"base weight {name} changed");
         Assert.True(TinyModels.MaxAbsDiff(memoryBefore, run.Compressor.MemoryTokens) > 0, "memory tokens did not train");
-        Assert.Equal(2 * 7 * (decoderAdapter ? 2 : 1), loraBefore.Count); // B matrices: 2 layers × 7 projections (and the decoder's)
+        Assert.Equal(2 * 7, loraBefore.Count); // B matrices: 2 layers × 7 projections
         Assert.All(loraBefore, p => Assert.True(TinyModels.MaxAbsDiff(p.Value, run.Compressor.named_parameters().First(q => q.name == p.Key).parameter) > 0, $"{p.Key} did not train"));
         Assert.Equal(ScalarType.Float32, run.Compressor.MemoryTokens.dtype);
     }
 
     [Fact]
-    public void The_decoder_adapter_is_its_own_parameter_group_with_its_own_rate()
+    public void The_checkpoint_is_a_compressor_folder_that_a_new_run_can_start_from()
     {
-        var options = Options(steps: 3, decoderAdapter: true) with { DecoderLearningRate = 1e-9 };
-        using var run = Run(Path.Combine(root, "decoder-lr"), options, resume: false);
-        run.Run();
-        double Largest(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters) =>
-            parameters.Where(p => p.Name.Contains("lora_B")).Max(p => p.Parameter.abs().max().item<float>());
-        // Both B matrices start at zero; AdamW moves each by about its rate per step.
-        Assert.InRange(Largest(run.Compressor.DecoderAdapterParameters()), 1e-12, 1e-8);
-        Assert.True(Largest(run.Compressor.AdapterParameters()) > 1e-4);
-        Assert.Contains("DecoderLearningRate needs a decoder adapter", Assert.Throws<TrainingException>(() => (Options(2) with { DecoderLearningRate = 1e-3 }).Validate()).Message);
-    }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void The_checkpoint_is_a_compressor_folder_that_a_new_run_can_start_from(bool decoderAdapter)
-    {
-        var options = Options(steps: 2, decoderAdapter: decoderAdapter);
+        var options = Options(steps: 2);
         string first = Path.Combine(root, "first");
         using (var run = Run(first, options, resume: false)) run.Run();
         string checkpoint = Path.Combine(first, CompressorRun.CheckpointDirName);
@@ -121,30 +96,9 @@ public sealed class CompressorRunTests : IDisposable
         using var next = Run(Path.Combine(root, "next"), options, resume: false, from: checkpoint);
         using var loaded = CompressorFolder.Load(Base(), checkpoint);
         Assert.Equal(CompressorFolder.Fingerprint(loaded), CompressorFolder.Fingerprint(next.Compressor));
-        Assert.Equal(decoderAdapter, next.Compressor.DecoderAdapterParameters().Any());
 
         var otherShape = options with { Compressor = options.Compressor with { Ratio = 2 } };
         Assert.Contains("options differ", Assert.Throws<TrainingException>(() => Run(Path.Combine(root, "other"), otherShape, resume: false, from: checkpoint)).Message);
-    }
-
-    [Fact]
-    public void A_frozen_decoder_checkpoint_continues_with_a_new_decoder_adapter_but_an_adapter_is_never_dropped()
-    {
-        string frozen = Path.Combine(root, "frozen-first");
-        using (var run = Run(frozen, Options(steps: 2), resume: false)) run.Run();
-        string checkpoint = Path.Combine(frozen, CompressorRun.CheckpointDirName);
-        using var loaded = CompressorFolder.Load(Base(), checkpoint);
-
-        using var adapted = Run(Path.Combine(root, "adapted-next"), Options(steps: 2, decoderAdapter: true), resume: false, from: checkpoint);
-        Assert.Equal(0, TinyModels.MaxAbsDiff(loaded.MemoryTokens, adapted.Compressor.MemoryTokens));
-        Assert.Equal(0, TinyModels.MaxAbsDiff(loaded.TaskTokens, adapted.Compressor.TaskTokens));
-        Assert.All(loaded.AdapterParameters().Zip(adapted.Compressor.AdapterParameters()), p => Assert.Equal(0, TinyModels.MaxAbsDiff(p.First.Parameter, p.Second.Parameter)));
-        Assert.All(adapted.Compressor.DecoderAdapterParameters().Where(p => p.Name.Contains("lora_B")), p => Assert.Equal(0, p.Parameter.abs().max().item<float>()));
-        adapted.Run();
-        string adaptedCheckpoint = Path.Combine(root, "adapted-next", CompressorRun.CheckpointDirName);
-        Assert.NotNull(CompressorFolder.ReadOptions(adaptedCheckpoint).DecoderLora);
-
-        Assert.Contains("options differ", Assert.Throws<TrainingException>(() => Run(Path.Combine(root, "dropped"), Options(steps: 2), resume: false, from: adaptedCheckpoint)).Message);
     }
 
     [Fact]
@@ -181,14 +135,17 @@ public sealed class CompressorRunTests : IDisposable
         var keyValues = Options(5, MemoryKind.KeyValues);
         var options = keyValues with
         {
-            Compressor = keyValues.Compressor with { Policy = MaskPolicy.PicCausalText, DecoderLora = new() { Rank = 2, TargetModules = ["v_proj"] } },
+            Compressor = keyValues.Compressor with { Policy = MaskPolicy.PicCausalText },
             MemoryInit = MemoryInit.VocabMean,
         };
         var json = options.ToJson();
         Assert.Contains("\"vocab-mean\"", json);
         Assert.False(CompressorTrainingOptions.FromJson(json).SameTrajectory(options with { MemoryInit = MemoryInit.Random }));
-        Assert.False(CompressorTrainingOptions.FromJson(json).SameTrajectory(options with { Compressor = options.Compressor with { DecoderLora = null } }));
-        Assert.Null(CompressorTrainingOptions.FromJson(Options(5).ToJson().Replace("\"decoder_lora\": null,", "")).Compressor.DecoderLora);
+        // Options written while the decoder adapter existed (its fields null) still read: such runs resume and report.
+        string older = json.Replace("\"compressor\": {", "\"compressor\": { \"decoder_lora\": null, \"decoder_label\": \"frozen decoder (as in the paper)\",")
+            .Insert(1, "\"decoder_learning_rate\": null,");
+        Assert.Contains("\"decoder_lora\": null", older);
+        Assert.True(CompressorTrainingOptions.FromJson(older).SameTrajectory(options));
         Assert.Contains("\"pic-causal-text\"", json);
         Assert.Contains("\"key-values\"", json);
         Assert.True(CompressorTrainingOptions.FromJson(json).SameTrajectory(options));

@@ -17,7 +17,7 @@ public sealed class SweepResultsTests : IDisposable
     // An arm folder as scripts/pic-experiments.sh leaves it: qa/checkpoint (compressor folder + options.json),
     // metrics.jsonl of both stages, eval-facts-test.json.
     void Arm(string name, MaskPolicy policy, int ratio, long seed, double memoryF1, (double Seconds, double F1)[] pretrainDev, (double Seconds, double F1)[] qaDev,
-        int decoderLoraRank = 0, double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null, double? autoencodingGain = null,
+        double? answerLoss = null, double controlGain = 0.4, double[]? qaDevLoss = null, double? autoencodingGain = null,
         int? pretrainProbeWindows = 48)
     {
         string dir = Path.Combine(root, name);
@@ -33,7 +33,7 @@ public sealed class SweepResultsTests : IDisposable
             }.ToJsonString());
         var options = new CompressorTrainingOptions
         {
-            Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64, DecoderLora = decoderLoraRank > 0 ? new() { Rank = decoderLoraRank } : null },
+            Compressor = new CompressorOptions { Policy = policy, Ratio = ratio, ChunkLength = 64 },
             Seed = seed,
         };
         string checkpoint = Path.Combine(dir, "qa", CompressorRun.CheckpointDirName);
@@ -81,8 +81,6 @@ public sealed class SweepResultsTests : IDisposable
         Arm("pic-16-s2", MaskPolicy.Pic, 16, 2, 0.40, [(0, 0.0)], [(0, 0.0)], pretrainProbeWindows: null);
         // A memory no better than another passage's, by a hair: the gain prints as +0.000, never "-+0.000".
         Arm("global-4-s1", MaskPolicy.Global, 4, 1, 0.10, [(0, 0.0)], [(0, 0.1)], answerLoss: 3.0, controlGain: -0.0002, pretrainProbeWindows: 32);
-        // The deviation: never averaged with the frozen-decoder pic arms, and labelled wherever it is reported.
-        Arm("pic-16-s1-decoder-r8", MaskPolicy.Pic, 16, 1, 0.90, [(0, 0.0)], [(0, 0.9)], decoderLoraRank: 8);
         Directory.CreateDirectory(Path.Combine(root, "unfinished", "pretrain"));
         // pic-16-s1's longer QA stage (QA_MORE=1000): its own compressor and scores, apart from the standard arms.
         string longer = Path.Combine(root, "pic-16-s1", "qa-more1000");
@@ -95,15 +93,11 @@ public sealed class SweepResultsTests : IDisposable
         }.ToJsonString());
 
         var arms = SweepResults.Read(root);
-        Assert.Equal(["global-16-s1", "global-4-s1", "pic-16-s1", "pic-16-s1+qa-more1000", "pic-16-s1-decoder-r8", "pic-16-s2"], arms.Select(a => a.Name));
+        Assert.Equal(["global-16-s1", "global-4-s1", "pic-16-s1", "pic-16-s1+qa-more1000", "pic-16-s2"], arms.Select(a => a.Name));
         var longerArm = arms.Single(a => a.Name == "pic-16-s1+qa-more1000");
         Assert.Equal(("embeddings + 1000 more QA steps", longer, 0.7), (longerArm.Kind, longerArm.Folder, longerArm.Sets["facts-test"]["memory"].F1));
         arms = [.. arms.Where(a => a != longerArm)];
         ArmResult Named(string name) => arms.Single(a => a.Name == name);
-        Assert.Equal("embeddings + decoder adapter r8", Named("pic-16-s1-decoder-r8").Kind);
-        Assert.Equal("decoder adapter rank 8 (deviation: the paper's decoder is frozen)", Named("pic-16-s1-decoder-r8").Decoder);
-        Assert.Equal("frozen decoder (as in the paper)", Named("pic-16-s1").Decoder);
-        arms = [.. arms.Where(a => a.Name != "pic-16-s1-decoder-r8")];
         Assert.Equal(("pic", "embeddings", 16, 2L), (Named("pic-16-s2").Policy, Named("pic-16-s2").Kind, Named("pic-16-s2").Ratio, Named("pic-16-s2").Seed));
         Assert.Equal([0, 100, 100, 150], Named("pic-16-s1").Dev.Select(p => p.TrainSeconds));
         Assert.Equal([null, null, 2.4, 2.3], Named("pic-16-s1").Dev.Select(p => p.AnswerLoss)); // pretraining probes score autoencoding
@@ -127,13 +121,10 @@ public sealed class SweepResultsTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         string markdown = File.ReadAllText(Path.Combine(report, "results.md"));
         Assert.Contains("| pic | embeddings | 16 | 2 | 0.225 ± 0.035 | 0.450 ± 0.071 |", markdown);
-        Assert.Contains("| pic | embeddings + decoder adapter r8 | 16 | 1 | 0.450 | 0.900 |", markdown);
         Assert.Contains("| pic | embeddings + 1000 more QA steps | 16 | 1 | 0.350 | 0.700 |", markdown);
-        Assert.Contains("**Deviation from the paper** in the arms whose kind says \"decoder adapter\": decoder adapter rank 8 (deviation: the paper's decoder is frozen)", markdown);
-        Assert.Contains("| pic-16-s1-decoder-r8 | pic | embeddings + decoder adapter r8 | 16 | 1 | decoder adapter rank 8 (deviation: the paper's decoder is frozen) |", markdown);
         Assert.Contains("16x F1 0.450 vs 0.300, paired difference +0.200 ± 0.000 over 10 questions: pic better; " +
             "gold-answer loss from memory, paired difference -0.500 ± 0.000 nats/token over 10 questions: pic better", markdown);
-        Assert.Contains("| global-16-s1 | global | embeddings | 16 | 1 | frozen decoder (as in the paper) | 10 | 0.450 / 0.900 | 0.150 / 0.300 | - | 0.025 / 0.050 | 2.500 / 2.500 / - / 2.500 | +0.400 ± 0.000 |", markdown);
+        Assert.Contains("| global-16-s1 | global | embeddings | 16 | 1 | 10 | 0.450 / 0.900 | 0.150 / 0.300 | - | 0.025 / 0.050 | 2.500 / 2.500 / - / 2.500 | +0.400 ± 0.000 |", markdown);
         Assert.Contains("**Wall clock to global's lowest dev answer loss at 16x (embeddings)** (the QA stage's probe; the paper's claim on a graded measure): pic 100 s, global 300 s, ratio 0.333.", markdown);
         Assert.Contains("| - | 0.025 / 0.050 | - / - / - / - | - |", markdown); // pic-16-s2 was evaluated without answer losses or the control
         Assert.Equal(0.4, SweepResults.OwnMemoryGain(Named("global-16-s1"), "facts-test")!.Mean, 9);

@@ -89,13 +89,11 @@ public sealed class NativeBoundaryTests(LlamaCppModel tiny) : IClassFixture<Llam
         Assert.Contains(expected, RefusedInOneLine(() => tiny.Open(new LlamaCppOptions { Threads = threads, Sequences = sequences, ContextTokens = context })));
 
     [Fact]
-    public void Key_values_memories_and_decoder_adapters_are_refused()
+    public void Key_values_memories_are_refused()
     {
         using var keyValues = new Compressor(tiny.Model, new CompressorOptions { Ratio = 4, ChunkLength = 16, Kind = MemoryKind.KeyValues }, seed: 3);
-        using var adapted = new Compressor(tiny.Model, new CompressorOptions { Ratio = 4, ChunkLength = 16, DecoderLora = new LoraOptions() }, seed: 3);
 
         Assert.Contains("key-values memories", RefusedInOneLine(() => tiny.Open(compressor: keyValues)));
-        Assert.Contains("decoder adapter", RefusedInOneLine(() => tiny.Open(compressor: adapted)));
         using var llama = tiny.Open();
         using var memory = keyValues.Compress([tiny.Tokenizer.EncodeText(LlamaCppModel.Contexts[0])]);
         Assert.Contains("key-values memory cannot be given to llama.cpp", RefusedInOneLine(() => llama.FromMemory(memory, "Where?", 4)));
