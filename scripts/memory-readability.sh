@@ -2,24 +2,23 @@
 # Can the decoder read a compressor's memory at all? Issue 9's milestone before any sweep: at ratio 4, held-out
 # autoencoding token accuracy well above the no-memory floor (target >= 0.6), then QA from 4x memory well above the
 # no-context floor. This script measures, on one base model, the bounds (`pic memory-bounds`: no memory vs the text
-# itself as memory) and a small ablation of the leads, each arm trained with the same data order, steps and schedule:
+# itself as memory) and the two memory kinds, each arm trained with the same data order, steps and schedule:
 #   emb-frozen    input-embedding memory (ICAE), frozen decoder (the paper's setting)
 #   kv-frozen     key-values memory (500xCompressor-style prefix at every layer), frozen decoder
-#   emb-declora   input-embedding memory + a decoder-side LoRA adapter: a labelled deviation from the paper
-#   kv-declora    key-values memory + a decoder-side LoRA adapter: a labelled deviation from the paper
 # then QA fine-tuning from each arm's autoencoder on short facts passages and EM/F1 from memory vs full vs none.
+# (The decoder-adapter arms of docs/experiments.md section 3, a retired deviation, run at tag decoder-adapter-final.)
 #
 # Resumable: a finished stage or evaluation is skipped, an unfinished one resumed. Results per arm in
 # runs/memory-readability/ARM/: ae/ and qa/ (train-compressor runs), bounds.json (memory-bounds of the AE
 # compressor), eval-facts-short.json. Settings (environment):
-#   BASE=models/picsharp-small   ARMS="emb-frozen kv-frozen" (default: all four)   THREADS=2
-#   AE_STEPS=600 QA_STEPS=400 RATIO=4 WINDOW=128 RANK=16 DECODER_RANK=8 EVAL_LIMIT=150   SMOKE=1 (a few steps)
+#   BASE=models/picsharp-small   ARMS="emb-frozen" (default: both)   THREADS=2
+#   AE_STEPS=600 QA_STEPS=400 RATIO=4 WINDOW=128 RANK=16 EVAL_LIMIT=150   SMOKE=1 (a few steps)
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
 
 base=${BASE:-models/picsharp-small}
 threads=${THREADS:-2}
-ratio=${RATIO:-4}; window=${WINDOW:-128}; rank=${RANK:-16}; decoder_rank=${DECODER_RANK:-8}
+ratio=${RATIO:-4}; window=${WINDOW:-128}; rank=${RANK:-16}
 ae_steps=${AE_STEPS:-600}; qa_steps=${QA_STEPS:-400}; eval_limit=${EVAL_LIMIT:-150}
 run=${RUN:-runs/memory-readability/$(basename "$base")}
 smoke=${SMOKE:-0}
@@ -43,16 +42,14 @@ stage() {
     --token-cache "$run/train-tokens.bin" "$@" || { echo "$out stopped early; re-run to resume"; exit 0; }
 }
 
-# arm NAME KIND DECODER_RANK: autoencoding at the ratio, its bounds, QA from it, EM/F1 from memory.
+# arm NAME KIND: autoencoding at the ratio, its bounds, QA from it, EM/F1 from memory.
 arm() {
-  local name=$1 kind=$2 declora=$3
+  local name=$1 kind=$2
   if [ -n "${ARMS:-}" ] && [[ " $ARMS " != *" $name "* ]]; then return 0; fi
   local dir=$run/$name
-  echo "== $name: $kind memory, ratio $ratio, decoder adapter rank $declora"
-  local decoder=()
-  [ "$declora" = 0 ] || decoder=(--decoder-lora-rank "$declora" --decoder-lora-alpha $((2 * declora)))
+  echo "== $name: $kind memory, ratio $ratio, frozen decoder"
   stage "$dir/ae" --objective pretrain --policy pic --kind "$kind" --ratio "$ratio" --chunk-length 64 --window "$window" \
-    --lm-share 0 --lora-rank "$rank" --lora-alpha $((2 * rank)) "${decoder[@]}" \
+    --lm-share 0 --lora-rank "$rank" --lora-alpha $((2 * rank)) \
     --lr 2e-3 --memory-lr 2e-3 --warmup 50 --steps "$ae_steps" --eval-every 100 --eval-samples 64 --seed 1
   [ -f "$dir/bounds.json" ] || crash_retry pic memory-bounds --model "$base" --compressor "$dir/ae/checkpoint" --window "$window" \
     --threads "$threads" --json "$dir/bounds.json"
@@ -63,10 +60,8 @@ arm() {
     --json "$dir/eval-facts-short.json" --predictions "$dir/predictions-facts-short.jsonl"
 }
 
-arm emb-frozen embeddings 0
-arm kv-frozen key-values 0
-arm emb-declora embeddings "$decoder_rank"
-arm kv-declora key-values "$decoder_rank"
+arm emb-frozen embeddings
+arm kv-frozen key-values
 echo "memory readability ablation complete: $run"
 
 # The ablation table (markdown) from the arms' JSON files.
@@ -77,7 +72,7 @@ b = json.load(open(f"{run}/bounds.json"))
 print(f"bounds ({b['windows']} held-out windows of {b['window']} tokens): floor {b['floor']['accuracy']:.3f}, ceiling {b['ceiling']['accuracy']:.3f}\n")
 print("| arm | AE token accuracy (memory) | AE loss | facts-short EM full / memory / none | F1 full / memory / none |")
 print("|---|---|---|---|---|")
-for arm in ["emb-frozen", "kv-frozen", "emb-declora", "kv-declora"]:
+for arm in ["emb-frozen", "kv-frozen"]:
     d = f"{run}/{arm}"
     if not os.path.exists(f"{d}/eval-facts-short.json"): continue
     c = json.load(open(f"{d}/bounds.json"))["compressor"]

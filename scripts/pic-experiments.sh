@@ -27,15 +27,12 @@
 #   DTYPE=                      compute dtype of every stage and evaluation: float32 | bfloat16 (default: the base
 #                               folder's torch_dtype). bf16 pays only where bf16 matmuls beat fp32 (`pic bench
 #                               forward` shows both); the two arms of a pair must use the same one
-#   DECODER_LORA_RANK=0         >0: every arm's decoder reads memory through its own LoRA adapter of this rank (alpha
-#                               2×rank), a labelled DEVIATION from the paper's frozen decoder; such a sweep goes to
-#                               runs/pic-experiments-decoder-rR so it never mixes with frozen-decoder arms
 #   PASSAGES=long               long: QA on facts/recall/reading passages up to 450 tokens, tests facts, recall,
 #                               held-out (the sweep of docs/experiments.md); short: QA on short reading passages (1-3
 #                               people) and the primary test reading-short-test (1-2 people) that the base reads well
 #                               with the passage, so what memory loses shows (issue 28), beside the long tests; into
 #                               runs/pic-experiments-short
-#   RUN=runs/pic-experiments    the sweep's folder (default by PASSAGES, SMOKE and DECODER_LORA_RANK)
+#   RUN=runs/pic-experiments    the sweep's folder (default by PASSAGES and SMOKE)
 #   SMOKE=1                     a few steps and a few questions per arm into runs/pic-experiments-smoke
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
@@ -49,7 +46,6 @@ eval_every=${EVAL_EVERY:-100}; eval_limit=${EVAL_LIMIT:-300}
 memory_init=${MEMORY_INIT:-random}
 dtype=()
 [ -z "${DTYPE:-}" ] || dtype=(--dtype "$DTYPE")
-decoder_rank=${DECODER_LORA_RANK:-0}
 passages=${PASSAGES:-long}
 case "$passages" in long) run=runs/pic-experiments ;; short) run=runs/pic-experiments-short ;;
   *) echo "pic-experiments: PASSAGES must be long or short, not '$passages'" >&2; exit 2 ;; esac
@@ -57,11 +53,6 @@ smoke=${SMOKE:-0}
 if [ "$smoke" = 1 ]; then
   run=$run-smoke; pretrain_steps=3; qa_steps=2; eval_every=2; eval_limit=4; window=${WINDOW:-128}
   [ "$qa_more" = 0 ] || qa_more=2
-fi
-decoder_adapter=()
-if [ "$decoder_rank" -gt 0 ]; then
-  run=$run-decoder-r$decoder_rank
-  decoder_adapter=(--decoder-lora-rank "$decoder_rank" --decoder-lora-alpha $(( 2 * decoder_rank )))
 fi
 [ -z "${RUN:-}" ] || run=$RUN
 
@@ -148,7 +139,7 @@ arm() {
   local dir=$run/$name
   echo "== $name: $policy $memory ${ratio}x seed $seed"
   stage "$dir/pretrain" --objective pretrain --policy "$policy" --kind "$memory" --ratio "$ratio" --chunk-length "$chunk" \
-    --lora-rank 16 --lora-alpha 32 "${decoder_adapter[@]}" --memory-init "$memory_init" \
+    --lora-rank 16 --lora-alpha 32 --memory-init "$memory_init" \
     --window "$window" --continuation 64 --lm-share 0.5 \
     --steps "$pretrain_steps" --warmup 50 --lr 2e-3 --memory-lr 2e-3 --seed "$seed" \
     || { echo "$name: pretraining stopped early; re-run to resume"; exit 0; }
