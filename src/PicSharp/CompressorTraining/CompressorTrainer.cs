@@ -16,9 +16,6 @@ public sealed record CompressorStep(int Step, double Loss, double Accuracy, doub
     public double FlopsPerSecond => Flops / Seconds;
 }
 
-/// <summary>Teacher-forced decoder loss and token accuracy on held-out examples.</summary>
-public sealed record DecoderScore(double Loss, double Accuracy, long Tokens);
-
 /// <summary>
 /// One optimizer step of a compressor: compress each micro-batch's contexts, score the frozen decoder on its targets,
 /// backpropagate into the LoRA matrices and the memory and task embeddings (everything else is frozen and runs in its
@@ -98,24 +95,8 @@ public sealed class CompressorTrainer : IDisposable
     /// <summary>Teacher-forced loss (mean over target tokens) and token accuracy on held-out examples, no gradients.</summary>
     public DecoderScore Evaluate(IReadOnlyList<CompressorExample> examples)
     {
-        if (examples.Count == 0) return new DecoderScore(double.NaN, double.NaN, 0);
-        using var _ = no_grad();
         Compressor.eval();
-        try
-        {
-            double lossSum = 0;
-            long correct = 0, count = 0;
-            foreach (var batch in examples.Chunk(options.MicroBatchSize))
-            {
-                using var scope = NewDisposeScope();
-                using var memory = Compressor.Compress(batch.Select(e => e.Context).ToList());
-                var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList());
-                lossSum += result.Mean.item<float>() * result.Tokens;
-                correct += result.Correct;
-                count += result.Tokens;
-            }
-            return new DecoderScore(lossSum / count, (double)correct / count, count);
-        }
+        try { return DecoderScore.Over(decoder, examples, options.MicroBatchSize, Compressor.Compress); }
         finally { Compressor.train(); }
     }
 
