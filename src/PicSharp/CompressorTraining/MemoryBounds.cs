@@ -27,40 +27,28 @@ public static class MemoryBounds
         if (windows.Count == 0) throw new ArgumentException("no held-out windows to measure on");
         var decoder = new MemoryDecoder(compressor);
         var model = compressor.Model;
-        using var _ = no_grad();
-        var next = windows.Skip(1).Append(windows[0]).ToList();
+        var own = Reconstructions(windows, windows);
+        var fromNext = Reconstructions(windows, windows.Skip(1).Append(windows[0]).ToList());
         return new MemoryBoundsResult(
-            Score(decoder, windows, batchSize, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype)),
-            Score(decoder, windows, batchSize, ids => model.Embed(ids)),
-            measureCompressor ? Score(decoder, windows, windows, batchSize, compressor.Compress) : null,
-            measureCompressor && windows.Count > 1 ? Score(decoder, windows, next, batchSize, compressor.Compress) : null);
+            DecoderScore.Over(decoder, own, batchSize, batch => EmbeddedWindows(batch, ids => zeros(ids.shape[0], 0, model.Config.HiddenSize, dtype: model.Dtype))),
+            DecoderScore.Over(decoder, own, batchSize, batch => EmbeddedWindows(batch, model.Embed)),
+            measureCompressor ? DecoderScore.Over(decoder, own, batchSize, compressor.Compress) : null,
+            measureCompressor && windows.Count > 1 ? DecoderScore.Over(decoder, fromNext, batchSize, compressor.Compress) : null);
     }
 
-    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> windows, int batchSize, Func<Tensor, Tensor> embeddingsOf) =>
-        Score(decoder, windows, windows, batchSize, (IReadOnlyList<int[]> batch) =>
-        {
-            int length = batch[0].Length;
-            if (batch.Any(w => w.Length != length)) throw new ArgumentException("held-out windows must share one length");
-            var embeddings = embeddingsOf(tensor(batch.SelectMany(w => w.Select(t => (long)t)).ToArray()).reshape(batch.Count, length));
-            int slots = (int)embeddings.shape[1];
-            return new CompressedMemory(MemoryKind.Embeddings, embeddings, null,
-                batch.Select(_ => slots).ToArray(), batch.Select(_ => (long)slots).ToArray(), batch.Select(_ => length).ToArray());
-        });
+    // Each of targets reconstructed from the memory of the same index of sources.
+    static List<CompressorExample> Reconstructions(IReadOnlyList<int[]> targets, IReadOnlyList<int[]> sources) =>
+        targets.Zip(sources, (target, source) => new CompressorExample(source, new DecoderExample(TaskToken.Autoencode, [], target))).ToList();
 
-    // Reconstructs each of targets from the memory of the same index of sources.
-    static DecoderScore Score(MemoryDecoder decoder, IReadOnlyList<int[]> targets, IReadOnlyList<int[]> sources, int batchSize, Func<IReadOnlyList<int[]>, CompressedMemory> memoryOf)
+    // The windows' embeddings memory: embeddingsOf maps their [batch, length] ids to [batch, slots, hidden], the tokens'
+    // own embeddings for the ceiling, zero slots for the floor.
+    static CompressedMemory EmbeddedWindows(IReadOnlyList<IReadOnlyList<int>> batch, Func<Tensor, Tensor> embeddingsOf)
     {
-        double lossSum = 0;
-        long correct = 0, count = 0;
-        foreach (var (batch, sourceBatch) in targets.Chunk(batchSize).Zip(sources.Chunk(batchSize)))
-        {
-            using var scope = NewDisposeScope();
-            using var memory = memoryOf(sourceBatch);
-            using var result = decoder.Loss(memory, batch.Select(w => new DecoderExample(TaskToken.Autoencode, [], w)).ToList());
-            lossSum += result.Mean.item<float>() * result.Tokens;
-            correct += result.Correct;
-            count += result.Tokens;
-        }
-        return new DecoderScore(lossSum / count, (double)correct / count, count);
+        int length = batch[0].Count;
+        if (batch.Any(w => w.Count != length)) throw new ArgumentException("held-out windows must share one length");
+        var embeddings = embeddingsOf(tensor(batch.SelectMany(w => w.Select(t => (long)t)).ToArray()).reshape(batch.Count, length));
+        int slots = (int)embeddings.shape[1];
+        return new CompressedMemory(MemoryKind.Embeddings, embeddings, null,
+            batch.Select(_ => slots).ToArray(), batch.Select(_ => (long)slots).ToArray(), batch.Select(_ => length).ToArray());
     }
 }
