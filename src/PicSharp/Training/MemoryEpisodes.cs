@@ -154,7 +154,6 @@ public sealed class MemoryEpisodes : IDisposable
     public Dictionary<string, double> Probe(IReadOnlyList<int[]> windows, IReadOnlyList<CompressorExample> questions, int batchSize)
     {
         var values = new Dictionary<string, double>();
-        using var _ = no_grad();
         var passages = questions.Select(q => q.Context).DistinctBy(c => string.Join(",", c)).Take(ProbePassages)
             .Select(c => new CompressorExample(c, new DecoderExample(TaskToken.Autoencode, [], c))).ToList();
         foreach (int ratio in options.Ratios.Order())
@@ -165,7 +164,9 @@ public sealed class MemoryEpisodes : IDisposable
             foreach (var (prefix, reader, pooled) in readers)
             {
                 var decoder = new MemoryDecoder(reader);
-                DecoderScore Read(IReadOnlyList<CompressorExample> examples, bool shift) => Score(reader, pooled, decoder, examples, batchSize, shift);
+                // At least two examples a batch: shifted, a batch of one would read its own memory.
+                DecoderScore Read(IReadOnlyList<CompressorExample> examples, bool shift) =>
+                    DecoderScore.Over(decoder, examples, Math.Max(2, batchSize), contexts => Memory(reader, pooled, contexts), shift);
                 if (windows.Count > 0)
                 {
                     var score = Read(windows.Select(w => new CompressorExample(w, new DecoderExample(TaskToken.Autoencode, [], w))).ToList(), shift: false);
@@ -192,26 +193,6 @@ public sealed class MemoryEpisodes : IDisposable
 
     // Held-out passages the probe reconstructs (those of the first probe questions).
     const int ProbePassages = 16;
-
-    // Teacher-forced loss and accuracy of each example's target, read from its own context's memory or (shift) from
-    // the memory of the next example in its batch.
-    static DecoderScore Score(Compressor reader, bool pooled, MemoryDecoder decoder, IReadOnlyList<CompressorExample> examples, int batchSize, bool shift)
-    {
-        double lossSum = 0;
-        long correct = 0, count = 0;
-        foreach (var batch in examples.Chunk(Math.Max(2, batchSize)))
-        {
-            using var scope = NewDisposeScope();
-            var contexts = batch.Select(e => e.Context).ToList();
-            using var memory = Memory(reader, pooled, contexts);
-            var rows = Enumerable.Range(0, batch.Length).Select(i => shift ? (i + 1) % batch.Length : i).ToList();
-            using var result = decoder.Loss(memory, batch.Select(e => e.Decoder).ToList(), rows);
-            lossSum += result.Mean.item<float>() * result.Tokens;
-            correct += result.Correct;
-            count += result.Tokens;
-        }
-        return new DecoderScore(lossSum / count, (double)correct / count, count);
-    }
 
     public void Save(string dir) =>
         SafeTensorsFile.Save(Path.Combine(dir, FileName), Named().ToDictionary(p => p.Name, p => (Tensor)p.Parameter));
