@@ -169,6 +169,28 @@ public class MemoryEpisodesTests
     }
 
     [Fact]
+    public void The_probe_scores_as_memory_bounds_and_as_the_decoder_run_by_hand()
+    {
+        using var episodes = new MemoryEpisodes(TrainingFixtures.Model(), Episodes, 5, TrainingFixtures.Mix().CorpusTokens, Questions);
+        int[][] windows = [TrainingFixtures.Mix().CorpusTokens[..12], TrainingFixtures.Mix().CorpusTokens[12..24], TrainingFixtures.Mix().CorpusTokens[24..36]];
+        var probe = episodes.Probe(windows, Questions, batchSize: 2);
+        var reader = episodes.Reader(MaskPolicy.Pic, MemoryKind.Embeddings, 2);
+
+        // Reconstructing the same windows in the same batches: the same numbers to the bit.
+        var compressed = MemoryBounds.Measure(reader, windows, batchSize: 2, measureCompressor: true).Compressed!;
+        Assert.Equal(compressed.Loss, probe["mem2_ae_loss"]);
+        Assert.Equal(compressed.Accuracy, probe["mem2_ae_acc"]);
+
+        // The control: each question read from the other passage's memory.
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var swapped = new MemoryDecoder(reader).Loss(reader.Compress(Questions.Select(q => q.Context).ToList()),
+            Questions.Select(q => q.Decoder).ToList(), memoryRows: [1, 0]);
+        Assert.Equal(swapped.Mean.item<float>(), probe["mem2_qa_other_loss"], 5);
+        Assert.NotEqual(probe["mem2_qa_loss"], probe["mem2_qa_other_loss"], 5);
+    }
+
+    [Fact]
     public void Passage_episodes_reconstruct_the_answering_passages()
     {
         using var episodes = new MemoryEpisodes(TrainingFixtures.Model(), Episodes with { QaShare = 0, PassageShare = 1 }, 5,
